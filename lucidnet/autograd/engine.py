@@ -1,0 +1,118 @@
+"""Reverse-mode differentiation over the recorded graph.
+
+``backward(root, grad)`` sorts the graph iteratively (a depth-first post-order with an explicit
+stack, so a chain of any length never meets Python's recursion limit), then walks it from the root
+back to the leaves, calling each node's backward once with the sum of the gradients of its output.
+
+How gradients accumulate: into the ``.grad`` of every leaf tensor that requires a gradient, added to
+what is already there (as in PyTorch: call ``zero_grad()`` between steps). The engine adds in place
+into arrays it owns (see the ownership rule in ``function.py``) so accumulation makes no temporaries.
+Unless ``retain_graph=True``, every node's saved arrays are freed after use; a second backward
+through the same graph raises an error that says so.
+"""
+from __future__ import annotations
+
+from ..backend import xp
+
+
+class _Acc:
+    """A gradient being summed for one tensor, and whether the engine may write into it."""
+    __slots__ = ("g", "owned")
+
+    def __init__(self, g, owned: bool):
+        self.g, self.owned = g, owned
+
+    def add(self, g, owned: bool) -> None:
+        if self.owned:
+            xp.add(self.g, g, out=self.g)
+        elif owned and g.shape == self.g.shape:
+            xp.add(g, self.g, out=g)
+            self.g, self.owned = g, True
+        else:  # asarray: the sum of two 0-d arrays is a NumPy scalar, which cannot be added into later
+            self.g, self.owned = xp.asarray(self.g + g), True
+
+
+def _toposort(root) -> list:
+    """Non-leaf tensors reachable from ``root``, each after every tensor computed from it."""
+    order, seen = [], set()
+    stack = [(root, False)]
+    while stack:
+        t, done = stack.pop()
+        if done:
+            order.append(t)
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        node = t._node
+        if node.freed:
+            raise RuntimeError(
+                f"backward through the graph a second time (at {node.name}): its saved arrays were freed "
+                "after the first backward. Pass retain_graph=True to the first backward() to keep them.")
+        stack.append((t, True))
+        for p in node.parents:
+            if p is not None and p._node is not None and id(p) not in seen:
+                stack.append((p, False))
+    order.reverse()
+    return order
+
+
+def _accumulate_leaf(t, g, owned: bool) -> None:
+    if g.dtype != t.data.dtype:
+        g, owned = g.astype(t.data.dtype), True
+    if t.grad is None:
+        t.grad = g if owned and g.flags.c_contiguous and g.flags.writeable else xp.array(g, copy=True, order="C")
+    else:
+        xp.add(t.grad, g, out=t.grad)
+
+
+def backward(root, grad=None, retain_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires a gradient."""
+    if not root.requires_grad:
+        raise RuntimeError("backward() on a tensor that does not require grad and has no graph "
+                           "(was it computed under no_grad(), or from tensors without requires_grad=True?)")
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward() without a gradient works only on a scalar output; this output has shape "
+                f"{tuple(root.shape)}. Pass the gradient of the output: y.backward(grad) with grad of that shape.")
+        g = xp.ones_like(root.data)
+    else:
+        g = xp.array(getattr(grad, "data", grad), dtype=root.data.dtype, copy=True)
+        if g.shape != root.data.shape:
+            raise RuntimeError(f"backward(): gradient of shape {g.shape} given for an output of shape {root.data.shape}")
+    if root._node is None:
+        _accumulate_leaf(root, g, True)
+        return
+    order = _toposort(root)
+    accs = {id(root): _Acc(g, True)}
+    for t in order:
+        acc = accs.pop(id(t), None)
+        node = t._node
+        if acc is None:
+            if not retain_graph:
+                node.release()
+            continue
+        if t._retains_grad:
+            _accumulate_leaf(t, acc.g, False)
+        gin = acc.g
+        grads = node.backward(gin)
+        if not retain_graph:
+            node.release()
+        for i, (p, pg) in enumerate(zip(node.parents, grads)):
+            if p is None or pg is None:
+                continue
+            if type(pg) is not xp.ndarray:  # a NumPy scalar (0-d math): make it an array we own
+                pg, owned = xp.array(pg), True
+            else:
+                owned = (acc.owned and not t._retains_grad) if pg is gin else pg.base is None
+                # not owned if another returned gradient is pg or a view of it (a write would change both)
+                owned = owned and sum(x is not None and (x is pg or x.base is pg) for x in grads) == 1
+            if p._node is None:
+                _accumulate_leaf(p, pg, owned)
+            else:
+                a = accs.get(id(p))
+                if a is None:
+                    accs[id(p)] = _Acc(pg, owned)
+                else:
+                    a.add(pg, owned)

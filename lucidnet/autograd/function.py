@@ -1,0 +1,77 @@
+"""The node of the graph: a differentiable op with its forward and its backward side by side.
+
+An op subclasses :class:`Function` and writes two methods on plain arrays:
+
+- ``forward(self, *arrays, **attrs) -> array``: computes the output and saves on ``self`` what the
+  backward needs. Attributes (axis, stride, ...) are explicit keyword arguments.
+- ``backward(self, grad) -> tuple``: one gradient (or None) per positional input, each of that
+  input's shape. ``self.needs[i]`` says whether input ``i`` wants a gradient, so work can be skipped.
+
+Ownership rule (what lets the engine accumulate in place): a gradient that ``backward`` returns
+may be written to by the engine when it owns its memory and is not ``grad`` itself, so it must be
+a fresh array, ``grad`` itself, or a view of ``grad``; never an array saved from the forward.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..backend import xp
+from .grad_mode import is_grad_enabled
+
+
+class Function:
+    """Base class of every differentiable op; call ``Op.apply(*inputs, **attrs)``."""
+
+    parents: tuple
+    needs: tuple
+
+    def forward(self, *args: Any, **attrs: Any):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, grad):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Any, **attrs: Any):
+        from ..tensor import Tensor
+
+        arrays = [t.data if isinstance(t, Tensor) else t for t in inputs]
+        fn = cls()
+        if is_grad_enabled():
+            needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
+            if any(needs):
+                fn.needs = needs
+                out = fn.forward(*arrays, **attrs)
+                fn.parents = tuple(t if n else None for t, n in zip(inputs, needs))
+                return Tensor._make(out, fn)
+        fn.needs = (False,) * len(inputs)
+        return Tensor._make(fn.forward(*arrays, **attrs), None)
+
+    def release(self) -> None:
+        """Free what the forward saved; a second backward through this node then raises."""
+        parents = self.parents
+        self.__dict__.clear()
+        self.parents = parents
+        self.freed = True
+
+    freed = False
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+
+def unbroadcast(grad, shape: tuple):
+    """Sum ``grad`` over the axes that broadcasting added or stretched, back to ``shape``."""
+    if grad.shape == shape:
+        return grad
+    nd = grad.ndim - len(shape)
+    axes = tuple(range(nd)) + tuple(i + nd for i, s in enumerate(shape) if s == 1 and grad.shape[i + nd] != 1)
+    out = grad.sum(axis=axes, keepdims=True) if axes else grad
+    if nd:
+        out = out.reshape(out.shape[nd:])
+    return out.reshape(shape) if out.shape != shape else out
+
+
+def zeros_like_data(a):
+    return xp.zeros_like(a)

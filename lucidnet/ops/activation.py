@@ -1,0 +1,190 @@
+"""Activations, each with its backward, stable at large inputs (no overflow, no NaN at +-1000)."""
+from __future__ import annotations
+
+import math
+
+from ..autograd.function import Function
+from ..backend import xp
+
+
+def _sigmoid(a):
+    # 1/(1+exp(-a)) overflows exp for a << 0; use exp(-|a|) on both sides instead
+    e = xp.exp(-xp.abs(a))
+    return xp.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+
+
+class Sigmoid(Function):
+    def forward(self, a):
+        self.out = _sigmoid(a)
+        return self.out
+
+    def backward(self, g):
+        s = self.out
+        return (g * s * (1 - s),)
+
+
+class Tanh(Function):
+    def forward(self, a):
+        self.out = xp.tanh(a)
+        return self.out
+
+    def backward(self, g):
+        return (g * (1 - self.out * self.out),)
+
+
+class ReLU(Function):
+    def forward(self, a):
+        self.out = xp.maximum(a, 0)
+        return self.out
+
+    def backward(self, g):
+        return (g * (self.out > 0),)
+
+
+class LeakyReLU(Function):
+    def forward(self, a, slope=0.01):
+        self.pos, self.slope = a > 0, slope
+        return xp.where(self.pos, a, a * slope)
+
+    def backward(self, g):
+        return (xp.where(self.pos, g, g * self.slope),)
+
+
+class ELU(Function):
+    def forward(self, a, alpha=1.0):
+        self.pos, self.alpha = a > 0, alpha
+        self.em = xp.expm1(xp.minimum(a, 0))
+        return xp.where(self.pos, a, alpha * self.em)
+
+    def backward(self, g):
+        return (xp.where(self.pos, g, g * self.alpha * (self.em + 1)),)
+
+
+class GELU(Function):
+    """Exact GELU, x * Phi(x), or the tanh approximation (``approximate='tanh'``), as in PyTorch."""
+
+    def forward(self, a, approximate="none"):
+        self.a, self.approximate = a, approximate
+        if approximate == "tanh":
+            k = math.sqrt(2 / math.pi)
+            self.t = xp.tanh(k * (a + 0.044715 * a ** 3))
+            return 0.5 * a * (1 + self.t)
+        self.cdf = (0.5 * (1 + _erf(a / math.sqrt(2)))).astype(a.dtype, copy=False)
+        return a * self.cdf
+
+    def backward(self, g):
+        a = self.a
+        if self.approximate == "tanh":
+            k = math.sqrt(2 / math.pi)
+            t = self.t
+            d = 0.5 * (1 + t) + 0.5 * a * (1 - t * t) * k * (1 + 3 * 0.044715 * a * a)
+            return (g * d,)
+        pdf = xp.exp(-0.5 * a * a) * (1 / math.sqrt(2 * math.pi))
+        return (g * (self.cdf + a * pdf),)
+
+
+def _erf(x):
+    """Elementwise erf in the input's dtype (NumPy has no erf ufunc).
+
+    float32: Abramowitz-Stegun 7.1.26 (absolute error < 1.5e-7, below float32's resolution near 1);
+    float64: math.erf per element (exact, slower; float64 is for checking, not speed)."""
+    if x.dtype == xp.float64:
+        return xp.vectorize(math.erf, otypes=[xp.float64])(x)
+    t = 1 / (1 + 0.3275911 * xp.abs(x))
+    y = 1 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * xp.exp(-x * x)
+    return (xp.sign(x) * y).astype(x.dtype)
+
+
+class SiLU(Function):
+    def forward(self, a):
+        self.a = a
+        self.s = _sigmoid(a)
+        return a * self.s
+
+    def backward(self, g):
+        s = self.s
+        return (g * s * (1 + self.a * (1 - s)),)
+
+
+class Softplus(Function):
+    """log(1 + exp(beta*x)) / beta, linear above ``threshold`` (PyTorch's form)."""
+
+    def forward(self, a, beta=1.0, threshold=20.0):
+        self.a, self.beta, self.threshold = a, beta, threshold
+        z = a * beta
+        # log1p(exp(z)) = max(z,0) + log1p(exp(-|z|)), stable for any z
+        sp = (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / beta
+        return xp.where(z > threshold, a, sp).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        z = self.a * self.beta
+        return (xp.where(z > self.threshold, g, g * _sigmoid(z)),)
+
+
+class Softmax(Function):
+    def forward(self, a, axis=-1):
+        self.axis = axis
+        e = xp.exp(a - a.max(axis=axis, keepdims=True))
+        e /= e.sum(axis=axis, keepdims=True)
+        self.out = e
+        return e
+
+    def backward(self, g):
+        s = self.out
+        gs = g * s
+        gs -= s * gs.sum(axis=self.axis, keepdims=True)
+        return (gs,)
+
+
+class LogSoftmax(Function):
+    def forward(self, a, axis=-1):
+        self.axis = axis
+        z = a - a.max(axis=axis, keepdims=True)
+        z -= xp.log(xp.exp(z).sum(axis=axis, keepdims=True))
+        self.out = z
+        return z
+
+    def backward(self, g):
+        return (g - xp.exp(self.out) * g.sum(axis=self.axis, keepdims=True),)
+
+
+def sigmoid(x):
+    return Sigmoid.apply(x)
+
+
+def tanh(x):
+    return Tanh.apply(x)
+
+
+def relu(x):
+    return ReLU.apply(x)
+
+
+def leaky_relu(x, negative_slope: float = 0.01):
+    return LeakyReLU.apply(x, slope=negative_slope)
+
+
+def elu(x, alpha: float = 1.0):
+    return ELU.apply(x, alpha=alpha)
+
+
+def gelu(x, approximate: str = "none"):
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return GELU.apply(x, approximate=approximate)
+
+
+def silu(x):
+    return SiLU.apply(x)
+
+
+def softplus(x, beta: float = 1.0, threshold: float = 20.0):
+    return Softplus.apply(x, beta=beta, threshold=threshold)
+
+
+def softmax(x, dim: int = -1, *, axis=None):
+    return Softmax.apply(x, axis=dim if axis is None else axis)
+
+
+def log_softmax(x, dim: int = -1, *, axis=None):
+    return LogSoftmax.apply(x, axis=dim if axis is None else axis)

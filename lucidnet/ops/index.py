@@ -1,0 +1,89 @@
+"""Indexing: ``x[...]`` (basic, integer-array and boolean) with a scatter-add backward; gather."""
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..backend import xp
+
+
+def _is_basic(key) -> bool:
+    items = key if isinstance(key, tuple) else (key,)
+    return all(k is None or k is Ellipsis or isinstance(k, (int, slice)) for k in items)
+
+
+def _scatter_add(out, key, g):
+    """out[key] += g, correct where integer indices repeat (sort + reduceat, not np.add.at, on the common case)."""
+    if isinstance(key, xp.ndarray) and key.dtype != bool and key.ndim == 1:
+        # one integer array on the first dim (embedding-style lookup): group equal rows
+        idx = key % out.shape[0] if key.size and key.min() < 0 else key
+        order = xp.argsort(idx, kind="stable")
+        sidx = idx[order]
+        starts = xp.flatnonzero(xp.r_[True, sidx[1:] != sidx[:-1]]) if sidx.size else xp.zeros(0, dtype=xp.intp)
+        if sidx.size:
+            sums = xp.add.reduceat(g[order], starts, axis=0)
+            out[sidx[starts]] += sums
+        return
+    xp.add.at(out, key, g)
+
+
+class GetItem(Function):
+    def forward(self, a, key=None):
+        self.shape, self.key = a.shape, key
+        self.basic = _is_basic(key)
+        return a[key]
+
+    def backward(self, g):
+        out = xp.zeros(self.shape, dtype=g.dtype)
+        if self.basic:
+            out[self.key] = g
+        else:
+            _scatter_add(out, self.key, g)
+        return (out,)
+
+
+class Gather(Function):
+    def forward(self, a, index=None, axis=0):
+        self.shape, self.index, self.axis = a.shape, index, axis
+        if any(i != s for d, (i, s) in enumerate(zip(index.shape, a.shape)) if d != axis):
+            # PyTorch lets the index be smaller than the input outside ``axis``: read that corner only
+            a = a[tuple(slice(None) if d == axis else slice(0, i) for d, i in enumerate(index.shape))]
+        return xp.take_along_axis(a, index, axis=axis)
+
+    def backward(self, g):
+        out = xp.zeros(self.shape, dtype=g.dtype)
+        # put_along_axis overwrites on duplicates; add.at is the correct scatter-add here
+        idx = list(xp.ix_(*[xp.arange(s) for s in self.index.shape]))
+        idx[self.axis] = self.index
+        xp.add.at(out, tuple(idx), g)
+        return (out,)
+
+
+def _key(key):
+    from ..tensor import Tensor
+    if isinstance(key, Tensor):
+        return key.data
+    if isinstance(key, tuple):
+        return tuple(k.data if isinstance(k, Tensor) else (xp.asarray(k) if isinstance(k, list) else k) for k in key)
+    if isinstance(key, list):
+        return xp.asarray(key)
+    return key
+
+
+def getitem(x, key):
+    k = _key(key)
+    try:
+        return GetItem.apply(x, key=k)
+    except IndexError as e:
+        raise IndexError(f"indexing a tensor of shape {tuple(x.shape)}: {e}") from None
+
+
+def gather(x, dim, index):
+    """PyTorch's gather: ``out[i][j] = x[i][index[i][j]]`` along ``dim``."""
+    from ..tensor import Tensor
+    idx = index.data if isinstance(index, Tensor) else xp.asarray(index)
+    if idx.ndim != x.ndim:
+        raise ValueError(f"gather: index has {idx.ndim} dims, input has {x.ndim} (shape {tuple(x.shape)})")
+    ax = dim % x.ndim
+    if any(i > s for d, (i, s) in enumerate(zip(idx.shape, x.shape)) if d != ax):
+        raise ValueError(f"gather: index of shape {tuple(idx.shape)} is larger than the input of shape "
+                         f"{tuple(x.shape)} outside dim {ax}")
+    return Gather.apply(x, index=idx.astype(xp.intp, copy=False), axis=ax)

@@ -1,0 +1,86 @@
+"""Matrix products: matmul (batched, broadcast) and the fused affine map ``linear``."""
+from __future__ import annotations
+
+from ..autograd.function import Function, unbroadcast
+from ..backend import xp
+
+
+class MatMul(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return xp.matmul(a, b)
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        ga = gb = None
+        if a.ndim == 1 and b.ndim == 1:
+            return (g * b if self.needs[0] else None, g * a if self.needs[1] else None)
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = g
+        if a.ndim == 1:
+            g2 = xp.expand_dims(g2, -2)
+        if b.ndim == 1:
+            g2 = xp.expand_dims(g2, -1)
+        if self.needs[0]:
+            ga = xp.matmul(g2, xp.swapaxes(b2, -1, -2))
+            ga = unbroadcast(ga, a2.shape).reshape(a.shape)
+        if self.needs[1]:
+            gb = xp.matmul(xp.swapaxes(a2, -1, -2), g2)
+            gb = unbroadcast(gb, b2.shape).reshape(b.shape)
+        return ga, gb
+
+
+class Linear(Function):
+    """``x @ W.T + b`` with W of shape (out, in), PyTorch's layout; one node, three gradients."""
+
+    def forward(self, x, w, b=None):
+        self.x, self.w = x, w
+        out = xp.matmul(x, w.T)
+        if b is not None:
+            out += b
+        return out
+
+    def backward(self, g):
+        x, w = self.x, self.w
+        gx = gw = gb = None
+        if self.needs[0]:
+            gx = xp.matmul(g, w)
+        if g.ndim != 2:  # (..., out) batches and a single 1-D sample both flatten to (N, out)
+            g = g.reshape(-1, g.shape[-1])
+            x = x.reshape(-1, x.shape[-1])
+        if self.needs[1]:
+            gw = xp.matmul(g.T, x)
+        if len(self.needs) > 2 and self.needs[2]:
+            gb = g.sum(axis=0)
+        return gx, gw, gb
+
+
+def matmul(a, b):
+    """Matrix product with NumPy's rules (1-D promotion, batched and broadcast leading dims)."""
+    from ._util import operands
+    a, b = operands(a, b, "matmul")
+    sa, sb = tuple(a.shape), tuple(b.shape)
+    ka = sa[-1] if sa else None
+    kb = (sb[-2] if len(sb) > 1 else sb[0]) if sb else None
+    if not sa or not sb or ka != kb:
+        raise ValueError(f"matmul: shapes {sa} and {sb} do not line up (inner dims {ka} and {kb})")
+    try:
+        return MatMul.apply(a, b)
+    except ValueError:  # the inner dims match, so the batch dims do not broadcast
+        raise ValueError(f"matmul: shapes {sa} and {sb}: batch dims {sa[:-2]} and {sb[:-2]} "
+                         "do not broadcast") from None
+
+
+def linear(x, weight, bias=None):
+    """``x @ weight.T + bias``: PyTorch's ``F.linear``."""
+    if x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input of shape {tuple(x.shape)} does not match weight of shape "
+                         f"{tuple(weight.shape)} (expected last dim {weight.shape[1]})")
+    if x.dtype != weight.dtype:
+        raise TypeError(f"linear: input dtype {x.dtype} differs from weight dtype {weight.dtype}; "
+                        "lucidnet does not upcast silently")
+    if bias is not None and bias.dtype != weight.dtype:
+        raise TypeError(f"linear: bias dtype {bias.dtype} differs from weight dtype {weight.dtype}; "
+                        "lucidnet does not upcast silently")
+    return Linear.apply(x, weight) if bias is None else Linear.apply(x, weight, bias)

@@ -1,0 +1,71 @@
+"""Casts, copies and comparisons (comparisons carry no gradient)."""
+from __future__ import annotations
+
+import operator
+
+from ..autograd.function import Function
+from ..backend import xp
+from ._util import data_of
+
+
+class Cast(Function):
+    def forward(self, a, dtype=None):
+        self.src = a.dtype
+        return a.astype(dtype)
+
+    def backward(self, g):
+        return (g.astype(self.src),)
+
+
+class Clone(Function):
+    def forward(self, a):
+        return a.copy()
+
+    def backward(self, g):
+        return (g,)
+
+
+def cast(x, dtype):
+    from ..tensor import Tensor
+    dt = xp.dtype(dtype)
+    if x.data.dtype == dt:
+        return x
+    if x.requires_grad and dt.kind == "f":
+        return Cast.apply(x, dtype=dt)
+    return Tensor._make(x.data.astype(dt), None)
+
+
+def clone(x):
+    return Clone.apply(x)
+
+
+_CMP = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}
+
+
+def compare(a, b, op: str):
+    from ..tensor import Tensor
+    return Tensor._make(xp.asarray(_CMP[op](data_of(a), data_of(b))), None)
+
+
+def eq(a, b):
+    return compare(a, b, "eq")
+
+
+def ne(a, b):
+    return compare(a, b, "ne")
+
+
+def lt(a, b):
+    return compare(a, b, "lt")
+
+
+def le(a, b):
+    return compare(a, b, "le")
+
+
+def gt(a, b):
+    return compare(a, b, "gt")
+
+
+def ge(a, b):
+    return compare(a, b, "ge")

@@ -1,0 +1,222 @@
+"""Shape ops: reshape, transpose/permute, squeeze/unsqueeze, expand, flatten, cat, stack, split, pad."""
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..backend import xp
+
+
+class Reshape(Function):
+    def forward(self, a, shape=()):
+        self.shape = a.shape
+        try:
+            return a.reshape(shape)
+        except ValueError:
+            raise ValueError(f"reshape: cannot view a tensor of shape {a.shape} ({a.size} elements) "
+                             f"as shape {tuple(shape)}") from None
+
+    def backward(self, g):
+        return (g.reshape(self.shape),)
+
+
+class Permute(Function):
+    def forward(self, a, axes=()):
+        self.inv = tuple(xp.argsort(axes))
+        return xp.transpose(a, axes)
+
+    def backward(self, g):
+        return (xp.transpose(g, self.inv),)
+
+
+class Expand(Function):
+    def forward(self, a, shape=()):
+        self.shape = a.shape
+        return xp.broadcast_to(a, shape)
+
+    def backward(self, g):
+        from ..autograd.function import unbroadcast
+        return (unbroadcast(g, self.shape),)
+
+
+class Cat(Function):
+    def forward(self, *arrays, axis=0):
+        self.axis = axis
+        self.bounds = xp.cumsum([a.shape[axis] for a in arrays])[:-1]
+        return xp.concatenate(arrays, axis=axis)
+
+    def backward(self, g):
+        parts = xp.split(g, self.bounds, axis=self.axis)
+        return tuple(p if n else None for p, n in zip(parts, self.needs))
+
+
+class Stack(Function):
+    def forward(self, *arrays, axis=0):
+        self.axis = axis
+        return xp.stack(arrays, axis=axis)
+
+    def backward(self, g):
+        n = g.shape[self.axis]
+        return tuple(xp.take(g, i, axis=self.axis) if self.needs[i] else None for i in range(n))
+
+
+class Pad(Function):
+    def forward(self, a, pad_width=(), mode="constant", value=0.0):
+        self.slices = tuple(slice(lo, lo + s) for (lo, _), s in zip(pad_width, a.shape))
+        if mode == "constant":
+            return xp.pad(a, pad_width, mode="constant", constant_values=value)
+        self.mode = mode
+        raise ValueError(f"pad: mode {mode!r} is not supported (expected 'constant')")
+
+    def backward(self, g):
+        return (g[self.slices],)
+
+
+def _shape_arg(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def reshape(x, *shape):
+    """``x.reshape(2, -1)`` or ``x.reshape((2, -1))``; ``view`` is the same op."""
+    return Reshape.apply(x, shape=_shape_arg(shape))
+
+
+def permute(x, *dims):
+    dims = _shape_arg(dims)
+    if sorted(d % x.ndim for d in dims) != list(range(x.ndim)):
+        raise ValueError(f"permute: {dims} is not a permutation of the {x.ndim} dimensions of shape {tuple(x.shape)}")
+    return Permute.apply(x, axes=tuple(d % x.ndim for d in dims))
+
+
+def transpose(x, dim0=None, dim1=None):
+    """Swap two dims (PyTorch); with no dims, reverse them all (NumPy)."""
+    if dim0 is None:
+        return Permute.apply(x, axes=tuple(range(x.ndim))[::-1])
+    if dim1 is None:
+        raise TypeError("transpose: give two dims to swap (x.transpose(0, 1)), or none to reverse them all")
+    axes = list(range(x.ndim))
+    axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+    return Permute.apply(x, axes=tuple(axes))
+
+
+def squeeze(x, dim=None):
+    if dim is None:
+        shape = tuple(s for s in x.shape if s != 1)
+    else:
+        dims = {d % x.ndim for d in ((dim,) if isinstance(dim, int) else dim)}
+        shape = tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1))
+    return Reshape.apply(x, shape=shape)
+
+
+def unsqueeze(x, dim):
+    d = dim % (x.ndim + 1)
+    shape = x.shape[:d] + (1,) + x.shape[d:]
+    return Reshape.apply(x, shape=shape)
+
+
+def expand(x, *shape):
+    shape = _shape_arg(shape)
+    nd = len(shape) - x.ndim
+    if nd < 0 or any(s == -1 for s in shape[:nd]):
+        raise ValueError(f"expand: shape {tuple(x.shape)} cannot be expanded to {shape} "
+                         "(-1 only keeps an existing dim; no dims can be dropped)")
+    full = tuple(x.shape[i - nd] if s == -1 else s for i, s in enumerate(shape))
+    try:
+        ok = xp.broadcast_shapes(x.shape, full) == full
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"expand: shape {tuple(x.shape)} cannot be expanded to {full}")
+    return Expand.apply(x, shape=full)
+
+
+def broadcast_to(x, shape):
+    return expand(x, *shape)
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    if x.ndim == 0:
+        return Reshape.apply(x, shape=(1,))
+    s, e = start_dim % x.ndim, end_dim % x.ndim
+    n = 1
+    for d in x.shape[s:e + 1]:
+        n *= d
+    return Reshape.apply(x, shape=x.shape[:s] + (n,) + x.shape[e + 1:])
+
+
+def _check_same(tensors, op, axis=None):
+    from ._util import operands
+    if not tensors:
+        raise ValueError(f"{op}: expected a non-empty sequence of tensors")
+    dts = {t.data.dtype for t in tensors}
+    floats = [d for d in dts if d.kind == "f"]
+    if len(floats) > 1:
+        operands(*[next(t for t in tensors if t.data.dtype == d) for d in floats[:2]], op)
+    if floats and len(dts) > 1:  # integer/bool tensors follow the float dtype (no silent float64)
+        tensors = [t if t.data.dtype == floats[0] else t.to(floats[0]) for t in tensors]
+    return tensors
+
+
+def cat(tensors, dim=0, *, axis=None):
+    """Concatenate along an existing dim (``lucidnet.cat``; ``concatenate`` is the NumPy name)."""
+    from ..tensor import as_tensor
+    tensors = [as_tensor(t) for t in tensors]
+    tensors = _check_same(tensors, "cat")
+    ax = dim if axis is None else axis
+    nd = tensors[0].ndim
+    ax = ax % nd
+    for t in tensors[1:]:
+        if t.ndim != nd or t.shape[:ax] + t.shape[ax + 1:] != tensors[0].shape[:ax] + tensors[0].shape[ax + 1:]:
+            raise ValueError(f"cat: shapes {tuple(tensors[0].shape)} and {tuple(t.shape)} differ outside dim {ax}")
+    return Cat.apply(*tensors, axis=ax)
+
+
+concatenate = cat
+
+
+def stack(tensors, dim=0, *, axis=None):
+    from ..tensor import as_tensor
+    tensors = [as_tensor(t) for t in tensors]
+    tensors = _check_same(tensors, "stack")
+    for t in tensors[1:]:
+        if t.shape != tensors[0].shape:
+            raise ValueError(f"stack: all tensors need one shape; got {tuple(tensors[0].shape)} and {tuple(t.shape)}")
+    ax = dim if axis is None else axis
+    return Stack.apply(*tensors, axis=ax % (tensors[0].ndim + 1))
+
+
+def split(x, split_size_or_sections, dim=0):
+    """PyTorch's split: an int is the size of each chunk; a list gives each chunk's size."""
+    n = x.shape[dim]
+    if isinstance(split_size_or_sections, int):
+        sizes = [split_size_or_sections] * (n // split_size_or_sections)
+        if n % split_size_or_sections:
+            sizes.append(n % split_size_or_sections)
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ValueError(f"split: sizes {sizes} do not add up to {n}, the length of dim {dim}")
+    out, start = [], 0
+    idx = [slice(None)] * x.ndim
+    for s in sizes:
+        idx[dim % x.ndim] = slice(start, start + s)
+        out.append(x[tuple(idx)])
+        start += s
+    return tuple(out)
+
+
+def chunk(x, chunks, dim=0):
+    n = x.shape[dim]
+    return split(x, -(-n // chunks), dim)
+
+
+def pad(x, pad, mode="constant", value=0.0):
+    """PyTorch's ``F.pad``: ``pad`` lists (left, right) pairs starting from the last dim."""
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad: expected pairs for at most {x.ndim} dims, got {tuple(pad)}")
+    width = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        width[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    if any(lo < 0 or hi < 0 for lo, hi in width):
+        raise ValueError("pad: negative padding is not supported")
+    return Pad.apply(x, pad_width=tuple(width), mode=mode, value=value)
