@@ -18,3 +18,4 @@ from .tensor import (Tensor, arange, as_tensor, bool_, empty, eye, float16, floa
                      set_default_dtype, tensor, uint8, zeros, zeros_like)
 
 __version__ = "0.1.0"
+from . import nn  # noqa: E402  (after the engine it builds on)

@@ -1,0 +1,28 @@
+"""Layers and models: ``Module``, ``Parameter``, the layers, containers, losses, ``init`` and ``functional``.
+
+>>> import lucidnet as ln
+>>> from lucidnet import nn
+>>> model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Dropout(0.1), nn.Linear(128, 10))
+>>> model
+Sequential(
+  (0): Linear(in_features=784, out_features=128, bias=True)
+  (1): ReLU()
+  (2): Dropout(p=0.1, inplace=False)
+  (3): Linear(in_features=128, out_features=10, bias=True)
+)
+"""
+from . import functional, init, utils
+from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
+from .container import ModuleDict, ModuleList, Sequential
+from .dropout import Dropout
+from .linear import Flatten, Identity, Linear
+from .loss import *  # noqa: F401,F403
+from .loss import __all__ as _loss_names
+from .module import Module
+from .parameter import Parameter
+
+__all__ = [
+    "Module", "Parameter", "Linear", "Identity", "Flatten", "Sequential", "ModuleList", "ModuleDict", "Dropout",
+    "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "ELU", "GELU", "SiLU", "Softplus", "Softmax", "LogSoftmax",
+    "functional", "init", "utils", *_loss_names,
+]
