@@ -1,0 +1,455 @@
+"""Optimizers: 20-step trajectories against PyTorch for every option, param groups, state dicts,
+dtypes, in-place updates without allocations, gradient clipping."""
+import json
+import tracemalloc
+
+import numpy as np
+import pytest
+from helpers import parity, torch
+
+import lucidnet as ln
+from lucidnet import optim
+
+SHAPES = [(6, 4), (4,), (3, 2, 2)]
+
+
+def _problem(dtype=np.float32, seed=0, steps=20):
+    """Initial params, a target per param and per-step noise: grad_t(p) = k * (p - c) + noise_t."""
+    rng = np.random.default_rng(seed)
+    init = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
+    centers = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
+    noise = [[(0.3 * rng.standard_normal(s)).astype(dtype) for s in SHAPES] for _ in range(steps)]
+    return init, centers, noise
+
+
+def _grad(p, c, n):
+    return (np.asarray(p - c, dtype=p.dtype) * p.dtype.type(1.5) + n).astype(p.dtype)
+
+
+def _run_ln(cls, kwargs, init, centers, noise, groups=None, dtype=np.float32):
+    params = [ln.tensor(a.copy(), dtype=dtype, requires_grad=True) for a in init]
+    opt = cls(groups(params) if groups else params, **kwargs)
+    traj = []
+    for t in range(len(noise)):
+        for p, c, n in zip(params, centers, noise[t]):
+            p.grad = _grad(p.data, c, n)
+        opt.step()
+        traj.append([p.data.copy() for p in params])
+    return params, opt, traj
+
+
+def _run_torch(name, kwargs, init, centers, noise, groups=None):
+    th = torch()
+    params = [th.tensor(a.copy(), requires_grad=True) for a in init]
+    opt = getattr(th.optim, name)(groups(params) if groups else params, **kwargs)
+    traj = []
+    for t in range(len(noise)):
+        for p, c, n in zip(params, centers, noise[t]):
+            p.grad = th.from_numpy(_grad(p.detach().numpy(), c, n))
+        opt.step()
+        traj.append([p.detach().numpy().copy() for p in params])
+    return params, opt, traj
+
+
+def _compare(name, kwargs, groups=None, dtype=np.float32, atol=2e-6, rtol=2e-5):
+    init, centers, noise = _problem(dtype)
+    cls = getattr(optim, name)
+    params, opt, traj = _run_ln(cls, kwargs, init, centers, noise, groups, dtype)
+    tparams, topt, ttraj = _run_torch(name, kwargs, init, centers, noise, groups)
+    for t, (a, b) in enumerate(zip(traj, ttraj)):
+        for x, y in zip(a, b):
+            assert x.dtype == dtype
+            np.testing.assert_allclose(x, y, atol=atol, rtol=rtol, err_msg=f"{name}{kwargs} step {t + 1}")
+    # the optimizer state matches PyTorch's, entry by entry (same names, same indices)
+    sd, tsd = opt.state_dict(), topt.state_dict()
+    assert sorted(sd["state"]) == sorted(tsd["state"])
+    for i, st in sd["state"].items():
+        tst = tsd["state"][i]
+        assert set(st) == set(tst), (set(st), set(tst))
+        for k, v in st.items():
+            tv = tst[k]
+            if isinstance(v, np.ndarray):
+                assert v.dtype == dtype, (k, v.dtype)
+                np.testing.assert_allclose(v, tv.numpy(), atol=atol * 10, rtol=rtol * 10, err_msg=k)
+            else:
+                assert v == float(tv), k
+    return opt
+
+
+SGD_CASES = [
+    dict(lr=0.1),
+    dict(lr=0.05, momentum=0.9),
+    dict(lr=0.05, momentum=0.9, dampening=0.3),
+    dict(lr=0.05, momentum=0.9, nesterov=True),
+    dict(lr=0.1, weight_decay=0.05),
+    dict(lr=0.05, momentum=0.8, nesterov=True, weight_decay=0.05),
+    dict(lr=0.05, momentum=0.5, dampening=0.5, weight_decay=0.1),
+    dict(lr=0.05, maximize=True),
+    dict(lr=0.02, momentum=0.9, nesterov=True, weight_decay=0.05, maximize=True),
+]
+ADAM_CASES = [
+    dict(lr=0.05),
+    dict(lr=0.05, weight_decay=0.1),
+    dict(lr=0.05, amsgrad=True),
+    dict(lr=0.05, amsgrad=True, weight_decay=0.1),
+    dict(lr=0.05, betas=(0.3, 0.9), eps=1e-6),          # 1 - beta1 >= 0.5: lerp's other branch
+    dict(lr=0.05, betas=(0.0, 0.99)),
+    dict(lr=0.05, maximize=True, weight_decay=0.1),
+    dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True),
+]
+ADAMW_CASES = [
+    dict(lr=0.05),
+    dict(lr=0.05, weight_decay=0.2),
+    dict(lr=0.05, weight_decay=0.2, amsgrad=True),
+    dict(lr=0.05, weight_decay=0.2, maximize=True),
+]
+RMSPROP_CASES = [
+    dict(lr=0.01),
+    dict(lr=0.01, centered=True),
+    dict(lr=0.01, momentum=0.9),
+    dict(lr=0.01, momentum=0.9, centered=True),
+    # 1 - alpha >= 0.5: lerp's other branch. With a small alpha, centered RMSprop divides by
+    # sqrt(v - gavg**2), a difference of near-equal numbers, which magnifies the one-ulp differences
+    # that PyTorch's fused multiply-adds make: _compare is given a looser atol for this case
+    dict(lr=0.01, alpha=0.3, centered=True),
+    dict(lr=0.01, weight_decay=0.1, eps=1e-4),
+    dict(lr=0.01, weight_decay=0.1, maximize=True, momentum=0.5, centered=True),
+]
+ADAGRAD_CASES = [
+    dict(lr=0.1),
+    dict(lr=0.1, lr_decay=0.05),
+    dict(lr=0.1, weight_decay=0.1),
+    dict(lr=0.1, initial_accumulator_value=0.5, eps=1e-6),
+    dict(lr=0.1, maximize=True, weight_decay=0.1, lr_decay=0.01),
+]
+ALL_CASES = ([("SGD", c) for c in SGD_CASES] + [("Adam", c) for c in ADAM_CASES]
+             + [("AdamW", c) for c in ADAMW_CASES] + [("RMSprop", c) for c in RMSPROP_CASES]
+             + [("Adagrad", c) for c in ADAGRAD_CASES])
+
+
+@parity
+@pytest.mark.parametrize("name,kwargs", ALL_CASES, ids=[f"{n}-{c}" for n, c in ALL_CASES])
+def test_trajectory_matches_torch(name, kwargs):
+    ill_conditioned = kwargs.get("centered") and kwargs.get("alpha", 0.99) < 0.5
+    _compare(name, kwargs, atol=2e-5 if ill_conditioned else 2e-6)
+
+
+@parity
+@pytest.mark.parametrize("name,kwargs", [("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
+                                         ("Adam", dict(lr=0.05, amsgrad=True)), ("AdamW", dict(lr=0.05)),
+                                         ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True)),
+                                         ("Adagrad", dict(lr=0.1, lr_decay=0.01))])
+def test_float64_trajectory_matches_torch(name, kwargs):
+    _compare(name, kwargs, dtype=np.float64, atol=1e-12, rtol=1e-10)
+
+
+def _two_groups(params):
+    return [{"params": params[:1]}, {"params": params[1:], "lr": 0.01}]
+
+
+@parity
+@pytest.mark.parametrize("name,kwargs", [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=0.05)),
+                                         ("RMSprop", dict(lr=0.02, centered=True)),
+                                         ("Adagrad", dict(lr=0.1))])
+def test_param_groups_with_their_own_lr(name, kwargs):
+    opt = _compare(name, kwargs, groups=_two_groups)
+    assert [g["lr"] for g in opt.param_groups] == [kwargs["lr"], 0.01]
+
+
+@parity
+def test_group_overrides_other_hyperparameters():
+    def groups(params):
+        return [{"params": params[:2], "momentum": 0.5, "nesterov": True},
+                {"params": params[2:], "weight_decay": 0.1, "lr": 0.2}]
+    _compare("SGD", dict(lr=0.05, momentum=0.9), groups=groups)
+
+
+@parity
+def test_linear_model_with_autograd_matches_torch():
+    """Gradients from each library's autograd on a linear least-squares model, Adam, 20 steps."""
+    th = torch()
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((16, 5)).astype(np.float32)
+    y = rng.standard_normal((16, 3)).astype(np.float32)
+    W0 = rng.standard_normal((5, 3)).astype(np.float32)
+    b0 = np.zeros(3, np.float32)
+    W, b = ln.tensor(W0, requires_grad=True), ln.tensor(b0, requires_grad=True)
+    tW, tb = th.tensor(W0, requires_grad=True), th.tensor(b0, requires_grad=True)
+    opt = optim.Adam([W, b], lr=0.05, weight_decay=0.01)
+    topt = th.optim.Adam([tW, tb], lr=0.05, weight_decay=0.01)
+    for _ in range(20):
+        opt.zero_grad()
+        (((ln.tensor(X) @ W + b) - ln.tensor(y)) ** 2).mean().backward()
+        opt.step()
+        topt.zero_grad()
+        (((th.tensor(X) @ tW + tb) - th.tensor(y)) ** 2).mean().backward()
+        topt.step()
+        np.testing.assert_allclose(W.data, tW.detach().numpy(), atol=1e-5, rtol=1e-5)
+        np.testing.assert_allclose(b.data, tb.detach().numpy(), atol=1e-5, rtol=1e-5)
+    assert W.data.dtype == np.float32 and b.data.dtype == np.float32
+
+
+# ---- state dicts --------------------------------------------------------------------------------
+def _json_roundtrip(sd):
+    """What a checkpoint writer does: arrays out as lists, everything else through JSON."""
+    def enc(v):
+        return v.tolist() if isinstance(v, np.ndarray) else v
+    flat = {"state": {k: {n: enc(v) for n, v in s.items()} for k, s in sd["state"].items()},
+            "param_groups": sd["param_groups"]}
+    return json.loads(json.dumps(flat))
+
+
+@pytest.mark.parametrize("name,kwargs", [("SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
+                                         ("Adam", dict(lr=0.05, amsgrad=True, weight_decay=0.1)),
+                                         ("AdamW", dict(lr=0.05)),
+                                         ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True)),
+                                         ("Adagrad", dict(lr=0.1, lr_decay=0.01))])
+@pytest.mark.parametrize("via_json", [False, True])
+def test_state_dict_resume_continues_identically(name, kwargs, via_json):
+    cls = getattr(optim, name)
+    init, centers, noise = _problem()
+    params, opt, _ = _run_ln(cls, kwargs, init, centers, noise[:10], groups=_two_groups)
+    sd = opt.state_dict()
+    # a fresh optimizer (other hyper-parameters, even) on copies of the params, resumed from the snapshot
+    fresh = [ln.tensor(p.data.copy(), requires_grad=True) for p in params]
+    opt2 = cls(_two_groups(fresh), lr=123.0)
+    opt2.load_state_dict(_json_roundtrip(sd) if via_json else sd)
+    assert [g["lr"] for g in opt2.param_groups] == [g["lr"] for g in opt.param_groups]
+    for t in range(10, 20):
+        for p, c, n in zip(fresh, centers, noise[t]):
+            p.grad = _grad(p.data, c, n)
+        opt2.step()
+    ref, _, _ = _run_ln(cls, kwargs, init, centers, noise, groups=_two_groups)
+    for p, r in zip(fresh, ref):
+        np.testing.assert_array_equal(p.data, r.data)
+        assert p.data.dtype == np.float32
+    for st in opt2.state.values():
+        for v in st.values():
+            assert not isinstance(v, np.ndarray) or v.dtype == np.float32
+
+
+def test_state_dict_is_a_snapshot_with_torch_layout():
+    w, b = ln.tensor(np.ones((2, 2), np.float32), requires_grad=True), ln.tensor(np.ones(2, np.float32),
+                                                                              requires_grad=True)
+    opt = optim.SGD([{"params": [w]}, {"params": [b], "lr": 0.5}], lr=0.1, momentum=0.9)
+    w.grad = np.ones((2, 2), np.float32)
+    opt.step()
+    sd = opt.state_dict()
+    assert sd["param_groups"][0]["params"] == [0] and sd["param_groups"][1]["params"] == [1]
+    assert list(sd["state"]) == [0]                      # b had no gradient: no state
+    before = sd["state"][0]["momentum_buffer"].copy()
+    opt.step()
+    np.testing.assert_array_equal(sd["state"][0]["momentum_buffer"], before)
+
+
+def test_load_state_dict_rejects_mismatched_layout():
+    a, b = (ln.tensor(np.ones(3, np.float32), requires_grad=True) for _ in range(2))
+    opt = optim.Adam([a, b])
+    a.grad = np.ones(3, np.float32)
+    opt.step()
+    with pytest.raises(ValueError, match="parameter groups"):
+        optim.Adam([{"params": [a]}, {"params": [b]}]).load_state_dict(opt.state_dict())
+    with pytest.raises(ValueError, match="group 0 has 2 parameters"):
+        optim.Adam([a]).load_state_dict(opt.state_dict())
+    bad = opt.state_dict()
+    bad["state"][0]["exp_avg"] = np.ones(4, np.float32)
+    with pytest.raises(ValueError, match="exp_avg"):
+        optim.Adam([a, b]).load_state_dict(bad)
+
+
+# ---- mechanics ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("cls,kwargs", [(optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1)),
+                                        (optim.Adam, dict(amsgrad=True, weight_decay=0.1)),
+                                        (optim.AdamW, dict(maximize=True)),
+                                        (optim.RMSprop, dict(momentum=0.9, centered=True, weight_decay=0.1)),
+                                        (optim.Adagrad, dict(weight_decay=0.1))])
+def test_step_is_in_place_and_leaves_grads_alone(cls, kwargs):
+    p = ln.tensor(np.random.default_rng(0).standard_normal((50, 40)).astype(np.float32), requires_grad=True)
+    q = ln.tensor(np.ones(3, np.float32), requires_grad=True)      # no gradient: skipped
+    opt = cls([p, q], **kwargs)
+    data = p.data
+    for _ in range(3):
+        g = np.random.default_rng(1).standard_normal((50, 40)).astype(np.float32)
+        p.grad = g
+        keep = g.copy()
+        old = data.copy()
+        opt.step()
+        assert p.data is data                             # never rebound
+        assert p.grad is g
+        np.testing.assert_array_equal(g, keep)            # never written
+        assert not np.array_equal(old, data)
+    assert q not in opt.state and np.all(q.data == 1)
+    assert p.data.dtype == np.float32
+    assert all(v.dtype == np.float32 for v in opt.state[p].values() if isinstance(v, np.ndarray))
+    scratch = [id(b) for b in opt._scratch[p]]
+    p.grad = np.ones((50, 40), np.float32)
+    opt.step()
+    assert [id(b) for b in opt._scratch[p]] == scratch  # buffers are reused, not reallocated
+
+
+@pytest.mark.parametrize("cls,kwargs", [(optim.SGD, dict(lr=0.1)), (optim.SGD, dict(momentum=0.9, weight_decay=0.1)),
+                                        (optim.Adam, dict(weight_decay=0.1)), (optim.AdamW, dict(amsgrad=True)),
+                                        (optim.RMSprop, dict(momentum=0.9, centered=True)),
+                                        (optim.Adagrad, dict(weight_decay=0.1))])
+def test_step_allocates_no_large_temporaries(cls, kwargs):
+    n = 1 << 18                                           # 1 MiB per float32 array
+    p = ln.tensor(np.ones(n, np.float32), requires_grad=True)
+    p.grad = np.full(n, 0.5, np.float32)
+    opt = cls([p], **kwargs)
+    opt.step()                                            # the first step allocates state and scratch
+    tracemalloc.start()
+    try:
+        opt.step()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 1024, f"{cls.__name__}.step allocated {peak} bytes"
+
+
+def test_zero_grad():
+    p = ln.tensor(np.ones(3, np.float32), requires_grad=True)
+    opt = optim.SGD([p], lr=0.1)
+    (p * 2).sum().backward()
+    g = p.grad
+    opt.zero_grad(set_to_none=False)
+    assert p.grad is g and np.all(g == 0)
+    opt.zero_grad()
+    assert p.grad is None
+
+
+def test_closure_recomputes_the_loss():
+    p = ln.tensor([3.0], requires_grad=True)
+    opt = optim.SGD([p], lr=0.25)
+
+    def closure():
+        opt.zero_grad()
+        loss = (p * p).sum()
+        loss.backward()
+        return loss
+    with ln.no_grad():                       # the closure still records its graph
+        loss = opt.step(closure)
+    assert float(loss) == 9.0
+    np.testing.assert_allclose(p.data, [1.5])
+
+
+def test_named_parameters_and_add_param_group():
+    a, b = ln.tensor([1.0], requires_grad=True), ln.tensor([2.0], requires_grad=True)
+    opt = optim.SGD([("a", a)], lr=0.1, momentum=0.9)
+    opt.add_param_group({"params": [("b", b)], "lr": 0.01})
+    assert opt.param_groups[1]["momentum"] == 0.9 and opt.param_groups[1]["param_names"] == ["b"]
+    assert opt.state_dict()["param_groups"][1]["params"] == [1]
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        opt.add_param_group({"params": [a]})
+    with pytest.raises(ValueError, match="with names, or all without"):
+        opt.add_param_group({"params": [ln.tensor([0.0], requires_grad=True)]})
+
+
+def test_bad_arguments_give_clear_errors():
+    p = ln.tensor([1.0], requires_grad=True)
+    with pytest.raises(ValueError, match="SGD: invalid learning rate"):
+        optim.SGD([p], lr=-1)
+    with pytest.raises(ValueError, match="Nesterov"):
+        optim.SGD([p], lr=0.1, nesterov=True)
+    with pytest.raises(ValueError, match="Adam: invalid betas"):
+        optim.Adam([p], betas=(0.9, 1.0))
+    with pytest.raises(ValueError, match="RMSprop: invalid alpha"):
+        optim.RMSprop([p], alpha=-0.1)
+    with pytest.raises(ValueError, match="Adagrad: invalid lr_decay"):
+        optim.Adagrad([p], lr_decay=-1)
+    with pytest.raises(ValueError, match="empty parameter list"):
+        optim.Adam([])
+    with pytest.raises(TypeError, match="single Tensor"):
+        optim.Adam(p)
+    with pytest.raises(TypeError, match="ordered collection"):
+        optim.Adam({p})
+    with pytest.raises(ValueError, match="same parameter twice"):
+        optim.Adam([p, p])
+    with pytest.raises(ValueError, match="not a leaf"):
+        optim.Adam([p * 2])
+    opt = optim.Adam([p])
+    p.grad = np.ones(2, np.float32)
+    with pytest.raises(ValueError, match=r"Adam.step: a parameter of shape \(1,\) has a gradient of shape \(2,\)"):
+        opt.step()
+
+
+def test_lr_is_read_at_every_step():
+    p = ln.tensor([1.0], requires_grad=True)
+    opt = optim.SGD([p], lr=0.1)
+    p.grad = np.ones(1, np.float32)
+    opt.step()
+    opt.param_groups[0]["lr"] = 0.5
+    opt.step()
+    np.testing.assert_allclose(p.data, [0.4], rtol=1e-6)
+
+
+def test_works_with_nn_parameters():
+    nn = pytest.importorskip("lucidnet.nn")
+    if not hasattr(nn, "Linear"):
+        pytest.skip("lucidnet.nn.Linear not available")
+    layer = nn.Linear(4, 2)
+    opt = optim.AdamW(layer.parameters(), lr=0.01)
+    before = [p.data.copy() for p in layer.parameters()]
+    layer(ln.randn(8, 4)).sum().backward()
+    opt.step()
+    for p, b in zip(layer.parameters(), before):
+        assert not np.array_equal(p.data, b) and p.data.dtype == np.float32
+
+
+# ---- gradient clipping ------------------------------------------------------------------------------
+def _grads_pair(scale=1.0, seed=0):
+    th = torch()
+    rng = np.random.default_rng(seed)
+    arrays = [(scale * rng.standard_normal(s)).astype(np.float32) for s in SHAPES]
+    ps = []
+    for a in arrays:
+        p = ln.tensor(np.zeros_like(a), requires_grad=True)
+        p.grad = a.copy()
+        ps.append(p)
+    tps = [th.zeros(a.shape, requires_grad=True) for a in arrays]
+    for tp, a in zip(tps, arrays):
+        tp.grad = th.tensor(a)
+    return ps, tps
+
+
+@parity
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, float("inf")])
+@pytest.mark.parametrize("max_norm,scale", [(0.5, 1.0), (1e3, 1.0), (1e-7, 1e-6)])   # tiny: the 1e-6 guard counts
+def test_clip_grad_norm_matches_torch(norm_type, max_norm, scale):
+    th = torch()
+    ps, tps = _grads_pair(scale)
+    total = optim.clip_grad_norm_(ps, max_norm, norm_type=norm_type)
+    ttotal = th.nn.utils.clip_grad_norm_(tps, max_norm, norm_type=norm_type)
+    assert total.dtype == np.float32 and total.shape == ()
+    np.testing.assert_allclose(float(total), float(ttotal), rtol=1e-6)
+    for p, tp in zip(ps, tps):
+        assert p.grad.dtype == np.float32
+        np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-6, atol=1e-7 * scale)
+
+
+@parity
+def test_clip_grad_value_matches_torch():
+    th = torch()
+    ps, tps = _grads_pair()
+    grads = [p.grad for p in ps]
+    assert optim.clip_grad_value_(ps, 0.7) is None
+    th.nn.utils.clip_grad_value_(tps, 0.7)
+    for p, g, tp in zip(ps, grads, tps):
+        assert p.grad is g                                # in place
+        np.testing.assert_array_equal(p.grad, tp.grad.numpy())
+
+
+def test_clip_grad_norm_edge_cases():
+    p = ln.tensor(np.zeros(4, np.float32), requires_grad=True)
+    assert float(optim.clip_grad_norm_([p], 1.0)) == 0.0              # no gradients at all
+    p.grad = np.array([1e30, 1e30, 0, 0], np.float32)                 # squares overflow float32
+    total = optim.clip_grad_norm_(p, 1.0)
+    np.testing.assert_allclose(float(total), np.sqrt(2) * 1e30, rtol=1e-6)
+    np.testing.assert_allclose(p.grad, [2 ** -0.5, 2 ** -0.5, 0, 0], rtol=1e-5)
+    p.grad = np.array([1e-30, 0, 0, 0], np.float32)                   # squares underflow
+    np.testing.assert_allclose(float(optim.clip_grad_norm_(p, 1.0)), 1e-30, rtol=1e-6)
+    p.grad = np.array([np.inf, 1, 0, 0], np.float32)
+    with pytest.raises(RuntimeError, match="non-finite|inf"):
+        optim.clip_grad_norm_(p, 1.0, error_if_nonfinite=True)
+    p.grad = np.array([np.nan, 1, 0, 0], np.float32)
+    assert np.isnan(float(optim.clip_grad_norm_(p, 1.0)))
+    assert np.isnan(p.grad).all()                                      # nan spreads, as in PyTorch
