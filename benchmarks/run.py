@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""One command: lucidnet vs PyTorch (and the hand-written NumPy floor) on the reference workloads.
+
+    python benchmarks/run.py [mlp ...] [--batch B] [--seconds S] [--threads T] [--rounds R] [--fast-blas]
+
+Each measurement runs in its own process with the same thread count (OMP/OPENBLAS/MKL_NUM_THREADS=T,
+torch.set_num_threads(T)); rounds are interleaved and the median of each side is reported with the
+ratio lucidnet / PyTorch. ``--fast-blas`` unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for every side
+(these machines set them, which holds NumPy's BLAS to its Haswell kernels); the output says so.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SHARED_BENCH = Path(os.environ.get("LUCIDNET_SHARED_BENCH", HERE.parent.parent / "shared" / "bench"))
+
+
+def run(cmd: list[str], env: dict) -> tuple[float, str]:
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"benchmark command failed: {' '.join(cmd)}\n{out.stderr}")
+    line = out.stdout.strip().splitlines()[-1]
+    m = re.search(r"steps_per_s=([\d.]+)", line)
+    return float(m.group(1)), line
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("workloads", nargs="*", default=["mlp"])
+    p.add_argument("--batch", type=int, default=None)
+    p.add_argument("--seconds", type=float, default=3.0)
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--fast-blas", action="store_true",
+                   help="unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for all sides")
+    a = p.parse_args()
+    env = dict(os.environ)
+    for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[k] = str(a.threads)
+    if a.fast_blas:
+        env.pop("OPENBLAS_CORETYPE", None)
+        env.pop("OPENBLAS_L2_SIZE", None)
+    print(f"threads={a.threads} rounds={a.rounds} seconds={a.seconds} "
+          f"OPENBLAS_CORETYPE={env.get('OPENBLAS_CORETYPE', '(unset)')} "
+          f"OPENBLAS_L2_SIZE={env.get('OPENBLAS_L2_SIZE', '(unset)')}"
+          + ("  [--fast-blas: both variables unset for every side]" if a.fast_blas else ""))
+    py = sys.executable
+    for w in a.workloads:
+        batch = ["--batch", str(a.batch)] if a.batch else []
+        secs = ["--seconds", str(a.seconds)]
+        sides = {
+            "lucidnet": [py, str(HERE / "workloads.py"), w, *batch, *secs],
+            "pytorch": [py, str(SHARED_BENCH / "torch_anchor.py"), w, *batch, *secs, "--threads", str(a.threads)],
+        }
+        if w == "mlp":
+            sides["numpy-floor-reuse"] = [py, str(SHARED_BENCH / "numpy_floor.py"), "reuse", *batch, *secs]
+        results: dict[str, list[float]] = {k: [] for k in sides}
+        lines: dict[str, str] = {}
+        for _ in range(a.rounds):
+            for name, cmd in sides.items():
+                r, line = run(cmd, env)
+                results[name].append(r)
+                lines[name] = line
+        med = {k: statistics.median(v) for k, v in results.items()}
+        print(f"\n== {w} ==")
+        for name in sides:
+            runs = ", ".join(f"{r:.1f}" for r in results[name])
+            print(f"  {name:18s} median {med[name]:8.1f} steps/s   (runs: {runs})   {lines[name]}")
+        print(f"  ratio lucidnet / pytorch          = {med['lucidnet'] / med['pytorch']:.2f}x")
+        if "numpy-floor-reuse" in med:
+            print(f"  ratio lucidnet / numpy-floor-reuse = {med['lucidnet'] / med['numpy-floor-reuse']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

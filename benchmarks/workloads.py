@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""lucidnet's side of the reference workloads of ../shared/bench/torch_anchor.py (same shapes, same optimizer).
+
+Run one workload per process (never beside torch: two thread pools fight for the cores):
+    python benchmarks/workloads.py WORKLOAD [--batch B] [--seconds S]
+Prints one line:  WORKLOAD batch=B steps_per_s=... samples_per_s=... lucidnet=... blas=...
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+import lucidnet as ln
+from lucidnet import nn, optim
+from lucidnet.nn import functional as F
+
+
+def mlp(batch: int):
+    m = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))
+    opt = optim.SGD(m.parameters(), lr=0.01)
+    rng = np.random.default_rng(0)
+    x = ln.tensor(rng.standard_normal((batch, 784), dtype=np.float32))
+    y = ln.tensor(rng.integers(0, 10, batch))
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(m(x), y)
+        loss.backward()
+        opt.step()
+    return step
+
+
+WORKLOADS = {"mlp": (mlp, 128)}
+
+
+def blas_info() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+        info = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+        return ",".join(f"{i.get('internal_api')}:{i.get('architecture')}:{i.get('num_threads')}" for i in info)
+    except ImportError:
+        return "unknown"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("workload", choices=sorted(WORKLOADS))
+    p.add_argument("--batch", type=int, default=None)
+    p.add_argument("--seconds", type=float, default=3.0)
+    a = p.parse_args()
+    make, default_batch = WORKLOADS[a.workload]
+    batch = a.batch or default_batch
+    ln.manual_seed(0)
+    step = make(batch)
+    for _ in range(5):
+        step()
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < a.seconds:
+        step()
+        n += 1
+    r = n / (time.perf_counter() - t0)
+    print(f"{a.workload} batch={batch} steps_per_s={r:.1f} samples_per_s={r * batch:.0f} "
+          f"lucidnet={ln.__version__} blas={blas_info()}")
+
+
+if __name__ == "__main__":
+    main()
