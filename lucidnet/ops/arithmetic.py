@@ -188,7 +188,20 @@ def _binary(op, name):
 add = _binary(Add, "add")
 sub = _binary(Sub, "sub")
 mul = _binary(Mul, "mul")
-div = _binary(Div, "div")
+_div = _binary(Div, "div")
+
+
+def div(a, b):
+    """True division; two integer operands give the default float dtype (float32), as in PyTorch."""
+    from ..tensor import Tensor, get_default_dtype
+    from .misc import cast
+    if all(isinstance(t, Tensor) and t.data.dtype.kind != "f" for t in (a, b)):
+        a, b = cast(a, get_default_dtype()), cast(b, get_default_dtype())
+    elif isinstance(a, Tensor) and a.data.dtype.kind != "f" and not isinstance(b, (Tensor, float)):
+        a = cast(a, get_default_dtype())
+    elif isinstance(b, Tensor) and b.data.dtype.kind != "f" and not isinstance(a, (Tensor, float)):
+        b = cast(b, get_default_dtype())
+    return _div(a, b)
 pow = _binary(Pow, "pow")  # noqa: A001
 maximum = _binary(Maximum, "maximum")
 minimum = _binary(Minimum, "minimum")

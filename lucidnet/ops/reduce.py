@@ -107,7 +107,18 @@ def sum(x, dim=None, keepdim=None, *, axis=None, keepdims=None):  # noqa: A001
     return Sum.apply(x, axes=norm_axis(dim, axis, x.ndim), keepdims=keep(keepdim, keepdims))
 
 
+def _as_float(x):
+    """Integer and bool tensors average into the default float dtype (as in NumPy, but never float64)."""
+    if x.data.dtype.kind == "f":
+        return x
+    from ..tensor import get_default_dtype
+    from .misc import cast
+    return cast(x, get_default_dtype())
+
+
 def mean(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """Mean over ``dim``; integer and bool tensors give the default float dtype (float32)."""
+    x = _as_float(x)
     return Mean.apply(x, axes=norm_axis(dim, axis, x.ndim), keepdims=keep(keepdim, keepdims))
 
 
@@ -115,6 +126,7 @@ def var(x, dim=None, keepdim=None, *, unbiased=None, correction=None, axis=None,
     """Variance; unbiased (correction=1) by default, as in PyTorch. ``ddof`` is NumPy's spelling."""
     if correction is None:
         correction = ddof if ddof is not None else (0 if unbiased is False else 1)
+    x = _as_float(x)
     return Var.apply(x, axes=norm_axis(dim, axis, x.ndim), keepdims=keep(keepdim, keepdims), correction=correction)
 
 
