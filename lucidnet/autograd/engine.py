@@ -61,7 +61,8 @@ def _accumulate_leaf(t, g, owned: bool) -> None:
     if g.dtype != t.data.dtype:
         g, owned = g.astype(t.data.dtype), True
     if t.grad is None:
-        t.grad = g if owned and g.flags.c_contiguous and g.flags.writeable else xp.array(g, copy=True, order="C")
+        contiguous = g.flags.c_contiguous or g.flags.f_contiguous  # e.g. a column-major weight's gradient
+        t.grad = g if owned and contiguous and g.flags.writeable else xp.array(g, copy=True, order="K")
     else:
         xp.add(t.grad, g, out=t.grad)
 

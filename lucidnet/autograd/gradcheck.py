@@ -53,16 +53,15 @@ def gradcheck(fn: Callable, inputs: Sequence, eps: float = 1e-6, atol: float = 1
         t = inputs[i]
         analytic = t.grad if t.grad is not None else xp.zeros_like(t.data)
         numeric = xp.zeros_like(t.data)
-        flat = t.data.reshape(-1)
-        nflat = numeric.reshape(-1)
-        for k in range(flat.size):
-            old = flat[k]
-            flat[k] = old + eps
+        data = t.data  # perturbed in place, element by element (whatever its memory layout)
+        for k in xp.ndindex(data.shape):
+            old = data[k]
+            data[k] = old + eps
             fp = scalar()
-            flat[k] = old - eps
+            data[k] = old - eps
             fm = scalar()
-            flat[k] = old
-            nflat[k] = (fp - fm) / (2 * eps)
+            data[k] = old
+            numeric[k] = (fp - fm) / (2 * eps)
         if not xp.allclose(analytic, numeric, atol=atol, rtol=rtol):
             ok = False
             if raise_exception:

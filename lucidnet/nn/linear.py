@@ -32,7 +32,8 @@ class Linear(Module):
                 raise ValueError(f"Linear: {name} must be a non-negative int, got {v!r}")
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(empty(out_features, in_features, dtype=dtype))
+        # stored column-major: an (in, out) row-major buffer seen as (out, in) (see ops.linalg.Linear)
+        self.weight = Parameter(empty(in_features, out_features, dtype=dtype).T)
         if bias:
             self.bias = Parameter(empty(out_features, dtype=dtype))
         else:

@@ -32,7 +32,13 @@ class MatMul(Function):
 
 
 class Linear(Function):
-    """``x @ W.T + b`` with W of shape (out, in), PyTorch's layout; one node, three gradients."""
+    """``x @ W.T + b`` with W of shape (out, in), PyTorch's layout; one node, three gradients.
+
+    W may be stored column-major (``nn.Linear`` does: an (in, out) row-major buffer seen as (out, in)), which
+    makes ``x @ W.T`` and the weight gradient plain row-major GEMMs, measurably faster in OpenBLAS; the
+    weight gradient is then made in the same layout as W, so the optimizer's in-place updates stay
+    contiguous. Values are the same either way.
+    """
 
     def forward(self, x, w, b=None):
         self.x, self.w = x, w
@@ -50,7 +56,11 @@ class Linear(Function):
             g = g.reshape(-1, g.shape[-1])
             x = x.reshape(-1, x.shape[-1])
         if self.needs[1]:
-            gw = xp.matmul(g.T, x)
+            if w.flags.f_contiguous and not w.flags.c_contiguous:
+                gw = xp.empty(w.shape, dtype=g.dtype, order="F")
+                xp.matmul(x.T, g, out=gw.T)  # (in, out) row-major == (out, in) column-major
+            else:
+                gw = xp.matmul(g.T, x)
         if len(self.needs) > 2 and self.needs[2]:
             gb = g.sum(axis=0)
         return gx, gw, gb
