@@ -1,0 +1,15 @@
+"""Feeding data to models: map-style datasets and a resumable, optionally prefetching ``DataLoader``.
+
+>>> import numpy as np, lucidnet as ln
+>>> from lucidnet.data import DataLoader, TensorDataset
+>>> _ = ln.manual_seed(0)
+>>> loader = DataLoader(TensorDataset(np.zeros((10, 3)), np.arange(10)), batch_size=4, shuffle=True)
+>>> [tuple(x.shape) for x, y in loader]
+[(4, 3), (4, 3), (2, 3)]
+"""
+from .collate import default_collate, stack_samples, to_tensors
+from .dataloader import DataLoader
+from .dataset import Dataset, Subset, TensorDataset, random_split
+
+__all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "DataLoader", "default_collate",
+           "stack_samples", "to_tensors"]

@@ -1,0 +1,18 @@
+"""Datasets: MNIST and Fashion-MNIST from their IDX files, and a Fashion-MNIST subset bundled offline.
+
+>>> from lucidnet.datasets import FashionMNIST
+>>> train = FashionMNIST.bundled("train")     # 6,000 images, no download
+>>> x, y = train.to_arrays(flatten=True)
+>>> x.shape, x.dtype, y.dtype
+((6000, 784), dtype('float32'), dtype('int64'))
+
+``FashionMNIST(split="train")`` reads the full dataset from ``$LUCIDNET_DATA/fashion-mnist`` or
+``~/.cache/lucidnet/fashion-mnist``; ``download=True`` fetches it (MD5-checked).
+"""
+from .download import cache_dir, data_roots, download_file, md5sum
+from .errors import DatasetError, DatasetNotFoundError
+from .idx import read_idx, write_idx
+from .mnist import BUNDLED_DIR, MNIST, FashionMNIST
+
+__all__ = ["MNIST", "FashionMNIST", "BUNDLED_DIR", "DatasetError", "DatasetNotFoundError", "read_idx",
+           "write_idx", "download_file", "md5sum", "cache_dir", "data_roots"]
