@@ -21,3 +21,4 @@ __version__ = "0.1.0"
 from . import nn  # noqa: E402  (after the engine it builds on)
 from . import optim  # noqa: E402
 from . import data, datasets  # noqa: E402
+from .serialization import load, save  # noqa: E402
