@@ -22,3 +22,5 @@ from . import nn  # noqa: E402  (after the engine it builds on)
 from . import optim  # noqa: E402
 from . import data, datasets  # noqa: E402
 from .serialization import load, save  # noqa: E402
+from . import train  # noqa: E402
+from .train import evaluate, fit, predict  # noqa: E402

@@ -1,0 +1,17 @@
+"""Callbacks for ``fit``: Keras's hooks (``on_train_begin``, ``on_epoch_end``, ``on_batch_end``, ...).
+
+>>> import lucidnet as ln
+>>> from lucidnet.train.callbacks import EarlyStopping, ModelCheckpoint, CSVLogger
+>>> cbs = [EarlyStopping(patience=2, restore_best_weights=True), CSVLogger("log.csv")]
+"""
+from .base import Callback, CallbackList
+from .csv_logger import CSVLogger
+from .early_stopping import EarlyStopping
+from .lr_scheduler import LRSchedulerCallback
+from .model_checkpoint import ModelCheckpoint
+from .progress import ProgressBar
+from .terminate_on_nan import TerminateOnNaN
+from .training_checkpoint import TrainingCheckpoint
+
+__all__ = ["Callback", "CallbackList", "CSVLogger", "EarlyStopping", "LRSchedulerCallback", "ModelCheckpoint",
+           "ProgressBar", "TerminateOnNaN", "TrainingCheckpoint"]

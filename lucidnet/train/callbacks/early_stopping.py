@@ -1,0 +1,95 @@
+"""``EarlyStopping``: stop training when a monitored quantity has stopped improving."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .base import Callback, monitored, resolve_mode
+
+__all__ = ["EarlyStopping"]
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs.
+
+    Args:
+        monitor: a key of the epoch logs (``"val_loss"``, ``"val_accuracy"``, ``"loss"``).
+        min_delta: the smallest change that counts as an improvement (absolute).
+        patience: epochs without improvement before stopping.
+        mode: ``"min"``, ``"max"`` or ``"auto"`` (max for accuracy-like names).
+        baseline: training stops unless the quantity beats this value within ``patience`` epochs.
+        restore_best_weights: at the end of training, load the weights of the best epoch.
+        start_from_epoch: epochs of warm-up before improvement is watched.
+
+    >>> import lucidnet as ln
+    >>> stop = EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True)
+    """
+
+    def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0, verbose: int = 0,
+                 mode: str = "auto", baseline: float | None = None, restore_best_weights: bool = False,
+                 start_from_epoch: int = 0):
+        if patience < 0:
+            raise ValueError(f"EarlyStopping: patience must be >= 0, got {patience}")
+        self.monitor, self.patience, self.verbose = monitor, int(patience), verbose
+        self.mode = resolve_mode(monitor, mode, "EarlyStopping")
+        self.min_delta = abs(float(min_delta))
+        self.baseline, self.restore_best_weights = baseline, restore_best_weights
+        self.start_from_epoch = int(start_from_epoch)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.wait = 0
+        self.stopped_epoch = -1
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_epoch = -1
+        self.best_weights: dict[str, np.ndarray] | None = None
+
+    def _better(self, a: float, b: float) -> bool:
+        return a < b - self.min_delta if self.mode == "min" else a > b + self.min_delta
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._reset()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if epoch < self.start_from_epoch:
+            return
+        current = monitored(logs, self.monitor, "EarlyStopping")
+        if current is None:
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights = self.model.state_dict()
+        self.wait += 1
+        if self._better(current, self.best):
+            self.best, self.best_epoch = current, epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.state_dict()
+            if self.baseline is None or self._better(current, self.baseline):
+                self.wait = 0
+                return
+            # better than before but not yet better than the baseline: the patience keeps running
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.trainer.stop_training = True
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        if self.stopped_epoch >= 0 and self.verbose:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose:
+                print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
+            self.model.load_state_dict(self.best_weights)
+
+    def state_dict(self) -> dict[str, Any]:
+        s: dict[str, Any] = {"wait": self.wait, "best": self.best, "best_epoch": self.best_epoch,
+                             "stopped_epoch": self.stopped_epoch}
+        if self.best_weights is not None:
+            s["best_weights"] = dict(self.best_weights)
+        return s
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.wait, self.best = int(state["wait"]), float(state["best"])
+        self.best_epoch, self.stopped_epoch = int(state["best_epoch"]), int(state["stopped_epoch"])
+        bw = state.get("best_weights")
+        self.best_weights = None if bw is None else {k: np.array(v) for k, v in bw.items()}

@@ -1,0 +1,413 @@
+"""``Trainer``: the training loop for any ``Module`` (``fit``, ``evaluate``, ``predict``), with callbacks,
+epoch-exact metrics and checkpoints that resume a killed run bit for bit.
+
+One training step: ``zero_grad``, forward, loss, backward, (clip), ``optimizer.step()``; then the batch's
+loss (one float) and the metrics' counts are accumulated on NumPy arrays. Nothing else runs per batch
+unless a callback asks for it (callbacks without batch hooks cost nothing per step).
+
+>>> import numpy as np, lucidnet as ln
+>>> _ = ln.manual_seed(0)
+>>> x = np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32)
+>>> y = (x[:, 0] > 0).astype(np.int64)
+>>> model = ln.nn.Linear(2, 2)
+>>> trainer = Trainer(model, loss="cross_entropy", optimizer=ln.optim.SGD(model.parameters(), lr=0.5), verbose=0)
+>>> history = trainer.fit((x, y), epochs=5, batch_size=16)
+>>> sorted(history.history), len(history.history["loss"])
+(['accuracy', 'loss', 'lr'], 5)
+>>> trainer.evaluate((x, y))["accuracy"] > 0.9
+True
+"""
+from __future__ import annotations
+
+import copy
+import os
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from ..autograd.grad_mode import no_grad
+from ..tensor import Tensor
+from . import metrics as _metrics
+from .callbacks.base import Callback, CallbackList
+from .callbacks.lr_scheduler import LRSchedulerCallback
+from .callbacks.progress import ProgressBar
+from .callbacks.training_checkpoint import TrainingCheckpoint
+from .data import as_loader, batch_size_of, inputs_only
+from .data import split_batch as default_split
+from .history import History
+from .metrics import Mean, Metric
+from .resolve import CLASSIFICATION_LOSSES, LOGIT_LOSSES, get_loss, get_optimizer
+
+__all__ = ["Trainer"]
+
+MetricsArg = Sequence[str | Metric | Callable] | None
+
+
+def _first(out: Any) -> Any:
+    """The output metrics and predict look at: the first element of a tuple output."""
+    return out[0] if isinstance(out, (tuple, list)) else out
+
+
+def _arr(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+class Trainer:
+    """Train, evaluate and run a model, Keras style.
+
+    Args:
+        model: any ``Module`` (called as ``model(*inputs)``).
+        loss: a name (``"cross_entropy"``, ``"mse"``, ``"mae"``, ``"bce"``, ``"bce_with_logits"``, ``"nll"``,
+            ``"huber"``, ``"smooth_l1"``) or a callable ``loss(output, target) -> scalar Tensor``.
+        optimizer: an optimizer instance, or a name (``"adam"``, ``"sgd"``, ``"adamw"``, ``"rmsprop"``,
+            ``"adagrad"``) built over ``model.parameters()`` with ``lr`` (if given).
+        metrics: names, ``Metric`` objects or functions ``fn(output, target)``; default: ``["accuracy"]``
+            for classification losses, none otherwise.
+        scheduler: an LR scheduler stepped every epoch (``scheduler_interval="epoch"``) or every optimizer
+            step (``"step"``); a ``ReduceLROnPlateau`` gets ``scheduler_monitor`` (default ``"val_loss"``,
+            or ``"loss"`` without validation data).
+        callbacks: ``Callback`` objects, used by every ``fit`` of this trainer.
+        verbose: 0 silent, 1 progress bar (one line per epoch when the output is not a terminal), 2 one
+            line per epoch.
+        split_batch: ``batch -> (inputs tuple, target)`` for batches that are not ``(x, y)`` /
+            ``(x1, ..., y)`` tuples.
+        clip_grad_norm: if set, gradients are scaled to this joint norm before each step.
+
+    During ``fit``, callbacks read ``epoch``, ``global_step``, ``batch_in_epoch``, ``params``, ``history``,
+    ``running_logs()`` and set ``stop_training``.
+    """
+
+    def __init__(self, model: Any, loss: str | Callable | None = None, optimizer: Any = "adam",
+                 metrics: MetricsArg = None, *, lr: float | None = None, scheduler: Any = None,
+                 scheduler_interval: str = "epoch", scheduler_monitor: str | None = None,
+                 callbacks: Iterable[Callback] | None = None, verbose: int = 1,
+                 split_batch: Callable[[Any], tuple[tuple, Any]] | None = None,
+                 clip_grad_norm: float | None = None):
+        if not callable(model):
+            raise TypeError(f"Trainer: model must be a callable Module, got {type(model).__name__}")
+        if verbose not in (0, 1, 2):
+            raise ValueError(f"Trainer: verbose must be 0, 1 or 2, got {verbose!r}")
+        self.model = model
+        self.loss_fn, self.loss_name = get_loss(loss, "Trainer")
+        self._optimizer_spec, self._lr = optimizer, lr
+        self._optimizer: Any = None
+        self.metrics = self._build_metrics(metrics)
+        self.scheduler = scheduler
+        self.scheduler_interval, self.scheduler_monitor = scheduler_interval, scheduler_monitor
+        self.callbacks = list(callbacks or [])
+        self.verbose = verbose
+        self.split_batch = split_batch or default_split
+        self.clip_grad_norm = clip_grad_norm
+        self.history = History()
+        # the state of a run, read by callbacks
+        self.epoch = 0
+        self.global_step = 0
+        self.batch_in_epoch = 0
+        self.params: dict[str, Any] = {}
+        self.stop_training = False
+        self.has_validation = False
+        self.resumed = False
+        self.start_epoch = 0
+        self.train_loader: Any = None
+        self._epoch_finished = False
+        self._loss_mean = Mean(name="loss")
+        self._callback_list: CallbackList | None = None
+
+    # ---- set-up -----------------------------------------------------------------------------------
+    @property
+    def optimizer(self) -> Any:
+        if self._optimizer is None:
+            self._optimizer = get_optimizer(self._optimizer_spec, self.model, self._lr, "Trainer")
+        return self._optimizer
+
+    def _build_metrics(self, metrics: MetricsArg) -> list[Metric]:
+        if metrics is None:
+            metrics = ["accuracy"] if self.loss_name in CLASSIFICATION_LOSSES else []
+        elif isinstance(metrics, (str, Metric)) or callable(metrics):
+            metrics = [metrics]
+        threshold = 0.0 if self.loss_name in LOGIT_LOSSES else None
+        kind = "categorical" if self.loss_name in ("cross_entropy", "nll_loss") else None
+        built = [_metrics.get(m, binary_threshold=threshold, kind=kind) for m in metrics]
+        names = [m.name for m in built]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"Trainer: two metrics share the name(s) {dup}; give them distinct name=")
+        if "loss" in names or "lr" in names:
+            raise ValueError("Trainer: a metric may not be named 'loss' or 'lr' (those keys are the trainer's)")
+        return built
+
+    def _callbacks_for_fit(self, extra: Iterable[Callback] | None, checkpoint: Any,
+                           checkpoint_every: int | None) -> CallbackList:
+        cbs = self.callbacks + list(extra or [])
+        if self.scheduler is not None:
+            cbs.append(LRSchedulerCallback(self.scheduler, self.scheduler_interval, self.scheduler_monitor,
+                                           save_state=False))
+        if not any(isinstance(cb, ProgressBar) for cb in cbs):
+            cbs.append(ProgressBar(self.verbose))
+        if checkpoint is not None:
+            cbs.append(TrainingCheckpoint(checkpoint, every_n_steps=checkpoint_every))
+        elif checkpoint_every is not None:
+            raise ValueError("fit: checkpoint_every is given without checkpoint=path")
+        # the history records the logs after the callbacks that add to them; training checkpoints go last,
+        # so the state they save has every other callback's update (and this epoch's history) in it
+        cbs = [cb for cb in cbs if not isinstance(cb, TrainingCheckpoint)] + [self.history] + \
+              [cb for cb in cbs if isinstance(cb, TrainingCheckpoint)]
+        return CallbackList(cbs, self)
+
+    # ---- logs -------------------------------------------------------------------------------------
+    def running_logs(self) -> dict[str, Any]:
+        """The current epoch's training loss and metrics so far (exact over the batches seen)."""
+        logs: dict[str, Any] = {"loss": self._loss_mean.result()}
+        for m in self.metrics:
+            logs[m.name] = m.result()
+        return logs
+
+    def current_lr(self) -> float | None:
+        """The learning rate of the optimizer's first parameter group."""
+        groups = getattr(self.optimizer, "param_groups", None)
+        return float(groups[0]["lr"]) if groups else None
+
+    # ---- checkpoints ------------------------------------------------------------------------------
+    def save_checkpoint(self, path: str | os.PathLike) -> None:
+        """Write the run's full state to ``path`` (atomically); ``fit(resume=path)`` continues from it."""
+        from ..serialization import save_checkpoint
+
+        loader = self.train_loader if hasattr(self.train_loader, "state_dict") else None
+        finished = self._epoch_finished
+        extra = {
+            "in_epoch": not finished,
+            "batch_in_epoch": 0 if finished else self.batch_in_epoch,
+            "stop_training": bool(self.stop_training),
+            "loss": self._loss_mean.state_dict(),
+            "metrics": {m.name: m.state_dict() for m in self.metrics},
+            "callbacks": self._callback_list.state_dict() if self._callback_list is not None else {},
+        }
+        save_checkpoint(path, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler, loader=loader,
+                        epoch=self.epoch + 1 if finished else self.epoch, step=self.global_step,
+                        history=self.history.state_dict(), extra=extra)
+
+    def _load_checkpoint(self, path: str | os.PathLike) -> dict[str, Any]:
+        from ..serialization import load_checkpoint
+
+        loader = self.train_loader if hasattr(self.train_loader, "load_state_dict") else None
+        ck = load_checkpoint(path, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler,
+                             loader=loader)  # restores the library RNG too
+        extra = ck["extra"] or {}
+        self.history.load_state_dict(ck["history"])
+        self.epoch = self.start_epoch = int(ck["epoch"])
+        self.global_step = int(ck["step"])
+        self.stop_training = bool(extra.get("stop_training", False))
+        if extra.get("in_epoch"):
+            if loader is None and int(extra.get("batch_in_epoch", 0)) > 0:
+                raise ValueError(f"fit: {os.fspath(path)} was saved in the middle of an epoch, but "
+                                 f"{type(self.train_loader).__name__} cannot resume mid-epoch (it has no "
+                                 "load_state_dict); use a lucidnet DataLoader")
+            self.batch_in_epoch = int(extra["batch_in_epoch"])
+            self._loss_mean.load_state_dict(extra["loss"])
+            saved = extra.get("metrics", {})
+            for m in self.metrics:
+                if m.name in saved:
+                    m.load_state_dict(saved[m.name])
+        return extra
+
+    # ---- the loop ---------------------------------------------------------------------------------
+    def fit(self, train_data: Any, epochs: int = 1, *, val_data: Any = None, batch_size: int = 32,
+            shuffle: bool = True, callbacks: Iterable[Callback] | None = None,
+            checkpoint: str | os.PathLike | None = None, checkpoint_every: int | None = None,
+            resume: str | os.PathLike | bool | None = None) -> History:
+        """Train for ``epochs`` epochs; returns the ``History``.
+
+        ``train_data``/``val_data``: a ``DataLoader``, a dataset, or arrays ``(x, y)`` (batched by
+        ``batch_size``, the training data shuffled every epoch when ``shuffle``).
+        ``checkpoint``: a path where the full training state is written (atomically) at every epoch end and,
+        with ``checkpoint_every=N``, every N optimizer steps. ``resume``: a checkpoint path to continue from
+        (``True``: the ``checkpoint`` path, if that file exists; otherwise start fresh).
+        """
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+            raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
+        if self.loss_fn is None:
+            raise ValueError("fit: no loss given; pass loss='cross_entropy' (or another name) or a callable")
+        loader = as_loader(train_data, batch_size, shuffle, "fit(train_data)")
+        val_loader = None if val_data is None else as_loader(val_data, batch_size, False, "fit(val_data)")
+        if checkpoint_every is not None and not hasattr(loader, "state_dict"):
+            raise ValueError(f"fit: checkpoint_every needs a loader that can resume mid-epoch (with state_dict()); "
+                             f"{type(loader).__name__} has none. Checkpoint at epoch ends only (checkpoint= alone)")
+        resume_path = self._resume_path(resume, checkpoint)
+
+        optimizer = self.optimizer
+        self.train_loader = loader
+        self.has_validation = val_loader is not None
+        self.history = History()
+        self.epoch, self.global_step, self.batch_in_epoch = 0, 0, 0
+        self.stop_training, self.resumed, self.start_epoch = False, False, 0
+        self._epoch_finished = False
+        self._reset_accumulators()
+        steps = len(loader) if hasattr(loader, "__len__") else None
+        self.params = {"epochs": epochs, "steps": steps, "verbose": self.verbose}
+        cbs = self._callback_list = self._callbacks_for_fit(callbacks, checkpoint, checkpoint_every)
+
+        extra: dict[str, Any] = {}
+        if resume_path is not None:
+            extra = self._load_checkpoint(resume_path)
+            self.resumed = True
+        self.history.params = dict(self.params)
+        was_training = getattr(self.model, "training", True)
+        cbs.on_train_begin()
+        if extra.get("callbacks"):
+            cbs.load_state_dict(extra["callbacks"])
+        mid_epoch = bool(extra.get("in_epoch"))
+        logs: dict[str, Any] = {}
+        try:
+            for epoch in range(self.start_epoch, epochs):
+                if self.stop_training and not mid_epoch:
+                    break
+                self.epoch, self._epoch_finished = epoch, False
+                if not mid_epoch:
+                    self._reset_accumulators()
+                    self.batch_in_epoch = 0
+                mid_epoch = False
+                cbs.on_epoch_begin(epoch)
+                if not self.stop_training:
+                    self._train_epoch(loader, optimizer, cbs)
+                logs = self.running_logs()
+                if val_loader is not None:
+                    val = self._run_eval(val_loader, [self._fresh(m) for m in self.metrics])
+                    logs.update({f"val_{k}": v for k, v in val.items()})
+                logs["lr"] = self.current_lr()
+                self._epoch_finished = True
+                cbs.on_epoch_end(epoch, logs)
+                if self.stop_training:
+                    break
+        finally:
+            if hasattr(self.model, "train"):
+                self.model.train(was_training)
+        cbs.on_train_end(logs)
+        return self.history
+
+    def _resume_path(self, resume: Any, checkpoint: Any) -> str | None:
+        if resume is None or resume is False:
+            return None
+        if resume is True:
+            if checkpoint is None:
+                raise ValueError("fit: resume=True resumes from checkpoint=path; no checkpoint path was given")
+            return os.fspath(checkpoint) if os.path.exists(checkpoint) else None
+        path = os.fspath(resume)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"fit: cannot resume: no checkpoint at {path!r}")
+        return path
+
+    def _reset_accumulators(self) -> None:
+        self._loss_mean.reset()
+        for m in self.metrics:
+            m.reset()
+
+    @staticmethod
+    def _fresh(m: Metric) -> Metric:
+        c = copy.deepcopy(m)
+        c.reset()
+        return c
+
+    def _train_epoch(self, loader: Any, optimizer: Any, cbs: CallbackList) -> None:
+        model, loss_fn, split, metrics = self.model, self.loss_fn, self.split_batch, self.metrics
+        mean = self._loss_mean
+        has_begin, has_end = cbs.has_batch_begin, cbs.has_batch_end
+        clip = self.clip_grad_norm
+        if clip is not None:
+            from ..optim.clip import clip_grad_norm_
+            params = [p for g in optimizer.param_groups for p in g["params"]]
+        if hasattr(model, "train"):
+            model.train()
+        i = self.batch_in_epoch
+        for batch in loader:
+            if has_begin:
+                cbs.on_batch_begin(i, {})
+            inputs, target = split(batch)
+            optimizer.zero_grad()
+            out = model(*inputs)
+            loss = loss_fn(out, target)
+            if not isinstance(loss, Tensor) or loss.data.size != 1:
+                raise ValueError(f"fit: the loss must return a scalar Tensor, got "
+                                 f"{type(loss).__name__} {getattr(loss, 'shape', '')}; use reduction='mean'")
+            loss.backward()
+            if clip is not None:
+                clip_grad_norm_(params, clip)
+            optimizer.step()
+            value = float(loss.data)
+            n = batch_size_of(inputs, target)
+            mean.total += value * n
+            mean.count += n
+            if metrics:
+                o, t = _arr(_first(out)), _arr(target)
+                for m in metrics:
+                    m.update(o, t)
+            i += 1
+            self.batch_in_epoch = i
+            self.global_step += 1
+            if has_end:
+                cbs.on_batch_end(i - 1, {"loss": value, "size": n})
+            if self.stop_training:
+                break
+
+    def _run_eval(self, loader: Any, metrics: list[Metric]) -> dict[str, Any]:
+        """Loss and metrics over ``loader`` in eval mode, under ``no_grad``."""
+        model, loss_fn, split = self.model, self.loss_fn, self.split_batch
+        mean = Mean()
+        was_training = getattr(model, "training", False)
+        if hasattr(model, "eval"):
+            model.eval()
+        try:
+            with no_grad():
+                for batch in loader:
+                    inputs, target = split(batch)
+                    if target is None and (loss_fn is not None or metrics):
+                        raise ValueError("evaluate: the data has no targets (batches of inputs only); "
+                                         "pass (x, y) to compute a loss or metrics")
+                    out = model(*inputs)
+                    if loss_fn is not None:
+                        mean.update(float(loss_fn(out, target).data), batch_size_of(inputs, target))
+                    if metrics:
+                        o, t = _arr(_first(out)), _arr(target)
+                        for m in metrics:
+                            m.update(o, t)
+        finally:
+            if hasattr(model, "train"):
+                model.train(was_training)
+        logs: dict[str, Any] = {"loss": mean.result()} if loss_fn is not None else {}
+        for m in metrics:
+            logs[m.name] = m.result()
+        return logs
+
+    def evaluate(self, data: Any, *, batch_size: int = 32) -> dict[str, Any]:
+        """``{"loss": ..., <metric>: ...}`` over ``data`` (eval mode, no graph), exact over all samples."""
+        loader = as_loader(data, batch_size, False, "evaluate(data)")
+        return self._run_eval(loader, [self._fresh(m) for m in self.metrics])
+
+    def predict(self, data: Any, *, batch_size: int = 32) -> Any:
+        """The model's outputs over ``data`` as one NumPy array (a tuple of arrays for tuple outputs),
+        in eval mode under ``no_grad``.
+
+        ``data``: an array or a tuple of arrays (every array is an input: ``model(*arrays)``), or a
+        ``Dataset``/``DataLoader`` (batches split as in ``fit``; a target, if present, is ignored).
+        """
+        direct = isinstance(data, (np.ndarray, Tensor, tuple, list))
+        loader = as_loader(data, batch_size, False, "predict(data)")
+        split = inputs_only if direct and self.split_batch is default_split else self.split_batch
+        model = self.model
+        was_training = getattr(model, "training", False)
+        if hasattr(model, "eval"):
+            model.eval()
+        chunks: list[Any] = []
+        try:
+            with no_grad():
+                for batch in loader:
+                    inputs, _ = split(batch)
+                    out = model(*inputs)
+                    chunks.append(tuple(_arr(o) for o in out) if isinstance(out, (tuple, list)) else _arr(out))
+        finally:
+            if hasattr(model, "train"):
+                model.train(was_training)
+        if not chunks:
+            raise ValueError("predict: the data is empty")
+        if isinstance(chunks[0], tuple):
+            return tuple(np.concatenate([c[j] for c in chunks]) for j in range(len(chunks[0])))
+        return np.concatenate(chunks)
