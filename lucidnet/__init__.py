@@ -24,3 +24,4 @@ from . import data, datasets  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from . import train  # noqa: E402
 from .train import evaluate, fit, predict  # noqa: E402
+from . import models  # noqa: E402

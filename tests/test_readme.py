@@ -1,0 +1,21 @@
+"""The README's Python examples run as written, and its commands name things that exist."""
+import re
+from pathlib import Path
+
+import pytest
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)
+
+
+@pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
+def test_python_examples_run(code, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {})
+
+
+def test_the_two_commands_are_there():
+    assert 'pip install -e ".[train]" && lucidnet train' in README
+    assert 'pip install -e ".[test]" torch==2.13.0 && python -m pytest' in README
+    ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
+    assert 'pip install -q -e ".[test]" torch==2.13.0 && python -m pytest' in ci
