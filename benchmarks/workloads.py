@@ -19,10 +19,14 @@ from lucidnet.nn import functional as F
 
 def mlp(batch: int):
     m = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))
-    opt = optim.SGD(m.parameters(), lr=0.01)
+    return _classifier(m, optim.SGD(m.parameters(), lr=0.01), (batch, 784))
+
+
+def _classifier(m, opt, x_shape: tuple, classes: int = 10):
+    """A training step of classifier ``m`` on one fixed random batch, cross-entropy loss."""
     rng = np.random.default_rng(0)
-    x = ln.tensor(rng.standard_normal((batch, 784), dtype=np.float32))
-    y = ln.tensor(rng.integers(0, 10, batch))
+    x = ln.tensor(rng.standard_normal(x_shape, dtype=np.float32))
+    y = ln.tensor(rng.integers(0, classes, x_shape[0]))
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -32,7 +36,16 @@ def mlp(batch: int):
     return step
 
 
-WORKLOADS = {"mlp": (mlp, 128)}
+def cnn(batch: int):
+    """conv3x3(1->32)-ReLU-maxpool2, conv3x3(32->64)-ReLU-maxpool2, linear(3136->128)-ReLU-linear(10), SGD momentum."""
+    from lucidnet.nn.conv import Conv2d
+    from lucidnet.nn.pooling import MaxPool2d
+    m = nn.Sequential(Conv2d(1, 32, 3, padding=1), nn.ReLU(), MaxPool2d(2), Conv2d(32, 64, 3, padding=1), nn.ReLU(),
+                      MaxPool2d(2), nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
+    return _classifier(m, optim.SGD(m.parameters(), lr=0.01, momentum=0.9), (batch, 1, 28, 28))
+
+
+WORKLOADS = {"mlp": (mlp, 128), "cnn": (cnn, 128)}
 
 
 def blas_info() -> str:

@@ -25,3 +25,4 @@ from .serialization import load, save  # noqa: E402
 from . import train  # noqa: E402
 from .train import evaluate, fit, predict  # noqa: E402
 from . import models  # noqa: E402
+from . import vision  # noqa: E402

@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from ..random import generator
+from ..tensor import Tensor
 from .collate import stack_samples, to_tensors
 
 __all__ = ["DataLoader"]
@@ -104,10 +105,15 @@ class DataLoader:
         prefetch: build the next batch in one background thread while the caller uses the current one.
             A dataset whose ``__getitem__`` draws random numbers (random augmentation) then draws them from
             that thread; use ``prefetch=False`` where such runs must be bit-reproducible.
+        transform: applied to the inputs of every collated batch (a batch transform such as
+            ``lucidnet.vision.transforms.Compose([...])``): to the batch itself when it is one array, else
+            to its first element (``x`` of ``(x, y)``). It sees NumPy arrays on the default path (Tensors
+            after a ``collate_fn``) and runs where the batch is built (the prefetch thread with ``prefetch``).
     """
 
     def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
-                 collate_fn: Callable[[list], Any] | None = None, prefetch: bool = False):
+                 collate_fn: Callable[[list], Any] | None = None, prefetch: bool = False,
+                 transform: Callable[[Any], Any] | None = None):
         if not (hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__")):
             raise TypeError(f"DataLoader: expected a map-style dataset (with __getitem__ and __len__), "
                             f"got {type(dataset).__name__}")
@@ -119,7 +125,10 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
+        if transform is not None and not callable(transform):
+            raise TypeError(f"DataLoader: transform must be callable, got {type(transform).__name__}")
         self.collate_fn = collate_fn
+        self.transform = transform
         self.prefetch = bool(prefetch)
         self._epoch: _Epoch | None = None   # the epoch last started by iter()
         self._resume: _Epoch | None = None  # set by load_state_dict, used by the next iter()
@@ -145,10 +154,25 @@ class DataLoader:
     def _fetch(self, idx: np.ndarray) -> Any:
         ds = self.dataset
         if self.collate_fn is not None:
-            return self.collate_fn([ds[int(i)] for i in idx])
+            return self._transform(self.collate_fn([ds[int(i)] for i in idx]))
         get_batch = getattr(ds, "get_batch", None)
         batch = get_batch(idx) if get_batch is not None else stack_samples([ds[int(i)] for i in idx])
-        return to_tensors(batch)
+        return to_tensors(self._transform(batch))
+
+    def _transform(self, batch: Any) -> Any:
+        """``self.transform`` applied to the batch's inputs: the batch itself, or its first element."""
+        t = self.transform
+        if t is None:
+            return batch
+        if isinstance(batch, (np.ndarray, Tensor)):
+            return t(batch)
+        if isinstance(batch, (tuple, list)) and batch:
+            first = t(batch[0])
+            if isinstance(batch, tuple) and hasattr(batch, "_fields"):  # a named tuple
+                return batch._replace(**{batch._fields[0]: first})
+            return [first, *batch[1:]] if isinstance(batch, list) else (first, *batch[1:])
+        raise TypeError(f"DataLoader: transform= applies to batches that are one array or (inputs, ...) tuples; "
+                        f"this batch is a {type(batch).__name__}")
 
     def _run(self, epoch: _Epoch) -> Iterator[Any]:
         order, stop = epoch.order, len(self)

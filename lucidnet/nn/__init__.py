@@ -14,15 +14,21 @@ Sequential(
 from . import functional, init, utils
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
 from .container import ModuleDict, ModuleList, Sequential
-from .dropout import Dropout
+from .conv import Conv1d, Conv2d, ConvTranspose2d
+from .dropout import Dropout, Dropout2d
 from .linear import Flatten, Identity, Linear
 from .loss import *  # noqa: F401,F403
 from .loss import __all__ as _loss_names
 from .module import Module
+from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from .parameter import Parameter
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
-    "Module", "Parameter", "Linear", "Identity", "Flatten", "Sequential", "ModuleList", "ModuleDict", "Dropout",
+    "Module", "Parameter", "Linear", "Identity", "Flatten", "Sequential", "ModuleList", "ModuleDict",
+    "Dropout", "Dropout2d", "Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
+    "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
     "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "ELU", "GELU", "SiLU", "Softplus", "Softmax", "LogSoftmax",
     "functional", "init", "utils", *_loss_names,
 ]

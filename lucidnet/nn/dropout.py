@@ -1,4 +1,5 @@
 """Dropout: zero each element with probability ``p`` while training, scale the rest by 1/(1-p).
+``Dropout2d`` does the same to whole channels (one draw per sample and channel).
 
 The mask comes from ``lucidnet.random.generator()`` (so ``manual_seed`` makes runs repeat), drawn in
 float32 and turned into the mask in place: no float64 temporaries. In eval mode dropout is the identity.
@@ -21,10 +22,12 @@ from .module import Module
 
 
 class _Dropout(Function):
-    """``x * mask``; the float32 mask holds 0 or 1/(1-p) (float32 inputs) or 0/1 (other dtypes, scaled after)."""
+    """``x * mask``; the float32 mask holds 0 or 1/(1-p) (float32 inputs) or 0/1 (other dtypes, scaled after).
 
-    def forward(self, x, p=0.5):
-        m = generator().random(x.shape, dtype=xp.float32)
+    ``mask_shape``: the shape of the mask, broadcast over ``x`` (Dropout2d: (N, C, 1, 1), whole channels)."""
+
+    def forward(self, x, p=0.5, mask_shape=None):
+        m = generator().random(x.shape if mask_shape is None else mask_shape, dtype=xp.float32)
         xp.greater_equal(m, p, out=m)  # 1.0 where kept, 0.0 where dropped, in place
         scale = 1.0 / (1.0 - p)
         if x.dtype == xp.float32:
@@ -39,7 +42,7 @@ class _Dropout(Function):
         return out.astype(x.dtype, copy=False)
 
     def backward(self, g):
-        gx = g * self.mask
+        gx = g * self.mask  # (broadcast from a channel mask: the same shape as g)
         if self.scale is not None:
             gx *= self.scale
         return (gx.astype(g.dtype, copy=False),)
@@ -60,16 +63,20 @@ def _check_p(p: float, who: str) -> None:
         raise ValueError(f"{who}: dropout probability has to be between 0 and 1, but got {p!r}")
 
 
-def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Functional dropout (``F.dropout``): identity unless ``training``; ``inplace`` is accepted and ignored."""
-    _check_p(p, "dropout")
+def _drop(x: Tensor, p: float, training: bool, who: str, mask_shape: tuple | None = None) -> Tensor:
+    _check_p(p, who)
     if not training or p == 0:
         return x
     if p == 1:
         return _Zero.apply(x)
     if x.dtype.kind != "f":
-        raise TypeError(f"dropout: expected a floating tensor, got dtype {x.dtype}")
-    return _Dropout.apply(x, p=float(p))
+        raise TypeError(f"{who}: expected a floating tensor, got dtype {x.dtype}")
+    return _Dropout.apply(x, p=float(p), mask_shape=mask_shape)
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Functional dropout (``F.dropout``): identity unless ``training``; ``inplace`` is accepted and ignored."""
+    return _drop(x, p, training, "dropout")
 
 
 class Dropout(Module):
@@ -77,7 +84,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
-        _check_p(p, "Dropout")
+        _check_p(p, type(self).__name__)
         self.p = p
         self.inplace = inplace
 
@@ -88,3 +95,26 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+def dropout2d(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Functional channel dropout (``F.dropout2d``): zero whole channels of (N, C, H, W) (or (N, C, L))."""
+    if x.ndim not in (3, 4):
+        raise ValueError(f"dropout2d: expected a 3D (N, C, L) or 4D (N, C, H, W) input, got shape {tuple(x.shape)}")
+    return _drop(x, p, training, "dropout2d", mask_shape=tuple(x.shape[:2]) + (1,) * (x.ndim - 2))
+
+
+class Dropout2d(Dropout):
+    """Zero whole channels with probability ``p`` in training mode (each (sample, channel) pair drawn once),
+    scaling the kept channels by 1/(1-p); identity in eval. Input (N, C, H, W), or (N, C, L).
+
+    >>> import lucidnet as ln
+    >>> y = ln.nn.Dropout2d(0.5)(ln.ones(2, 8, 3, 3))
+    >>> sorted(set(y.numpy().reshape(16, 9).std(axis=1).tolist()))  # each channel kept or dropped whole
+    [0.0]
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training:
+            return x
+        return dropout2d(x, self.p, True)
