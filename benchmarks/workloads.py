@@ -45,7 +45,34 @@ def cnn(batch: int):
     return _classifier(m, optim.SGD(m.parameters(), lr=0.01, momentum=0.9), (batch, 1, 28, 28))
 
 
-WORKLOADS = {"mlp": (mlp, 128), "cnn": (cnn, 128)}
+def _recsys(model, loss, batch: int, target):
+    """A training step of a recommender on random (user, item) pairs of MovieLens-100K's sizes, Adam(lr=1e-3)."""
+    opt = optim.Adam(model.parameters(), lr=1e-3)
+    rng = np.random.default_rng(0)
+    u, i = ln.tensor(rng.integers(0, 943, batch)), ln.tensor(rng.integers(0, 1682, batch))
+    t = ln.tensor(target(rng, batch).astype(np.float32))
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss(model(u, i), t).backward()
+        opt.step()
+    return step
+
+
+def mf(batch: int):
+    """Biased MF, 943 users x 1682 items, dim 64, MSE on ratings 1..5."""
+    from lucidnet.recsys import BiasedMF
+    return _recsys(BiasedMF(943, 1682, dim=64), F.mse_loss, batch, lambda rng, n: rng.integers(1, 6, n))
+
+
+def ncf(batch: int):
+    """NeuMF (GMF 32 + MLP 64-32-16 on 32-dim embeddings), BCE with logits on 0/1 labels."""
+    from lucidnet.recsys import NeuMF
+    return _recsys(NeuMF(943, 1682, gmf_dim=32, mlp_dim=32, layers=(64, 32, 16)), F.binary_cross_entropy_with_logits,
+                   batch, lambda rng, n: rng.integers(0, 2, n))
+
+
+WORKLOADS = {"mlp": (mlp, 128), "cnn": (cnn, 128), "mf": (mf, 1024), "ncf": (ncf, 1024)}
 
 
 def blas_info() -> str:

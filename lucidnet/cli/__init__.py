@@ -1,12 +1,12 @@
-"""The ``lucidnet`` command: ``train``, ``evaluate`` and ``predict`` (also ``python -m lucidnet``)."""
+"""The ``lucidnet`` command: ``train``, ``evaluate``, ``predict`` and ``recommend`` (also ``python -m lucidnet``)."""
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import evaluate, predict, train
+from . import evaluate, predict, recommend, train
 
-COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict}
+COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "recommend": recommend}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import __version__, manual_seed, models, optim
 from ..train import CSVLogger, evaluate, fit
-from . import datasets, rundir
+from . import datasets, rundir, train_recsys
 
 MODEL_DEFAULTS = {"mlp": {"name": "mlp", "in_features": 784, "hidden": [512, 256], "num_classes": 10}}
 
@@ -20,15 +20,18 @@ def add_parser(sub) -> None:
         description="Train a network on an image dataset. With no options: an MLP on the Fashion-MNIST subset "
                     "bundled with lucidnet (about a minute on 2 cores).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--dataset", default="fashion-mnist-bundled", choices=list(datasets.DATASETS),
+    p.add_argument("--dataset", default="fashion-mnist-bundled",
+                   choices=list(datasets.DATASETS) + list(train_recsys.DATASETS),
                    help="fashion-mnist and mnist read the upstream IDX .gz files from --data, $LUCIDNET_DATA/NAME "
-                        "or the user cache")
+                        "or the user cache; ml-100k (MovieLens) trains a recommender (--model mf, autorec, neumf)")
     p.add_argument("--data", metavar="DIR", default=None, help="directory with the dataset's IDX files")
     p.add_argument("--download", action="store_true", help="download the dataset if it is not found")
-    p.add_argument("--model", default="mlp", choices=sorted(MODEL_DEFAULTS))
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (the peak, with --schedule cosine)")
+    p.add_argument("--model", default=None, choices=sorted(set(MODEL_DEFAULTS) | set(train_recsys.MODELS)),
+                   help="mlp for images; mf, autorec, neumf, gmf or ncf_mlp for ml-100k (default: mlp, or mf)")
+    p.add_argument("--epochs", type=int, default=None, help="default: 10 (ml-100k: the model's recipe)")
+    p.add_argument("--batch-size", type=int, default=None, help="default: 128 (ml-100k: the model's recipe)")
+    p.add_argument("--lr", type=float, default=None,
+                   help="Adam learning rate (the peak, with --schedule cosine); default: 1e-3 (ml-100k: the recipe's)")
     p.add_argument("--schedule", default="cosine", choices=["cosine", "constant"],
                    help="learning-rate schedule: cosine decay to 0 over the run, per step, or constant")
     p.add_argument("--val-split", type=float, default=0.0,
@@ -37,10 +40,20 @@ def add_parser(sub) -> None:
     p.add_argument("--out", metavar="DIR", default="runs/latest", help="run directory to write")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    train_recsys.add_arguments(p)
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
+    if args.dataset in train_recsys.DATASETS:
+        args.model = args.model or "mf"
+        return train_recsys.run(args)
+    args.model = args.model or "mlp"
+    if args.model not in MODEL_DEFAULTS:
+        raise ValueError(f"--model {args.model} is a recommender; use it with --dataset ml-100k")
+    args.epochs = 10 if args.epochs is None else args.epochs
+    args.batch_size = 128 if args.batch_size is None else args.batch_size
+    args.lr = 1e-3 if args.lr is None else args.lr
     if args.epochs < 1 or args.batch_size < 1:
         raise ValueError("--epochs and --batch-size must be positive")
     if not 0 <= args.val_split < 1:

@@ -11,6 +11,7 @@ Activations, ``linear`` and ``pad`` are the ops of ``lucidnet.ops`` (backward be
 from ..ops import (elu, gelu, leaky_relu, linear, log_softmax, pad, relu, sigmoid, silu,  # noqa: F401
                    softmax, softplus, tanh)
 from ..ops.conv import conv1d, conv2d, conv_transpose2d  # noqa: F401
+from ..ops.embedding import embedding  # noqa: F401
 from ..ops.interpolate import interpolate  # noqa: F401
 from ..ops.norm import batch_norm, group_norm, layer_norm  # noqa: F401
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: F401
@@ -19,6 +20,6 @@ from .losses import *  # noqa: F401,F403
 from .losses import __all__ as _loss_names
 
 __all__ = ["elu", "gelu", "leaky_relu", "linear", "log_softmax", "pad", "relu", "sigmoid", "silu", "softmax",
-           "softplus", "tanh", "dropout", "dropout2d", "conv1d", "conv2d", "conv_transpose2d",
+           "softplus", "tanh", "dropout", "dropout2d", "embedding", "conv1d", "conv2d", "conv_transpose2d",
            "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "layer_norm", "group_norm", "interpolate",
            *_loss_names]
