@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__, manual_seed, models, optim
-from ..train import CSVLogger, evaluate, fit
+from ..inspect import Monitor
+from ..inspect.report import write_run_report
+from ..train import CSVLogger, evaluate, fit, predict
 from . import datasets, rundir, train_recsys
 
 MODEL_DEFAULTS = {"mlp": {"name": "mlp", "in_features": 784, "hidden": [512, 256], "num_classes": 10}}
@@ -90,10 +92,11 @@ def run(args) -> int:
     if verbose:
         print(f"lucidnet {__version__}: training {args.model} on {args.dataset} "
               f"({len(x_train)} train / {len(x_test)} test images) -> {out}")
+    monitor = Monitor()
     history = fit(model, (x_train, y_train), loss="cross_entropy", optimizer=opt, epochs=args.epochs,
                   batch_size=args.batch_size, val_data=val, scheduler=scheduler, scheduler_interval="step",
                   metrics=["accuracy"], verbose=verbose,
-                  callbacks=[CSVLogger(out / rundir.HISTORY)], checkpoint=out / rundir.CHECKPOINT,
+                  callbacks=[CSVLogger(out / rundir.HISTORY), monitor], checkpoint=out / rundir.CHECKPOINT,
                   checkpoint_every=200, resume=True if args.resume else None)
     train_time = time.perf_counter() - t0
     rundir.save_run(out, model, config)
@@ -103,9 +106,13 @@ def run(args) -> int:
     if history.history.get("loss"):
         metrics["train_loss"] = float(history.history["loss"][-1])
     rundir.write_json(out / rundir.METRICS, metrics)
+    logits = predict(model, x_test, batch_size=1000)
+    diagnosis = write_run_report(out, history, monitor, model, config=config, metrics=metrics, y_true=data.y_test,
+                                 logits=logits, images=data.x_test)
     (out / rundir.CHECKPOINT).unlink(missing_ok=True)
     print(f"test accuracy: {metrics['test_accuracy']:.4f}  test loss: {metrics['test_loss']:.4f}  "
           f"({len(x_test)} test images, {train_time:.1f} s)  run saved to {out}")
+    print(f"{diagnosis}\nreport: {out / 'report.html'}")
     return 0
 
 

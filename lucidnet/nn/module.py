@@ -59,6 +59,27 @@ def _check_name(kind: str, name: Any) -> None:
         raise KeyError(f"{kind} name must not contain '.', got: {name!r}")
 
 
+class RemovableHandle:
+    """What ``register_forward_hook`` returns: ``remove()`` (or leaving a ``with`` block) unregisters."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict, hook: Callable) -> None:
+        RemovableHandle._next_id += 1
+        self.id = RemovableHandle._next_id
+        self.hooks = hooks
+        hooks[self.id] = hook
+
+    def remove(self) -> None:
+        self.hooks.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
+
 class Module:
     """Base class of layers and models: subclass it, assign layers and parameters in ``__init__``
     (after ``super().__init__()``), and write ``forward``. Calling the module runs ``forward``."""
@@ -76,10 +97,56 @@ class Module:
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} has no forward(); define forward(self, ...) in the class")
 
-    # The hot path: no hook machinery. Forward hooks (for monitoring) will be added here later, behind a
-    # cheap check, so that modules without hooks keep this single call.
+    # The hot path: one attribute check. ``_forward_hooks`` is the empty class-level dict until a hook is
+    # registered on an instance, so modules without hooks pay a single falsy test.
+    _forward_hooks: dict = {}
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._forward_hooks:
+            return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
+        out = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            res = hook(self, args, out)
+            if res is not None:
+                out = res
+        return out
+
+    def register_forward_hook(self, hook: Callable[[Module, tuple, Any], Any]) -> RemovableHandle:
+        """Call ``hook(module, inputs, output)`` after every forward of this module (a non-None return
+        replaces the output). Returns a handle; ``handle.remove()`` takes the hook away again.
+
+        >>> import lucidnet as ln
+        >>> fc, shapes = ln.nn.Linear(4, 2), []
+        >>> h = fc.register_forward_hook(lambda m, inputs, out: shapes.append(out.shape))
+        >>> _ = fc(ln.randn(3, 4)); h.remove(); _ = fc(ln.randn(5, 4))
+        >>> shapes
+        [(3, 2)]
+        """
+        if not callable(hook):
+            raise TypeError(f"register_forward_hook: expected a callable hook(module, inputs, output), "
+                            f"got {type(hook).__name__}")
+        d = self.__dict__
+        if "_forward_hooks" not in d:
+            d["_forward_hooks"] = {}
+        return RemovableHandle(d["_forward_hooks"], hook)
+
+    def summary(self, input_shape: Any = None, *, input_data: Any = None, batch_size: int = 1,
+                dtype: Any = None) -> Any:
+        """A table of the layers: output shapes, parameters (trainable and frozen), FLOPs and activation
+        memory, from one forward pass on zeros of ``(batch_size, *input_shape)`` (see
+        ``lucidnet.inspect.summary``).
+
+        >>> import lucidnet as ln
+        >>> s = ln.nn.Sequential(ln.nn.Linear(784, 10), ln.nn.ReLU()).summary((784,))
+        >>> s.total_params, s.flops
+        (7850, 15700)
+        """
+        from ..inspect.summary import summary  # the inspect package builds on nn, not the other way
+
+        return summary(self, input_shape, input_data=input_data, batch_size=batch_size, dtype=dtype)
 
     # ---- registration ---------------------------------------------------------------------------
     def _registries(self) -> tuple:

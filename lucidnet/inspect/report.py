@@ -1,0 +1,293 @@
+"""The training report: ``report.html``, one self-contained file (every image embedded as a base64 PNG), with
+the loss and metric curves, the learning rate, the per-layer statistics over time, the doctor's findings,
+the model summary and, for classifiers, the confusion matrix and a grid of misclassified test images. The
+plots are also saved as PNG files in ``plots/``.
+
+A run directory gets, beside what ``lucidnet train`` writes:
+
+    monitor.json      the Monitor's statistics (``MonitorLog``)
+    predictions.npz   test labels and predictions, and the misclassified images shown in the report
+    diagnosis.json    the doctor's findings
+    report.html       the report;  plots/*.png  its figures
+
+``write_run_report`` saves the first two and builds the report; ``build_report`` rebuilds it from the files
+(``lucidnet report RUN_DIR``).
+"""
+from __future__ import annotations
+
+import base64
+import datetime
+import html
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from ..serialization.atomic import atomic_write
+from ..train.metrics import confusion_matrix
+from . import plots
+from .doctor import Diagnosis, diagnose
+from .monitor import Monitor, MonitorLog
+from .summary import summary as model_summary
+
+__all__ = ["write_run_report", "build_report", "render_html", "save_predictions", "load_predictions", "REPORT",
+           "MONITOR", "PREDICTIONS", "DIAGNOSIS", "PLOTS"]
+
+REPORT, MONITOR, PREDICTIONS, DIAGNOSIS, PLOTS = ("report.html", "monitor.json", "predictions.npz",
+                                                  "diagnosis.json", "plots")
+MAX_EXAMPLES = 32
+
+
+# ---- the run directory's files ------------------------------------------------------------------------
+def _softmax_confidence(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return (e.max(axis=1) / e.sum(axis=1)).astype(np.float32)
+
+
+def save_predictions(path: str | os.PathLike, y_true: np.ndarray, *, logits: np.ndarray | None = None,
+                     y_pred: np.ndarray | None = None, images: np.ndarray | None = None,
+                     max_examples: int = MAX_EXAMPLES) -> None:
+    """Save test labels and predictions (from ``logits`` (N, C) or ``y_pred``), and up to ``max_examples``
+    misclassified ``images`` (floats in [0, 1], stored as uint8) for the report's grid."""
+    y_true = np.asarray(y_true).astype(np.int64).reshape(-1)
+    if logits is not None:
+        logits = np.asarray(logits)
+        if logits.ndim != 2 or len(logits) != len(y_true):
+            raise ValueError(f"save_predictions: logits should be (N, classes) with N = {len(y_true)} labels, got "
+                             f"shape {logits.shape}")
+        y_pred, conf = logits.argmax(axis=1), _softmax_confidence(logits)
+    elif y_pred is not None:
+        conf = None
+    else:
+        raise ValueError("save_predictions: give logits or y_pred")
+    y_pred = np.asarray(y_pred).astype(np.int64).reshape(-1)
+    if len(y_pred) != len(y_true):
+        raise ValueError(f"save_predictions: {len(y_pred)} predictions for {len(y_true)} labels")
+    arrays = {"y_true": y_true, "y_pred": y_pred}
+    if conf is not None:
+        arrays["confidence"] = conf
+    wrong = np.flatnonzero(y_pred != y_true)
+    if images is not None and len(wrong):
+        if len(images) != len(y_true):
+            raise ValueError(f"save_predictions: {len(images)} images for {len(y_true)} labels")
+        pick = wrong[:max_examples]  # the first ones: the test set's order is arbitrary, and this is repeatable
+        arrays["example_index"] = pick
+        arrays["example_images"] = np.clip(np.rint(np.asarray(images[pick], dtype=np.float32) * 255), 0,
+                                           255).astype(np.uint8)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    buf = _npz_bytes(arrays)
+    atomic_write(path, [buf])
+
+
+def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    import io
+
+    b = io.BytesIO()
+    np.savez_compressed(b, **arrays)
+    return b.getvalue()
+
+
+def load_predictions(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def _history_dict(history: Any) -> dict[str, list]:
+    h = getattr(history, "history", history) or {}
+    return {k: list(v) for k, v in h.items()}
+
+
+# ---- building -------------------------------------------------------------------------------------------
+def write_run_report(run_dir: str | os.PathLike, history: Any, monitor: Monitor | MonitorLog | None = None,
+                     model: Any = None, *, config: Mapping | None = None, metrics: Mapping | None = None,
+                     y_true: np.ndarray | None = None, logits: np.ndarray | None = None,
+                     y_pred: np.ndarray | None = None, images: np.ndarray | None = None) -> Diagnosis:
+    """Save the run's monitor statistics and test predictions in ``run_dir``, run the doctor and write
+    ``report.html`` (and ``plots/*.png``, ``diagnosis.json``). Returns the doctor's ``Diagnosis``.
+
+    ``history``: the ``History`` from ``fit`` (or its dict); ``model``: for the summary table (its input
+    shape from ``config["input"]["shape"]``); ``config``/``metrics``: the run's settings and test results,
+    shown at the top; ``y_true`` with ``logits`` or ``y_pred``: test labels and outputs, for the confusion
+    matrix; ``images``: the test images, for the grid of misclassified ones.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log = monitor.log if isinstance(monitor, Monitor) else monitor
+    if log is not None:
+        log.save(run_dir / MONITOR)
+    if y_true is not None:
+        save_predictions(run_dir / PREDICTIONS, y_true, logits=logits, y_pred=y_pred, images=images)
+    return build_report(run_dir, history, log, model, config=config, metrics=metrics)
+
+
+def build_report(run_dir: str | os.PathLike, history: Any, log: MonitorLog | None = None, model: Any = None, *,
+                 config: Mapping | None = None, metrics: Mapping | None = None) -> Diagnosis:
+    """Write ``report.html``, ``plots/*.png`` and ``diagnosis.json`` in ``run_dir`` from what is given and from
+    ``predictions.npz`` if the directory has one. Returns the ``Diagnosis``."""
+    run_dir = Path(run_dir)
+    config = dict(config or {})
+    hist = _history_dict(history)
+    classes = list(config.get("classes") or [])
+    diagnosis = diagnose(log, hist if hist else None, num_classes=len(classes) or None) \
+        if (log is not None or hist) else Diagnosis([], [], ["everything (no history and no monitor)"])
+    atomic_write(run_dir / DIAGNOSIS, [json.dumps(diagnosis.to_dict(), indent=2).encode() + b"\n"])
+    summary_text = None
+    shape = config.get("input", {}).get("shape") if isinstance(config.get("input"), Mapping) else None
+    if model is not None and shape:
+        batch = int(config.get("train", {}).get("batch_size", 1))
+        summary_text = str(model_summary(model, tuple(shape), batch_size=batch))
+    preds = load_predictions(run_dir / PREDICTIONS) if (run_dir / PREDICTIONS).is_file() else None
+    notes = []
+    if plots.available():
+        figures = _figures(hist, log, preds, classes)
+    else:
+        figures = []
+        notes.append('The plots need matplotlib, which is not installed: pip install "lucidnet[report]", then '
+                     "run: lucidnet report RUN_DIR")
+        warnings.warn(f"{run_dir / REPORT}: written without plots; {notes[0]}", RuntimeWarning, stacklevel=2)
+    plot_dir = run_dir / PLOTS
+    drawn = [(key, title, png, caption) for key, title, png, caption in figures if png is not None]
+    if drawn:
+        plot_dir.mkdir(exist_ok=True)
+    for key, _, png, _ in drawn:
+        atomic_write(plot_dir / f"{key}.png", [png])
+    page = render_html(title=f"lucidnet training report: {run_dir.resolve().name}", facts=_facts(config, metrics, hist),
+                       diagnosis=diagnosis, figures=drawn, summary_text=summary_text, config=config, notes=notes)
+    atomic_write(run_dir / REPORT, [page.encode()])
+    return diagnosis
+
+
+def _figures(hist: dict[str, list], log: MonitorLog | None, preds: dict | None,
+             classes: list[str]) -> list[tuple[str, str, bytes | None, str]]:
+    figures: list[tuple[str, str, bytes | None, str]] = [
+        ("loss", "Loss", plots.loss_curves(hist, log), "Training loss per step (faint) and its mean per epoch; "
+                                                         "validation loss at the end of each epoch."),
+        ("metrics", "Metrics", plots.metric_curves(hist), "Per epoch, on the training and validation data."),
+        ("lr", "Learning rate", plots.lr_curve(hist, log), ""),
+        ("layers", "Layers over time", plots.layer_stats(log, len(hist.get("loss", []))),
+         "Per layer, at every monitored step: activation mean and spread, the fraction of dead ReLU units and "
+         "of saturated sigmoid/tanh outputs, weight and gradient norms, and how much each step changes the "
+         "weights relative to their size."),
+    ]
+    if preds is not None and classes:
+        c = len(classes)
+        cm = confusion_matrix(np.eye(c, dtype=np.float32)[preds["y_pred"]], preds["y_true"], num_classes=c)
+        figures.append(("confusion", "Confusion matrix", plots.confusion(cm, classes),
+                        "Test set; rows: true class, columns: predicted class."))
+        if "example_images" in preds:
+            idx = preds["example_index"]
+            conf = preds["confidence"][idx] if "confidence" in preds else None
+            figures.append(("misclassified", "Misclassified test images",
+                            plots.misclassified(preds["example_images"], preds["y_true"][idx], preds["y_pred"][idx],
+                                                classes, conf),
+                            f"The first {len(idx)} misclassified test images: true class, then the prediction "
+                            "(and its probability)."))
+    return figures
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, (list, dict)):
+        return json.dumps(v)
+    return str(v)
+
+
+def _facts(config: Mapping, metrics: Mapping | None, hist: dict[str, list]) -> list[tuple[str, str]]:
+    facts: list[tuple[str, str]] = []
+    if "dataset" in config:
+        facts.append(("dataset", str(config["dataset"])))
+    model = config.get("model")
+    if isinstance(model, Mapping):
+        facts.append(("model", ", ".join(f"{k}={_fmt(v)}" for k, v in model.items())))
+    for k, v in (config.get("train") or {}).items():
+        facts.append((k.replace("_", " "), _fmt(v)))
+    for k, v in (metrics or {}).items():
+        label = k.replace("_", " ")
+        if any(f[0] == label for f in facts):  # e.g. epochs asked for vs epochs run
+            label = f"{label} (result)"
+        facts.append((label, _fmt(v)))
+    if not metrics:
+        for k, vals in hist.items():
+            if vals and k != "lr":
+                facts.append((f"final {k}", _fmt(vals[-1])))
+    return facts
+
+
+# ---- HTML ------------------------------------------------------------------------------------------------
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f6f7f9;color:#1d2430}
+main{max-width:1180px;margin:0 auto;padding:24px 32px 48px}
+h1{font-size:26px;margin:8px 0 2px}h2{font-size:19px;margin:0 0 10px}
+.sub{color:#5b6573;margin:0 0 18px;font-size:14px}
+section{background:#fff;border:1px solid #e1e4e8;border-radius:8px;padding:18px 20px;margin:0 0 18px}
+table.facts{border-collapse:collapse;font-size:14px}
+table.facts td{padding:3px 18px 3px 0;vertical-align:top}table.facts td:first-child{color:#5b6573;white-space:nowrap}
+.finding{border-left:5px solid #d4a72c;background:#fff8e5;padding:10px 14px;margin:0 0 10px;border-radius:4px}
+.finding.error{border-color:#cf222e;background:#ffebe9}
+.finding h3{margin:0 0 4px;font-size:16px}.finding p{margin:3px 0;font-size:14px}
+.healthy{border-left:5px solid #1a7f37;background:#dafbe1;padding:10px 14px;border-radius:4px;font-size:15px}
+.note{color:#5b6573;font-size:13px;margin:6px 0 0}
+img.plot{max-width:100%;height:auto;display:block}
+figcaption{color:#5b6573;font-size:13px;margin-top:6px}
+pre{background:#f6f8fa;padding:12px;border-radius:6px;overflow-x:auto;font-size:12.5px;line-height:1.35}
+"""
+
+
+def _doctor_html(d: Diagnosis) -> str:
+    e = html.escape
+    if d.healthy:
+        body = (f'<div class="healthy"><b>Healthy.</b> No problems found (checked: {e(", ".join(d.checked))}).'
+                '</div>')
+    else:
+        parts = []
+        for f in d.findings:
+            where = f" &mdash; {e(f.layer)}" if f.layer else ""
+            parts.append(f'<div class="finding {e(f.severity)}" data-problem="{e(f.problem)}">'
+                         f"<h3>{e(f.title)}{where}</h3><p><b>Evidence:</b> {e(f.evidence)}</p>"
+                         f"<p><b>Suggestion:</b> {e(f.suggestion)}</p></div>")
+        body = "\n".join(parts)
+    if d.skipped:
+        body += f'\n<p class="note">Not checked: {e("; ".join(d.skipped))}.</p>'
+    return body
+
+
+def render_html(*, title: str, facts: Sequence[tuple[str, str]], diagnosis: Diagnosis,
+                figures: Sequence[tuple[str, str, bytes, str]], summary_text: str | None = None,
+                config: Mapping | None = None, notes: Sequence[str] = ()) -> str:
+    """The report page: one HTML string with every figure inlined as a data URI."""
+    e = html.escape
+    now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    out = ["<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
+           '<meta name="viewport" content="width=device-width, initial-scale=1">',
+           f"<title>{e(title)}</title><style>{_CSS}</style></head><body><main>",
+           f"<h1>{e(title)}</h1><p class=\"sub\">Written by lucidnet {e(_version())} on {now}.</p>"]
+    if facts:
+        rows = "".join(f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in facts)
+        out.append(f'<section><h2>Run</h2><table class="facts">{rows}</table></section>')
+    out.append(f'<section id="doctor"><h2>Doctor</h2>{_doctor_html(diagnosis)}</section>')
+    for note in notes:
+        out.append(f'<section class="note-box"><p class="note">{e(note)}</p></section>')
+    for key, heading, png, caption in figures:
+        data = base64.b64encode(png).decode("ascii")
+        cap = f"<figcaption>{e(caption)}</figcaption>" if caption else ""
+        out.append(f'<section id="{e(key)}"><h2>{e(heading)}</h2><figure style="margin:0">'
+                   f'<img class="plot" id="plot-{e(key)}" alt="{e(heading)}" src="data:image/png;base64,{data}">'
+                   f"{cap}</figure></section>")
+    if summary_text:
+        out.append(f'<section id="summary"><h2>Model</h2><pre>{e(summary_text)}</pre></section>')
+    if config:
+        text = "\n".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in config.items())
+        out.append(f'<section id="config"><h2>Configuration</h2><pre>{e(text)}</pre></section>')
+    out.append("</main></body></html>\n")
+    return "\n".join(out)
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__

@@ -1,0 +1,48 @@
+"""Every `lucidnet train` run writes report.html and runs the doctor; `lucidnet report RUN_DIR` rebuilds it."""
+import json
+import re
+
+import pytest
+
+from lucidnet.cli import main
+from lucidnet.inspect import MonitorLog
+from lucidnet.inspect.monitor import DEFAULT_EVERY
+
+pytest.importorskip("matplotlib")
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    assert main(["train", "--out", str(out), "--epochs", "1", "--val-split", "0.1", "--quiet"]) == 0
+    return out
+
+
+def test_train_writes_the_report_and_prints_the_doctor(run_dir, capsys):
+    for name in ("report.html", "monitor.json", "predictions.npz", "diagnosis.json", "plots/confusion.png",
+                 "plots/misclassified.png", "plots/layers.png"):
+        assert (run_dir / name).is_file(), name
+    log = MonitorLog.load(run_dir / "monitor.json")
+    steps = -(-5400 // 128)
+    assert len(log.loss) == steps and log.steps == list(range(0, steps, DEFAULT_EVERY))
+    assert list(log.kinds.values()) == ["weight", "relu", "weight", "relu", "weight"]
+    page = (run_dir / "report.html").read_text()
+    for piece in ("Confusion matrix", "Misclassified test images", "Ankle boot", "net.1 (Linear)", "Doctor"):
+        assert piece in page, piece
+    diagnosis = json.loads((run_dir / "diagnosis.json").read_text())
+    assert diagnosis["healthy"], diagnosis  # the default recipe trains well
+
+
+def test_report_command_rebuilds_the_report(run_dir, capsys):
+    (run_dir / "report.html").unlink()
+    capsys.readouterr()
+    assert main(["report", str(run_dir)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Doctor: healthy.") and "report written to" in out
+    page = (run_dir / "report.html").read_text()
+    assert len(re.findall(r'<img class="plot"', page)) == 6
+
+
+def test_report_command_errors(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
