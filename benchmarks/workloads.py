@@ -72,7 +72,31 @@ def ncf(batch: int):
                    batch, lambda rng, n: rng.integers(0, 2, n))
 
 
-WORKLOADS = {"mlp": (mlp, 128), "cnn": (cnn, 128), "mf": (mf, 1024), "ncf": (ncf, 1024)}
+def lstm(batch: int):
+    """Char LM: vocab 65, embedding 64, 1-layer LSTM 256 (batch first), seq 64, linear to 65, cross-entropy over
+    all steps, Adam(lr=2e-3)."""
+    class CharLSTM(nn.Module):
+        def __init__(self, vocab: int = 65):
+            super().__init__()
+            self.e, self.l, self.o = nn.Embedding(vocab, 64), nn.LSTM(64, 256, batch_first=True), nn.Linear(256, vocab)
+
+        def forward(self, x):
+            return self.o(self.l(self.e(x))[0])
+
+    m = CharLSTM()
+    opt = optim.Adam(m.parameters(), lr=2e-3)
+    rng = np.random.default_rng(0)
+    x, y = ln.tensor(rng.integers(0, 65, (batch, 64))), ln.tensor(rng.integers(0, 65, (batch, 64)))
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(m(x).reshape(-1, 65), y.reshape(-1))
+        loss.backward()
+        opt.step()
+    return step
+
+
+WORKLOADS = {"mlp": (mlp, 128), "cnn": (cnn, 128), "mf": (mf, 1024), "ncf": (ncf, 1024), "lstm": (lstm, 32)}
 
 
 def blas_info() -> str:
