@@ -26,4 +26,4 @@ from . import train  # noqa: E402
 from .train import evaluate, fit, predict  # noqa: E402
 from . import models  # noqa: E402
 from . import recsys  # noqa: E402  (registers the recommenders in lucidnet.models)
-from . import inspect, vision  # noqa: E402
+from . import inspect, text, vision  # noqa: E402

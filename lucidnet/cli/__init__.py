@@ -1,12 +1,14 @@
-"""The ``lucidnet`` command: ``train``, ``evaluate``, ``predict``, ``recommend`` and ``report`` (also ``python -m lucidnet``)."""
+"""The ``lucidnet`` command: ``train``, ``evaluate``, ``predict``, ``generate``, ``recommend`` and ``report``
+(also ``python -m lucidnet``)."""
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import evaluate, predict, recommend, report, train
+from . import evaluate, generate, predict, recommend, report, train
 
-COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "recommend": recommend, "report": report}
+COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "generate": generate, "recommend": recommend,
+            "report": report}
 
 
 def build_parser() -> argparse.ArgumentParser:

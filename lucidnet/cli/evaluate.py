@@ -20,7 +20,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     model, config = rundir.load_run(args.run_dir)
     data = datasets.load(config["dataset"], args.data, splits=("test",))
-    logits = predict(model, rundir.normalise(data.x_test, config), batch_size=1000)
+    logits = predict(model, rundir.normalise(data.x_test, config), batch_size=rundir.EVAL_BATCH_SIZE)
     cm = confusion_matrix(logits, data.y_test, num_classes=len(config["classes"]))
     acc = np.trace(cm) / max(cm.sum(), 1)
     print(f"{config['dataset']} test split: {cm.sum()} images, accuracy {acc:.4f}\n")

@@ -6,12 +6,12 @@ from pathlib import Path
 import numpy as np
 
 from ..train import predict
-from . import rundir
+from . import predict_text, rundir
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("predict", help="classify image files with a trained run",
-                       description="Classify PNG (or other Pillow-readable) images with a run directory. Images "
+                       description="Classify PNG, JPEG (or other Pillow-readable) images with a run directory. Images "
                                    "are turned to grayscale and resized to the model's input; a light background "
                                    "is inverted to match the dataset's light-on-dark images.")
     p.add_argument("run_dir", metavar="RUN_DIR")
@@ -43,6 +43,8 @@ def read_image(path: str | Path, size: tuple[int, int]) -> np.ndarray:
 
 def run(args) -> int:
     model, config = rundir.load_run(args.run_dir)
+    if predict_text.is_text_run(config):  # an sst2 run: the arguments are texts
+        return predict_text.run(args, model, config)
     shape = config["input"]["shape"]  # (C, H, W)
     x = np.stack([read_image(p, (shape[-2], shape[-1])) for p in args.images])[:, None]
     logits = predict(model, rundir.normalise(x, config))

@@ -21,6 +21,9 @@ from ..serialization.atomic import atomic_write
 
 MODEL, CONFIG, HISTORY, METRICS, CHECKPOINT = ("model.safetensors", "config.json", "history.csv", "metrics.json",
                                                "checkpoint.safetensors")
+# batch size of test-set passes: large enough to be fast, small enough that the im2col buffer of a convolution
+# over a whole batch stays near 100 MB
+EVAL_BATCH_SIZE = 250
 
 
 def write_json(path: Path, obj: Any) -> None:

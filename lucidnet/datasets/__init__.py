@@ -1,4 +1,5 @@
-"""Datasets: MNIST and Fashion-MNIST from their IDX files, and a Fashion-MNIST subset bundled offline.
+"""Datasets: MNIST and Fashion-MNIST from their IDX files, a Fashion-MNIST subset bundled offline, SST-2 and
+other "label, separator, text" files, and Tiny Shakespeare.
 
 >>> from lucidnet.datasets import FashionMNIST
 >>> train = FashionMNIST.bundled("train")     # 6,000 images, no download
@@ -13,6 +14,10 @@ from .download import cache_dir, data_roots, download_file, md5sum
 from .errors import DatasetError, DatasetNotFoundError
 from .idx import read_idx, write_idx
 from .mnist import BUNDLED_DIR, MNIST, FashionMNIST
+from .sst2 import SST2
+from .textfiles import LabeledText, locate_files, read_labeled_lines
+from .tinyshakespeare import TinyShakespeare
 
-__all__ = ["MNIST", "FashionMNIST", "BUNDLED_DIR", "DatasetError", "DatasetNotFoundError", "read_idx",
-           "write_idx", "download_file", "md5sum", "cache_dir", "data_roots"]
+__all__ = ["MNIST", "FashionMNIST", "BUNDLED_DIR", "SST2", "TinyShakespeare", "LabeledText", "read_labeled_lines",
+           "locate_files", "DatasetError", "DatasetNotFoundError", "read_idx", "write_idx", "download_file", "md5sum",
+           "cache_dir", "data_roots"]

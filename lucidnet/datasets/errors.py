@@ -1,7 +1,7 @@
 """Errors of the dataset readers: they name the file and what is wrong with it."""
 from __future__ import annotations
 
-__all__ = ["DatasetError", "DatasetNotFoundError"]
+__all__ = ["DatasetError", "DatasetNotFoundError", "not_found"]
 
 
 class DatasetError(ValueError):
@@ -10,3 +10,14 @@ class DatasetError(ValueError):
 
 class DatasetNotFoundError(DatasetError, FileNotFoundError):
     """The dataset's files are not where lucidnet looked; the message lists the places and how to get them."""
+
+
+def not_found(who: str, files, candidates, how: str) -> DatasetNotFoundError:
+    """The error for ``files`` missing from every ``(directory, note)`` candidate; ``how`` says how to get them."""
+    lines = [f"{who}: the data was not found. Looked for {', '.join(files)} in:"]
+    for path, note in candidates:
+        why = ("directory does not exist" if not path.is_dir() else
+               "missing " + ", ".join(f for f in files if not (path / f).is_file()))
+        lines.append(f"  {path}  ({note}): {why}")
+    lines.append(f"To get it: {how}")
+    return DatasetNotFoundError("\n".join(lines))

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..datasets._fs import atomic_write_bytes
 from ..datasets.download import data_roots, download_file
-from ..datasets.errors import DatasetError, DatasetNotFoundError
+from ..datasets.errors import DatasetError, DatasetNotFoundError, not_found
 
 __all__ = ["MovieLens100K", "Ratings", "IdMaps", "UnknownIdError", "safe_extract", "SPLITS"]
 
@@ -227,14 +227,9 @@ class MovieLens100K(IdMaps):
         if download:
             self.download(target, url, md5)
             return target
-        lines = [f"MovieLens100K: the data was not found. Looked for {', '.join(_REQUIRED)} in:"]
-        for path, note in candidates:
-            why = ("directory does not exist" if not path.is_dir() else
-                   "missing " + ", ".join(f for f in _REQUIRED if not (path / f).is_file()))
-            lines.append(f"  {path}  ({note}): {why}")
-        lines.append(f"To get it: pass download=True (fetches {url} into {target}), or set LUCIDNET_DATA to a "
-                     "directory holding ml-100k/ with the extracted files, or pass root=<that directory>.")
-        raise DatasetNotFoundError("\n".join(lines))
+        raise not_found("MovieLens100K", _REQUIRED, candidates,
+                        f"pass download=True (fetches {url} into {target}), or set LUCIDNET_DATA to a directory "
+                        "holding ml-100k/ with the extracted files, or pass root=<that directory>.")
 
     @staticmethod
     def download(target: str | os.PathLike, url: str = URL, md5: str = MD5) -> Path:

@@ -1,0 +1,61 @@
+"""Text classification glue: texts -> token ids -> batches, and class probabilities for new texts.
+
+>>> import lucidnet as ln
+>>> from lucidnet.text import Vocab, TextCNN
+>>> _ = ln.manual_seed(0)
+>>> vocab = Vocab.build([tokenize("a good film"), tokenize("a bad film")])
+>>> encode_texts(["A good, good film"], vocab)[0].tolist()     # ',' is unknown: unk_id 1
+[2, 5, 1, 5, 3]
+>>> model = TextCNN(len(vocab), embed_dim=4, num_filters=2, kernel_sizes=(2,))
+>>> predict_proba(model, vocab, ["a good film", "bad"]).shape
+(2, 2)
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..autograd.grad_mode import no_grad
+from ..tensor import Tensor
+from .batching import pad_sequences
+from .tokenize import tokenize
+from .vocab import Vocab
+
+__all__ = ["encode_texts", "predict_proba"]
+
+
+def encode_texts(texts: Sequence[str], vocab: Vocab, tokenizer: Callable[[str], list[str]] = tokenize,
+                 max_len: int | None = None) -> list[np.ndarray]:
+    """The ids of each text's tokens (int64 arrays, at most ``max_len`` each). A text without any token is an
+    error naming it."""
+    out = []
+    for i, text in enumerate(texts):
+        tokens = tokenizer(text)
+        if not tokens:
+            raise ValueError(f"text {i} ({text!r}) has no tokens to classify")
+        out.append(vocab.encode(tokens[:max_len]))
+    return out
+
+
+def predict_proba(model: Any, vocab: Vocab, texts: Sequence[str], tokenizer: Callable[[str], list[str]] = tokenize,
+                  batch_size: int = 256) -> np.ndarray:
+    """Class probabilities (N, C), float64 rows summing to 1, of a classifier ``model(tokens, lengths)`` over raw
+    ``texts`` (tokenized and encoded with ``vocab``). Eval mode, no graph; the model's mode is restored."""
+    ids = encode_texts(texts, vocab, tokenizer)
+    min_len = int(getattr(model, "min_length", 1))
+    pad = 0 if vocab.pad_id is None else vocab.pad_id
+    was_training = getattr(model, "training", False)
+    model.eval()
+    probs = []
+    try:
+        with no_grad():
+            for lo in range(0, len(ids), batch_size):
+                tokens, lengths = pad_sequences(ids[lo:lo + batch_size], pad, min_len=min_len)
+                z = np.asarray(model(Tensor(tokens), Tensor(lengths)).data, dtype=np.float64)
+                z -= z.max(axis=1, keepdims=True)
+                np.exp(z, out=z)
+                probs.append(z / z.sum(axis=1, keepdims=True))
+    finally:
+        model.train(was_training)
+    return np.concatenate(probs) if probs else np.zeros((0, 0))

@@ -1,0 +1,77 @@
+"""The text commands end to end on tiny fixtures: ``lucidnet train --dataset sst2 | tinyshakespeare``,
+``lucidnet predict RUN_DIR "text"``, ``lucidnet generate RUN_DIR``."""
+import json
+
+import pytest
+
+from lucidnet.cli import main
+from text_fixture import write_shakespeare, write_sst2
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("textdata")
+    write_sst2(root / "sst2")
+    write_shakespeare(root / "tinyshakespeare")
+    return root
+
+
+def _train(data, out, *argv):
+    return main(["train", "--data", str(data), "--out", str(out), "--quiet", *argv])
+
+
+@pytest.mark.parametrize("model, extra", [
+    ("textcnn", ["--embed-dim", "16"]),
+    ("bilstm", ["--embed-dim", "8", "--hidden-size", "8"]),
+])
+def test_train_sst2_then_predict(data, tmp_path, capsys, model, extra):
+    out = tmp_path / model
+    assert _train(data, out, "--dataset", "sst2", "--model", model, "--epochs", "5", "--batch-size", "16",
+                  "--lr", "0.02", *extra) == 0
+    printed = capsys.readouterr().out
+    assert "test accuracy" in printed
+    for f in ("model.safetensors", "config.json", "vocab.json", "history.csv", "metrics.json"):
+        assert (out / f).is_file(), f
+    assert not (out / "checkpoint.safetensors").exists()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test_accuracy"] > 0.9 and 1 <= metrics["best_epoch"] <= 5
+    assert metrics["phrases_dropped_as_dev_or_test"] >= 1  # the fixture plants one
+    config = json.loads((out / "config.json").read_text())
+    assert config["task"] == "text-classification" and config["classes"] == ["negative", "positive"]
+    assert main(["predict", str(out), "A gripping, superb film!", "dull and boring"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("'A gripping, superb film!': positive") and "negative" in lines[1].split(":")[1][:10]
+
+
+def test_train_text_rejects_a_model_of_another_family(data, tmp_path, capsys):
+    assert _train(data, tmp_path / "x", "--dataset", "sst2", "--model", "char-lstm") == 2
+    assert "--dataset sst2 takes --model lstm, bilstm, textcnn" in capsys.readouterr().err
+    assert _train(data, tmp_path / "x", "--dataset", "tinyshakespeare", "--model", "mf") == 2
+
+
+def test_generate_refuses_a_classifier_run(data, tmp_path, capsys):
+    out = tmp_path / "cnn"
+    assert _train(data, out, "--dataset", "sst2", "--model", "textcnn", "--epochs", "1", "--embed-dim", "8") == 0
+    capsys.readouterr()
+    assert main(["generate", str(out), "--prompt", "ROMEO:"]) == 2
+    assert "not a language model" in capsys.readouterr().err
+
+
+def test_train_char_lstm_then_generate(data, tmp_path, capsys):
+    out = tmp_path / "lm"
+    assert _train(data, out, "--dataset", "tinyshakespeare", "--model", "char-lstm", "--epochs", "4",
+                  "--batch-size", "8", "--seq-len", "32", "--embed-dim", "8", "--hidden-size", "32",
+                  "--num-layers", "1", "--lr", "0.02") == 0
+    printed = capsys.readouterr().out
+    assert "validation loss" in printed and "ROMEO:" in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["val_loss"] < 1.5 and metrics["epochs"] == 4  # the fixture repeats one verse
+    assert (out / "sample.txt").read_text().startswith("ROMEO:")
+    target = tmp_path / "gen.txt"
+    assert main(["generate", str(out), "--prompt", "JULIET:", "--length", "50", "--temperature", "0.5",
+                 "--top-k", "5", "--seed", "1", "--out", str(target)]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("JULIET:") and len(text.rstrip("\n")) >= 50
+    assert target.read_text() == text[:-1]
+    assert main(["generate", str(out), "--prompt", "ROMEO~"]) == 2
+    assert "never saw" in capsys.readouterr().err

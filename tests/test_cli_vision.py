@@ -1,0 +1,135 @@
+"""``lucidnet train --model cnn|vgg|resnet [--augment]``, then evaluate, predict (PNG and JPEG) and the report,
+on slices of the bundled Fashion-MNIST subset (about 10 s in all on 2 cores)."""
+import dataclasses
+import json
+import re
+
+import numpy as np
+import pytest
+
+from lucidnet.cli import datasets, main
+from lucidnet.cli import train as train_cli
+from lucidnet.cli.train import augmentation, model_config
+from lucidnet.datasets import FashionMNIST
+
+
+SLICE = {"train": 2000, "test": 200}
+
+
+@pytest.fixture(scope="module")
+def small_data():
+    """``lucidnet.cli.datasets.load`` cut to the first ``SLICE`` training and test images of the bundled set."""
+    real = datasets.load
+
+    def load(name, root=None, download=False, splits=("train", "test")):
+        d = real(name, root, download, splits)
+        n, m = SLICE["train"], SLICE["test"]
+        return dataclasses.replace(d, x_train=d.x_train[:n], y_train=d.y_train[:n], x_test=d.x_test[:m],
+                                   y_test=d.y_test[:m])
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(datasets, "load", load)
+        yield
+
+
+@pytest.fixture(scope="module")
+def cnn_run(small_data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("cnn")
+    assert main(["train", "--model", "cnn", "--epochs", "3", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_cnn_run_directory_config_and_report(cnn_run):
+    config = json.loads((cnn_run / "config.json").read_text())
+    assert config["model"] == {"name": "cnn", "num_classes": 10, "in_channels": 1, "image_size": [28, 28]}
+    assert config["train"]["augment"] is None and config["train"]["optimizer"] == "adam"
+    metrics = json.loads((cnn_run / "metrics.json").read_text())
+    assert metrics["epochs"] == 3 and metrics["test_accuracy"] >= 0.7, metrics   # 2,000 images, 48 steps
+    html = (cnn_run / "report.html").read_text()
+    assert "features.3 (Conv2d)" in html and "(128, 64, 7, 7)" in html    # the summary, at the batch size
+    assert (cnn_run / "predictions.npz").is_file() and not (cnn_run / "checkpoint.safetensors").exists()
+
+
+def test_evaluate_a_cnn_run_prints_per_class_accuracy_and_the_confusion_matrix(cnn_run, capsys):
+    assert main(["evaluate", str(cnn_run)]) == 0
+    out = capsys.readouterr().out
+    acc = json.loads((cnn_run / "metrics.json").read_text())["test_accuracy"]
+    rows = [line.split() for line in out.splitlines() if re.fullmatch(r"( +\d+){11}", line)]   # row label + 10 counts
+    cm = np.array([[int(v) for v in r[1:]] for r in rows])
+    assert f"200 images, accuracy {acc:.4f}" in out and "Ankle boot" in out
+    assert cm.shape == (10, 10) and cm.sum() == 200 and np.trace(cm) == round(acc * 200)
+
+
+def test_predict_png_and_jpeg_with_a_cnn_run(cnn_run, tmp_path, capsys):
+    """The top 3 classes of each file, most probable first; a JPEG gets the class of its PNG."""
+    Image = pytest.importorskip("PIL.Image")
+    test = FashionMNIST.bundled("test")
+    paths = []
+    for i in range(6):
+        png, jpg = tmp_path / f"img{i}.png", tmp_path / f"img{i}.jpg"
+        Image.fromarray(test.data[i]).save(png)
+        Image.fromarray(test.data[i]).save(jpg, quality=95)
+        paths += [str(png), str(jpg)]
+    assert main(["predict", str(cnn_run), *paths]) == 0
+    found = [re.findall(r"([A-Za-z/\- ]+) (0\.\d+|1\.0+)(?:, |$)", line.split(": ", 1)[1])
+             for line in capsys.readouterr().out.strip().splitlines()]
+    assert len(found) == 12 and all(len(top) == 3 for top in found)
+    for top in found:
+        probs = [float(p) for _, p in top]
+        assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1.0001
+    tops = [top[0][0] for top in found]
+    assert sum(a == b for a, b in zip(tops[0::2], tops[1::2])) >= 5
+
+
+@pytest.mark.parametrize("model,extra", [
+    ("vgg", ["--optimizer", "sgd", "--schedule", "onecycle", "--augment", "crop-flip-erase"]),
+    ("resnet", ["--optimizer", "adamw", "--label-smoothing", "0.1", "--val-split", "0.25", "--augment"])])
+def test_vgg_and_resnet_train_with_the_recipe_options(small_data, tmp_path, monkeypatch, model, extra):
+    """Tiny runs (256 images); the report, drawn for the cnn run above, is left out here to save time."""
+    monkeypatch.setitem(SLICE, "train", 256)
+    reports = []
+    monkeypatch.setattr(train_cli, "write_run_report", lambda out, *a, **k: reports.append(k) or "Doctor: skipped")
+    out = tmp_path / model
+    assert main(["train", "--model", model, "--epochs", "1", "--batch-size", "64", "--out", str(out), "--quiet",
+                 *extra]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"]["name"] == model and config["model"]["in_channels"] == 1
+    train = config["train"]
+    if model == "vgg":
+        assert (train["optimizer"], train["lr"], train["weight_decay"], train["schedule"]) == ("sgd", 0.1, 5e-4,
+                                                                                               "onecycle")
+    else:
+        assert (train["optimizer"], train["weight_decay"], train["label_smoothing"]) == ("adamw", 1e-2, 0.1)
+        assert train["augment"] == "crop-flip"
+        assert "val_accuracy" in (out / "history.csv").read_text()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs"] == 1 and 0 <= metrics["test_accuracy"] <= 1 and np.isfinite(metrics["test_loss"])
+    assert reports[0]["config"] == config and len(reports[0]["logits"]) == SLICE["test"]
+
+
+def test_augmentation_pads_with_the_background_and_moves_images():
+    aug = augmentation("crop-flip", (1, 28, 28), background=-0.8)
+    blank = np.full((64, 1, 28, 28), -0.8, np.float32)
+    np.testing.assert_array_equal(aug(blank), blank)                   # crops never bring in another value
+    x = np.random.default_rng(0).random((64, 1, 28, 28), dtype=np.float32)
+    y = aug(x)
+    assert y.shape == x.shape and y.dtype == np.float32 and (y != x).any(axis=(1, 2, 3)).mean() > 0.5
+    assert augmentation(None, (1, 28, 28), 0.0) is None
+    assert "RandomErasing" in repr(augmentation("crop-flip-erase", (1, 28, 28), 0.0))
+
+
+def test_model_configs_follow_the_data():
+    assert model_config("mlp", (1, 28, 28), 10) == {"name": "mlp", "hidden": [512, 256], "num_classes": 10,
+                                                    "in_features": 784}
+    assert model_config("cnn", (3, 32, 32), 5)["image_size"] == [32, 32]
+    assert model_config("resnet", (1, 28, 28), 10)["depth"] == 20
+
+
+def test_clear_errors(capsys):
+    assert main(["train", "--model", "mf", "--quiet"]) == 2
+    assert "recommender" in capsys.readouterr().err
+    assert main(["train", "--model", "cnn", "--label-smoothing", "1.5", "--quiet"]) == 2
+    assert "--label-smoothing" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "--augment", "rotate"])
+
