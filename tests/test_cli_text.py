@@ -30,7 +30,7 @@ def test_train_sst2_then_predict(data, tmp_path, capsys, model, extra):
                   "--lr", "0.02", *extra) == 0
     printed = capsys.readouterr().out
     assert "test accuracy" in printed
-    for f in ("model.safetensors", "config.json", "vocab.json", "history.csv", "metrics.json"):
+    for f in ("model.safetensors", "config.json", "vocab.json", "history.csv", "metrics.json", "report.html"):
         assert (out / f).is_file(), f
     assert not (out / "checkpoint.safetensors").exists()
     metrics = json.loads((out / "metrics.json").read_text())
@@ -67,6 +67,8 @@ def test_train_char_lstm_then_generate(data, tmp_path, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["val_loss"] < 1.5 and metrics["epochs"] == 4  # the fixture repeats one verse
     assert (out / "sample.txt").read_text().startswith("ROMEO:")
+    assert "Doctor:" in printed and (out / "report.html").is_file()  # with the monitor's per-layer statistics
+    assert json.loads((out / "monitor.json").read_text())
     target = tmp_path / "gen.txt"
     assert main(["generate", str(out), "--prompt", "JULIET:", "--length", "50", "--temperature", "0.5",
                  "--top-k", "5", "--seed", "1", "--out", str(target)]) == 0

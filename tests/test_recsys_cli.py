@@ -39,7 +39,7 @@ def test_train_writes_a_run_that_recommend_reads(data, model, capsys):
     args = _train_args(data, model)
     assert train_recsys.run(args) == 0
     out = data / f"run-{model}"
-    for name in ("model.safetensors", "config.json", "history.csv", "metrics.json", "catalog.json"):
+    for name in ("model.safetensors", "config.json", "history.csv", "metrics.json", "catalog.json", "report.html"):
         assert (out / name).is_file(), name
     config = json.loads((out / "config.json").read_text())
     metrics = json.loads((out / "metrics.json").read_text())

@@ -57,3 +57,10 @@ def load_run(run_dir: str | os.PathLike):
 def normalise(x: np.ndarray, config: dict) -> np.ndarray:
     norm = config["input"]
     return ((x - np.float32(norm["mean"])) / np.float32(norm["std"])).astype(np.float32, copy=False)
+
+
+def write_report(out: Path, history: Any, monitor: Any, model: Any, config: dict, metrics: dict, **predictions) -> None:
+    """Write the run's ``report.html`` (lucidnet.inspect) and print the doctor's findings and where the report is."""
+    from ..inspect.report import write_run_report
+    diagnosis = write_run_report(out, history, monitor, model, config=config, metrics=metrics, **predictions)
+    print(f"{diagnosis}\nreport: {Path(out) / 'report.html'}")

@@ -15,7 +15,6 @@ import numpy as np
 from .. import __version__, manual_seed, models, optim
 from ..data import DataLoader, TensorDataset
 from ..inspect import Monitor
-from ..inspect.report import write_run_report
 from ..nn import CrossEntropyLoss
 from ..nn.losses import cross_entropy
 from ..tensor import from_numpy
@@ -192,10 +191,9 @@ def run(args) -> int:
     if history.history.get("loss"):
         metrics["train_loss"] = float(history.history["loss"][-1])
     rundir.write_json(out / rundir.METRICS, metrics)
-    diagnosis = write_run_report(out, history, monitor, model, config=config, metrics=metrics, y_true=data.y_test,
-                                 logits=logits, images=data.x_test)
     (out / rundir.CHECKPOINT).unlink(missing_ok=True)
     print(f"test accuracy: {metrics['test_accuracy']:.4f}  test loss: {metrics['test_loss']:.4f}  "
           f"({len(x_test)} test images, {train_time:.1f} s)  run saved to {out}")
-    print(f"{diagnosis}\nreport: {out / 'report.html'}")
+    rundir.write_report(out, history, monitor, model, config, metrics, y_true=data.y_test, logits=logits,
+                        images=data.x_test)
     return 0

@@ -101,4 +101,5 @@ def run(args) -> int:
     rundir.write_json(out / rundir.METRICS, metrics)
     how = "then refit on all training data" if run_.refit else "best epoch kept"
     print(f"{line}  ({epochs} epochs chosen on validation, {how}; {train_time:.1f} s)  run saved to {out}")
+    rundir.write_report(out, run_.history, None, model, config, metrics)
     return 0

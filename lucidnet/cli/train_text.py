@@ -21,6 +21,7 @@ from ..datasets.tinyshakespeare import TinyShakespeare, split_text
 from ..text import generate
 from ..text.recipes import CLASSIFIERS, LANGUAGE_MODELS, train_char_lm, train_classifier
 from ..text.vocab import Vocab
+from ..inspect import Monitor
 from ..train import CSVLogger
 from . import rundir
 
@@ -67,8 +68,8 @@ def run(args) -> int:
     model_overrides = {"embed_dim": args.embed_dim, "hidden_size": args.hidden_size, "num_layers": args.num_layers,
                        "dropout": args.dropout}
     train_overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr}
-    common = dict(callbacks=[CSVLogger(out / rundir.HISTORY)], verbose=verbose, checkpoint=out / rundir.CHECKPOINT,
-                  resume=bool(args.resume), on_vocab=lambda v: v.save(out / VOCAB))
+    common = dict(callbacks=[CSVLogger(out / rundir.HISTORY), Monitor()], verbose=verbose,
+                  checkpoint=out / rundir.CHECKPOINT, resume=bool(args.resume), on_vocab=lambda v: v.save(out / VOCAB))
     if verbose:
         print(f"lucidnet {__version__}: training {args.model} on {args.dataset} -> {out}")
     if args.dataset == "sst2":
@@ -94,7 +95,8 @@ def _run_sst2(args, out: Path, model_overrides: dict, train_overrides: dict, com
                             schedule=args.schedule, **common)
     epochs = len(run_.history.epoch)
     task = {"task": "text-classification", "classes": SST2.CLASS_NAMES, "tokenizer": "word"}
-    rundir.save_run(out, run_.model, _config(run_, args, task, run_.train))
+    config = _config(run_, args, task, run_.train)
+    rundir.save_run(out, run_.model, config)
     metrics = {"test_accuracy": run_.test_accuracy, "dev_accuracy": run_.dev_accuracy,
                "best_epoch": run_.best_epoch + 1, "epochs": epochs, "train_seconds": round(run_.seconds, 2),
                "seconds_per_epoch": round(run_.seconds / max(epochs, 1), 2), "train_phrases": run_.info["train_texts"],
@@ -104,6 +106,7 @@ def _run_sst2(args, out: Path, model_overrides: dict, train_overrides: dict, com
     (out / rundir.CHECKPOINT).unlink(missing_ok=True)
     print(f"test accuracy: {run_.test_accuracy:.4f}  (dev accuracy {run_.dev_accuracy:.4f} at epoch "
           f"{run_.best_epoch + 1} of {epochs}; {run_.seconds:.1f} s)  run saved to {out}")
+    rundir.write_report(out, run_.history, common["callbacks"][-1], run_.model, config, metrics)
     return 0
 
 
@@ -115,7 +118,8 @@ def _run_lm(args, out: Path, model_overrides: dict, train_overrides: dict, commo
                          train_overrides=train_overrides, schedule=args.schedule, **common)
     epochs = len(run_.history.epoch)
     task = {"task": "language-model", "tokenizer": "char"}
-    rundir.save_run(out, run_.model, _config(run_, args, task, run_.train))
+    config = _config(run_, args, task, run_.train)
+    rundir.save_run(out, run_.model, config)
     sample = generate(run_.model, run_.vocab, "ROMEO:", length=300, temperature=0.8, top_k=40)
     (out / SAMPLE).write_text(sample + "\n", encoding="utf-8")
     metrics = {"val_loss": run_.val_loss, "val_bits_per_char": run_.val_loss / math.log(2),
@@ -125,6 +129,7 @@ def _run_lm(args, out: Path, model_overrides: dict, train_overrides: dict, commo
     (out / rundir.CHECKPOINT).unlink(missing_ok=True)
     print(f"validation loss: {run_.val_loss:.4f} nats/char ({metrics['val_bits_per_char']:.3f} bits/char) after "
           f"{epochs} epochs, {run_.seconds / 60:.1f} min of training  run saved to {out}\n--- sample ---\n{sample}")
+    rundir.write_report(out, run_.history, common["callbacks"][-1], run_.model, config, metrics)
     return 0
 
 
