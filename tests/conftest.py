@@ -15,6 +15,17 @@ def _seed():
     yield
 
 
+@pytest.fixture(params=["numpy", "numba"])
+def backend(request):
+    """Run the test on lucidnet's NumPy kernels and on its numba kernels (skipped where numba is not installed)."""
+    from lucidnet.ops import _kernels
+    if request.param == "numba" and not _kernels.numba_available():
+        pytest.skip("numba is not installed (pip install lucidnet[fast])")
+    previous = _kernels.set_numba(request.param == "numba")
+    yield request.param
+    _kernels.set_numba(previous)
+
+
 def pytest_runtest_logreport(report):
     if report.skipped and "parity" in report.keywords:
         _skipped_parity.append(report.nodeid)

@@ -11,15 +11,6 @@ from lucidnet.ops import _kernels
 from lucidnet.ops.conv import conv1d, conv2d, conv_transpose2d
 
 
-@pytest.fixture(params=["numpy", "numba"])
-def backend(request):
-    """Run the test on the NumPy kernels and on the numba kernels (skipped where numba is not installed)."""
-    if request.param == "numba" and not _kernels.numba_available():
-        pytest.skip("numba is not installed (pip install lucidnet[fast])")
-    previous = _kernels.set_numba(request.param == "numba")
-    yield request.param
-    _kernels.set_numba(previous)
-
 
 # (x shape, weight shape, stride, padding, dilation, groups, bias)
 CONV2D = [

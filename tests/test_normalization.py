@@ -310,15 +310,6 @@ def test_norm_layers_in_a_model_train_end_to_end():
     assert losses[-1] < losses[0] * 0.8
 
 
-@pytest.fixture(params=["numpy", "numba"])
-def kernels(request):
-    """Run on the NumPy path and on the fused numba kernels (skipped where numba is not installed)."""
-    if request.param == "numba" and not _kernels.numba_available():
-        pytest.skip("numba is not installed (pip install lucidnet[fast])")
-    previous = _kernels.set_numba(request.param == "numba")
-    yield request.param
-    _kernels.set_numba(previous)
-
 
 def channels_last(a):
     """An NCHW array whose memory is NHWC (what a convolution returns)."""
@@ -326,7 +317,7 @@ def channels_last(a):
 
 
 @pytest.mark.parametrize("training", [True, False])
-def test_batchnorm_channels_last_memory_gives_the_same_values_and_keeps_the_layout(training, kernels):
+def test_batchnorm_channels_last_memory_gives_the_same_values_and_keeps_the_layout(training, backend):
     x = rand(6, 5, 4, 3, seed=1, dtype=np.float32) * 2 + 1
     g = rand(6, 5, 4, 3, seed=2, dtype=np.float32)
     results = []
@@ -356,7 +347,7 @@ def test_batchnorm_channels_last_gradcheck():
 @parity
 @pytest.mark.parametrize("cls,shape", [(BatchNorm2d, (8, 6, 5, 7)), (BatchNorm1d, (32, 6))])
 @pytest.mark.parametrize("momentum", [0.1, None])
-def test_batchnorm_channels_last_parity_on_both_paths(cls, shape, momentum, kernels):
+def test_batchnorm_channels_last_parity_on_both_paths(cls, shape, momentum, backend):
     th = torch()
     bn, tbn = cls(6, momentum=momentum), randomize(getattr(th.nn, cls.__name__)(6, momentum=momentum))
     layout = channels_last if len(shape) == 4 else None

@@ -2,7 +2,6 @@
 parity on both kernel paths (numba and NumPy), the numba max-pool kernels against the NumPy reference, errors."""
 import numpy as np
 import pytest
-import test_conv
 from helpers import check_grad, check_parity, parity, rand, torch
 
 import lucidnet as ln
@@ -10,7 +9,6 @@ from lucidnet.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from lucidnet.ops import _kernels
 from lucidnet.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 
-backend = test_conv.backend  # the fixture: each test that takes it runs on the NumPy and on the numba kernels
 
 
 # (x shape, kernel, stride, padding, dilation, ceil_mode)

@@ -16,15 +16,6 @@ LENGTHS = np.array([4, 1, 3])
 ALL_MODES = ["rnn_tanh", "rnn_relu", "lstm", "gru"]
 
 
-@pytest.fixture(params=["numpy", "numba"])
-def kernel_path(request):
-    """Run the test on the NumPy step kernels and on the numba ones (skipped without numba)."""
-    if request.param == "numba" and not _kernels.numba_available():
-        pytest.skip("numba is not installed (pip install lucidnet[fast])")
-    previous = _kernels.set_numba(request.param == "numba")
-    yield request.param
-    _kernels.set_numba(previous)
-
 
 def _weights(mode, dirs, in_size=I, seed=10, scale=0.6):
     g = MODES[mode] * H
@@ -112,7 +103,7 @@ def test_cell_grad(cls):
 # ---- variable lengths: padding never leaks -------------------------------------------------------------------
 
 @pytest.mark.parametrize("cls", [nn.LSTM, nn.GRU, nn.RNN])
-def test_padding_does_not_leak(cls, kernel_path):
+def test_padding_does_not_leak(cls, backend):
     ln.manual_seed(1)
     m = cls(I, H, bidirectional=True, batch_first=True)
     x = rand(B, T, I, seed=7, dtype=np.float32)
@@ -136,7 +127,7 @@ def test_padding_does_not_leak(cls, kernel_path):
 
 
 @pytest.mark.parametrize("cls", [nn.LSTM, nn.GRU, nn.RNN])
-def test_final_states_are_those_of_each_sequence_alone(cls, kernel_path):
+def test_final_states_are_those_of_each_sequence_alone(cls, backend):
     ln.manual_seed(2)
     m = cls(I, H, num_layers=2, bidirectional=True)
     x = rand(T, B, I, seed=8, dtype=np.float32)
@@ -317,7 +308,7 @@ def test_errors_name_the_layer_and_shapes():
 
 
 @pytest.mark.parametrize("mode", ["lstm", "gru"])
-def test_weights_of_either_memory_layout(mode, kernel_path):
+def test_weights_of_either_memory_layout(mode, backend):
     """Row-major (nn's) and column-major weights give the same results; gradients keep each weight's layout."""
     ins = [a.astype(np.float32) for a in _inputs(mode, 2, batch_first=True)]
     results = []

@@ -5,6 +5,8 @@
                         dataset and training recipe
     history.csv         per-epoch loss and metrics
     metrics.json        final test metrics
+    report.html         curves, per-layer statistics and the doctor's findings (lucidnet.inspect; plots/*.png,
+                        monitor.json, diagnosis.json and, for classifiers of images, predictions.npz beside it)
 """
 from __future__ import annotations
 
@@ -57,6 +59,16 @@ def load_run(run_dir: str | os.PathLike):
 def normalise(x: np.ndarray, config: dict) -> np.ndarray:
     norm = config["input"]
     return ((x - np.float32(norm["mean"])) / np.float32(norm["std"])).astype(np.float32, copy=False)
+
+
+def finish_run(out: Path, message: str, history: Any, monitor: Any, model: Any, config: dict, metrics: dict,
+               **predictions) -> None:
+    """The end of every ``lucidnet train`` run: ``metrics.json``, the training checkpoint removed, ``message``
+    printed, then the report (:func:`write_report`)."""
+    write_json(Path(out) / METRICS, metrics)
+    (Path(out) / CHECKPOINT).unlink(missing_ok=True)
+    print(message)
+    write_report(out, history, monitor, model, config, metrics, **predictions)
 
 
 def write_report(out: Path, history: Any, monitor: Any, model: Any, config: dict, metrics: dict, **predictions) -> None:

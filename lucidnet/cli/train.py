@@ -190,10 +190,7 @@ def run(args) -> int:
                "epochs": len(history.history.get("loss", [])), "train_seconds": round(train_time, 2)}
     if history.history.get("loss"):
         metrics["train_loss"] = float(history.history["loss"][-1])
-    rundir.write_json(out / rundir.METRICS, metrics)
-    (out / rundir.CHECKPOINT).unlink(missing_ok=True)
-    print(f"test accuracy: {metrics['test_accuracy']:.4f}  test loss: {metrics['test_loss']:.4f}  "
-          f"({len(x_test)} test images, {train_time:.1f} s)  run saved to {out}")
-    rundir.write_report(out, history, monitor, model, config, metrics, y_true=data.y_test, logits=logits,
-                        images=data.x_test)
+    rundir.finish_run(out, f"test accuracy: {metrics['test_accuracy']:.4f}  test loss: {metrics['test_loss']:.4f}  "
+                           f"({len(x_test)} test images, {train_time:.1f} s)  run saved to {out}",
+                      history, monitor, model, config, metrics, y_true=data.y_test, logits=logits, images=data.x_test)
     return 0

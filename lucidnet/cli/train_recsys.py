@@ -7,7 +7,7 @@ ncf_mlp) use leave-one-out: each user's latest interaction is the test item, the
 validation item that picks the epoch count; the model is then refit on everything but the test items, and
 HR@10 and NDCG@10 are reported against 99 sampled unrated items. Baselines are scored by the same code.
 
-The run directory is the usual one (model.safetensors, config.json, history.csv, metrics.json) plus
+The run directory is the usual one (model.safetensors, config.json, history.csv, metrics.json, report.html) plus
 ``catalog.json`` (raw ids, titles, seen items), which ``lucidnet recommend RUN_DIR --user ID`` reads.
 """
 from __future__ import annotations
@@ -98,8 +98,7 @@ def run(args) -> int:
                             ("user_item_bias", UserItemBias().fit(loo.train, ds.n_users, ds.n_items)),
                             ("popularity", Popularity().fit(loo.train, ds.n_items)))}
         line = f"leave-one-out HR@10 {m['hr']:.4f}  NDCG@10 {m['ndcg']:.4f}"
-    rundir.write_json(out / rundir.METRICS, metrics)
     how = "then refit on all training data" if run_.refit else "best epoch kept"
-    print(f"{line}  ({epochs} epochs chosen on validation, {how}; {train_time:.1f} s)  run saved to {out}")
-    rundir.write_report(out, run_.history, None, model, config, metrics)
+    rundir.finish_run(out, f"{line}  ({epochs} epochs chosen on validation, {how}; {train_time:.1f} s)  run saved to "
+                           f"{out}", run_.history, None, model, config, metrics)
     return 0

@@ -102,11 +102,9 @@ def _run_sst2(args, out: Path, model_overrides: dict, train_overrides: dict, com
                "seconds_per_epoch": round(run_.seconds / max(epochs, 1), 2), "train_phrases": run_.info["train_texts"],
                "phrases_dropped_as_dev_or_test": run_.info["dropped_overlap"], "vocab_size": len(run_.vocab),
                "test_sentences": len(splits["test"]), "dev_sentences": len(splits["dev"])}
-    rundir.write_json(out / rundir.METRICS, metrics)
-    (out / rundir.CHECKPOINT).unlink(missing_ok=True)
-    print(f"test accuracy: {run_.test_accuracy:.4f}  (dev accuracy {run_.dev_accuracy:.4f} at epoch "
-          f"{run_.best_epoch + 1} of {epochs}; {run_.seconds:.1f} s)  run saved to {out}")
-    rundir.write_report(out, run_.history, common["callbacks"][-1], run_.model, config, metrics)
+    rundir.finish_run(out, f"test accuracy: {run_.test_accuracy:.4f}  (dev accuracy {run_.dev_accuracy:.4f} at epoch "
+                           f"{run_.best_epoch + 1} of {epochs}; {run_.seconds:.1f} s)  run saved to {out}",
+                      run_.history, common["callbacks"][-1], run_.model, config, metrics)
     return 0
 
 
@@ -125,11 +123,10 @@ def _run_lm(args, out: Path, model_overrides: dict, train_overrides: dict, commo
     metrics = {"val_loss": run_.val_loss, "val_bits_per_char": run_.val_loss / math.log(2),
                "val_chars": len(val_text), "train_chars": len(train_text), "epochs": epochs,
                "train_seconds": round(run_.seconds, 2), "vocab_size": len(run_.vocab)}
-    rundir.write_json(out / rundir.METRICS, metrics)
-    (out / rundir.CHECKPOINT).unlink(missing_ok=True)
-    print(f"validation loss: {run_.val_loss:.4f} nats/char ({metrics['val_bits_per_char']:.3f} bits/char) after "
-          f"{epochs} epochs, {run_.seconds / 60:.1f} min of training  run saved to {out}\n--- sample ---\n{sample}")
-    rundir.write_report(out, run_.history, common["callbacks"][-1], run_.model, config, metrics)
+    rundir.finish_run(out, f"validation loss: {run_.val_loss:.4f} nats/char ({metrics['val_bits_per_char']:.3f} "
+                           f"bits/char) after {epochs} epochs, {run_.seconds / 60:.1f} min of training  run saved to "
+                           f"{out}\n--- sample ---\n{sample}",
+                      run_.history, common["callbacks"][-1], run_.model, config, metrics)
     return 0
 
 
