@@ -3,7 +3,7 @@
 
     python benchmarks/run.py [mlp ...] [--batch B] [--seconds S] [--threads T] [--rounds R] [--fast-blas]
 
-Each measurement runs in its own process with the same thread count (OMP/OPENBLAS/MKL_NUM_THREADS=T,
+Each measurement runs in its own process with the same thread count (OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS=T,
 torch.set_num_threads(T)); rounds are interleaved and the median of each side is reported with the
 ratio lucidnet / PyTorch. ``--fast-blas`` unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for every side
 (these machines set them, which holds NumPy's BLAS to its Haswell kernels); the output says so.
@@ -42,7 +42,7 @@ def main() -> None:
                    help="unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for all sides")
     a = p.parse_args()
     env = dict(os.environ)
-    for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         env[k] = str(a.threads)
     if a.fast_blas:
         env.pop("OPENBLAS_CORETYPE", None)

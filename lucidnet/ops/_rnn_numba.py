@@ -1,10 +1,13 @@
 """Fused time-step kernels (numba) of the recurrent layers: all the gate math of one step in one call.
 
-A step of a recurrent layer is one GEMM (``h_prev @ W_hh.T``, done by BLAS in ``ops/rnn.py``) and one call
-here, which adds the precomputed input projection and the biases, applies the gates, updates the state and
-writes the output; the backward step is the mirror. Each kernel has a NumPy twin of the same signature in
-``_rnn_numpy.py`` (the reference the tests hold these to, and the path for float64 or when numba is
-missing); the arrays and their layouts are described there.
+A step of a recurrent layer is one GEMM (``h_prev @ W_hh.T``) and one step kernel here, which adds the
+precomputed input projection and the biases, applies the gates, updates the state and writes the output;
+the backward step is the mirror. ``forward_rows`` and ``backward_rows`` run all the steps of a sequence in
+one call, the GEMM by the packed-weight kernel of ``_gemm_numba``, over a range of batch rows (each
+thread of ``ops/_threads`` takes its own rows). Each step kernel has a NumPy twin in ``_rnn_numpy.py``
+(the reference the tests hold these to, and the path for float64 or when numba is missing) with the same
+arguments but the row range ``b0, b1``; the arrays and their layouts are described there. ``r`` and
+``gmm`` may be wider than G*H and H (the GEMM's output is whole panels of 16 columns).
 
 What makes them fast (float32, B=32, H=256: the LSTM step ~17 us forward where one loop per row doing all
 the work took ~120 us):
@@ -20,12 +23,15 @@ the work took ~120 us):
   error < 3e-7), and ``sigmoid(x) = 0.5 + 0.5 * tanh(x / 2)``; every constant is float32 (a float64
   constant would turn the math into float64).
 
-The kernels run single-threaded: a step is ~10-20 us of work, about what handing it to threads costs.
+A step kernel alone is ~10-20 us of work, about what handing it to threads costs; threads take whole
+sequences of rows instead.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+from ._gemm_numba import gemm_rows, matmul, pack, padded  # noqa: F401 (for ops/rnn.py)
 
 _F = np.float32
 _ZERO, _HALF, _ONE = _F(0.0), _F(0.5), _F(1.0)
@@ -99,9 +105,9 @@ def _pass_through(p, g):  # pragma: no cover - compiled
 # ---- RNN ---------------------------------------------------------------------------------------------------
 
 @njit(**_OPTS)
-def rnn_forward_step(xp, r, bias, hs, y, t, prev, nxt, off, bf, lens, relu):  # pragma: no cover - compiled
-    b_, h_ = r.shape
-    for b in range(b_):
+def rnn_forward_step(xp, r, bias, hs, y, t, prev, nxt, off, bf, lens, relu, b0, b1):  # pragma: no cover - compiled
+    h_ = hs.shape[2]
+    for b in range(b0, b1):
         yo = (y[b, t] if bf else y[t, b])[off:off + h_]
         hn = hs[nxt, b]
         if t < lens[b]:
@@ -120,9 +126,9 @@ def rnn_forward_step(xp, r, bias, hs, y, t, prev, nxt, off, bf, lens, relu):  # 
 
 
 @njit(**_OPTS)
-def rnn_backward_step(dy, bf, off, gmm, p, hs, dz, t, nxt, lens, relu):  # pragma: no cover - compiled
-    b_, h_ = gmm.shape
-    for b in range(b_):
+def rnn_backward_step(dy, bf, off, gmm, p, hs, dz, t, nxt, lens, relu, b0, b1):  # pragma: no cover - compiled
+    h_ = p.shape[1]
+    for b in range(b0, b1):
         dzr, gr, pr = dz[t, b], gmm[b], p[b]
         if t < lens[b]:
             _sum3(pr, (dy[b, t] if bf else dy[t, b])[off:off + h_], gr)  # pr = dh
@@ -142,10 +148,10 @@ def rnn_backward_step(dy, bf, off, gmm, p, hs, dz, t, nxt, lens, relu):  # pragm
 # ---- LSTM (gates i, f, g, o) ---------------------------------------------------------------------------------
 
 @njit(**_OPTS)
-def lstm_forward_step(xp, r, bias, hs, cs, tc, y, t, prev, nxt, off, bf, lens):  # pragma: no cover - compiled
-    b_, h_ = hs.shape[1], hs.shape[2]
+def lstm_forward_step(xp, r, bias, hs, cs, tc, y, t, prev, nxt, off, bf, lens, b0, b1):  # pragma: no cover - compiled
+    h_ = hs.shape[2]
     h2, h3 = 2 * h_, 3 * h_
-    for b in range(b_):
+    for b in range(b0, b1):
         yo = (y[b, t] if bf else y[t, b])[off:off + h_]
         hn, cn, cp = hs[nxt, b], cs[nxt, b], cs[prev, b]
         if t < lens[b]:
@@ -156,7 +162,7 @@ def lstm_forward_step(xp, r, bias, hs, cs, tc, y, t, prev, nxt, off, bf, lens): 
             zg, rg, bg = z[h2:h3], rr[h2:h3], bias[h2:h3]
             for j in range(h_):
                 zg[j] = _tanh(zg[j] + rg[j] + bg[j])
-            zo, ro, bo = z[h3:], rr[h3:], bias[h3:]
+            zo, ro, bo = z[h3:], rr[h3:h3 + h_], bias[h3:]
             for j in range(h_):
                 zo[j] = _sigmoid(zo[j] + ro[j] + bo[j])
             zi, zf = z[:h_], z[h_:h2]
@@ -174,10 +180,10 @@ def lstm_forward_step(xp, r, bias, hs, cs, tc, y, t, prev, nxt, off, bf, lens): 
 
 
 @njit(**_OPTS)
-def lstm_backward_step(dy, bf, off, gmm, p, dc, act, cs, tc, dz, t, prev, lens):  # pragma: no cover - compiled
-    b_, h_ = gmm.shape
+def lstm_backward_step(dy, bf, off, gmm, p, dc, act, cs, tc, dz, t, prev, lens, b0, b1):  # pragma: no cover - compiled
+    h_ = p.shape[1]
     h2, h3 = 2 * h_, 3 * h_
-    for b in range(b_):
+    for b in range(b0, b1):
         dzr, gr, pr = dz[t, b], gmm[b], p[b]
         if t < lens[b]:
             _sum3(pr, (dy[b, t] if bf else dy[t, b])[off:off + h_], gr)  # pr = dh
@@ -205,10 +211,10 @@ def lstm_backward_step(dy, bf, off, gmm, p, dc, act, cs, tc, dz, t, prev, lens):
 # ---- GRU (gates r, z, n) -------------------------------------------------------------------------------------
 
 @njit(**_OPTS)
-def gru_forward_step(xp, r, bias, bias_h, hs, hnb, y, t, prev, nxt, off, bf, lens):  # pragma: no cover - compiled
-    b_, h_ = hs.shape[1], hs.shape[2]
+def gru_forward_step(xp, r, bias, bias_h, hs, hnb, y, t, prev, nxt, off, bf, lens, b0, b1):  # pragma: no cover - compiled
+    h_ = hs.shape[2]
     h2 = 2 * h_
-    for b in range(b_):
+    for b in range(b0, b1):
         yo = (y[b, t] if bf else y[t, b])[off:off + h_]
         hn, hp = hs[nxt, b], hs[prev, b]
         if t < lens[b]:
@@ -216,7 +222,7 @@ def gru_forward_step(xp, r, bias, bias_h, hs, hnb, y, t, prev, nxt, off, bf, len
             zrz, rrz, brz, bhrz = z[:h2], rr[:h2], bias[:h2], bias_h[:h2]
             for j in range(h2):
                 zrz[j] = _sigmoid(zrz[j] + brz[j] + rrz[j] + bhrz[j])
-            rn, bhn = rr[h2:], bias_h[h2:]
+            rn, bhn = rr[h2:h2 + h_], bias_h[h2:]
             for j in range(h_):
                 hnr[j] = rn[j] + bhn[j]
             zr, zz, zn, bn = z[:h_], z[h_:h2], z[h2:], bias[h2:]
@@ -231,10 +237,10 @@ def gru_forward_step(xp, r, bias, bias_h, hs, hnb, y, t, prev, nxt, off, bf, len
 
 
 @njit(**_OPTS)
-def gru_backward_step(dy, bf, off, gmm, p, act, hnb, hs, dxp, dr, t, prev, lens):  # pragma: no cover - compiled
-    b_, h_ = gmm.shape
+def gru_backward_step(dy, bf, off, gmm, p, act, hnb, hs, dxp, dr, t, prev, lens, b0, b1):  # pragma: no cover - compiled
+    h_ = p.shape[1]
     h2 = 2 * h_
-    for b in range(b_):
+    for b in range(b0, b1):
         dxr, drr, gr, pr = dxp[t, b], dr[t, b], gmm[b], p[b]
         if t < lens[b]:
             _sum3(pr, (dy[b, t] if bf else dy[t, b])[off:off + h_], gr)  # pr = dh
@@ -257,3 +263,58 @@ def gru_backward_step(dy, bf, off, gmm, p, act, hnb, hs, dxp, dr, t, prev, lens)
             _pass_through(pr, gr)
             _zero(dxr)
             _zero(drr)
+
+
+# ---- whole sequences: the step kernels and the recurrent GEMM in one call, over a range of batch rows ----------
+
+_RNN, _LSTM, _GRU = 1, 4, 3  # the mode by its number of gates (rnn_tanh and rnn_relu differ by ``relu``)
+
+
+@njit(nogil=True, **_OPTS)
+def forward_rows(ng, relu, xp, wp, r, bias, bias_h, hs, cs, tc, hnb, y, d, off, bf, lens, zero_first, b0,
+                 b1):  # pragma: no cover - compiled
+    """Direction ``d`` of a layer's forward over all time steps, for batch rows ``b0:b1``.
+
+    Per step: ``r[b0:b1] = hs[prev, b0:b1] @ W_hh.T`` with ``wp = _gemm_numba.pack(W_hh.T)`` (``r`` is as wide
+    as the packed panels), then the mode's step kernel. Rows are independent in a recurrent layer, so threads
+    may each take a range of rows with no synchronisation until the end. ``cs``/``tc`` (LSTM) and
+    ``bias_h``/``hnb`` (GRU) are ignored by the other modes."""
+    t_ = xp.shape[0]
+    for n in range(t_):
+        if d == 0:
+            t, prev, nxt = n, n, n + 1
+        else:
+            t, prev, nxt = t_ - 1 - n, t_ - n, t_ - 1 - n
+        if n == 0 and zero_first:
+            for b in range(b0, b1):
+                _zero(r[b])
+        else:
+            gemm_rows(hs[prev], wp, r, b0, b1)
+        if ng == _LSTM:
+            lstm_forward_step(xp, r, bias, hs, cs, tc, y, t, prev, nxt, off, bf, lens, b0, b1)
+        elif ng == _GRU:
+            gru_forward_step(xp, r, bias, bias_h, hs, hnb, y, t, prev, nxt, off, bf, lens, b0, b1)
+        else:
+            rnn_forward_step(xp, r, bias, hs, y, t, prev, nxt, off, bf, lens, relu, b0, b1)
+
+
+@njit(nogil=True, **_OPTS)
+def backward_rows(ng, relu, dy, bf, off, gmm, p, dc, act, cs, tc, hnb, hs, dz, dr, wq, d, lens, last_gemm, b0,
+                  b1):  # pragma: no cover - compiled
+    """The backward through time of direction ``d`` for batch rows ``b0:b1``: per step the mode's backward
+    kernel, then ``gmm[b0:b1] = dr[t, b0:b1] @ W_hh`` with ``wq = _gemm_numba.pack(W_hh)`` (skipped after
+    the first time step unless ``last_gemm``: that product is the initial state's gradient)."""
+    t_ = dz.shape[0]
+    for n in range(t_ - 1, -1, -1):
+        if d == 0:
+            t, prev, nxt = n, n, n + 1
+        else:
+            t, prev, nxt = t_ - 1 - n, t_ - n, t_ - 1 - n
+        if ng == _LSTM:
+            lstm_backward_step(dy, bf, off, gmm, p, dc, act, cs, tc, dz, t, prev, lens, b0, b1)
+        elif ng == _GRU:
+            gru_backward_step(dy, bf, off, gmm, p, act, hnb, hs, dz, dr, t, prev, lens, b0, b1)
+        else:
+            rnn_backward_step(dy, bf, off, gmm, p, hs, dz, t, nxt, lens, relu, b0, b1)
+        if n or last_gemm:
+            gemm_rows(dr[t], wq, gmm, b0, b1)

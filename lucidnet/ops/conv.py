@@ -22,6 +22,7 @@ from typing import Sequence, Union
 from ..autograd.function import Function
 from ..backend import xp
 from . import _kernels as K
+from ._threads import matmul
 
 IntOrPair = Union[int, Sequence[int]]
 Padding = Union[int, Sequence[int], str]
@@ -67,11 +68,11 @@ def _check_float(who: str, x, w, b) -> None:
 def _group_mm(a, b, out, groups: int) -> None:
     """out[:, group g] = a[:, group g] @ b[g]; a (M, G*Ka), b (G, Ka, Kb), out (M, G*Kb)."""
     if groups == 1:
-        xp.matmul(a, b[0], out=out)
+        matmul(a, b[0], out=out)
         return
     ka, kb = b.shape[1], b.shape[2]
     for g in range(groups):
-        xp.matmul(a[:, g * ka:(g + 1) * ka], b[g], out=out[:, g * kb:(g + 1) * kb])
+        matmul(a[:, g * ka:(g + 1) * ka], b[g], out=out[:, g * kb:(g + 1) * kb])
 
 
 _SMALL_GEMM = 1 << 18  # OpenBLAS runs a GEMM with M*N*K below about this on the calling thread alone
@@ -97,7 +98,7 @@ def _mm_tn(a, b):
         if head < m:
             out += xp.matmul(a[head:].T, b[head:])
         return out
-    return xp.matmul(b.T, a).T
+    return matmul(b.T, a).T
 
 
 def _group_mm_t(a, b, groups: int):

@@ -4,18 +4,21 @@
 time in the same node (no per-step graph). Per direction, the forward is:
 
 - one GEMM for the input projection of every time step (``x @ W_ih.T``, (T*B, G*H));
-- per step, one GEMM for the recurrent part and one fused kernel (``_rnn_numba``, or its NumPy twin
-  ``_rnn_numpy``) for the biases, gates, state update and output;
+- per step, one GEMM for the recurrent part (``h @ W_hh.T``) and one fused kernel for the biases, gates,
+  state update and output;
 
 and the backward is the mirror loop (one fused kernel, one GEMM per step) followed by one GEMM each for
 the input gradient and the two weight gradients over all steps.
 
-The per-step GEMMs are computed transposed, ``W_hh @ h.T`` (G*H, B) rather than ``h @ W_hh.T`` (B, G*H),
-and copied back transposed into a reused buffer: at B=32 OpenBLAS runs the first ~1.5x faster, which more
-than pays for the copy (the LSTM benchmark: ~3 ms less per ~40 ms step on 2 threads). The kernels stay
-batch-major: a feature-major variant (B in the inner loops) vectorised worse and lost more than the GEMMs
-gained. Weights of any memory layout work; ``nn``'s are row-major, the layout in which the
-weight-gradient GEMMs ran fastest (~1 ms less per step than column-major).
+With numba (float32), the whole loop over time is one compiled call (``_rnn_numba.forward_rows`` /
+``backward_rows``) whose per-step GEMM multiplies a ``W_hh`` packed once per call (``_gemm_numba``: at
+batch 32 OpenBLAS spends more time repacking the weight on every step than multiplying), and the batch
+rows are shared out among lucidnet's threads (``_threads``): rows are independent in a recurrent layer,
+so each thread runs its rows through all the steps with no synchronisation. The large GEMMs around the
+loop go through ``_threads.matmul`` on the same threads. Measured on the ``lstm`` workload (2 cores): a
+training step 38 ms -> 26.5 ms. Without numba, or for float64, the loop runs in Python, one NumPy
+kernel (``_rnn_numpy``) and one BLAS call per step. Weights of any memory layout work; ``nn``'s are
+row-major, the layout in which the weight-gradient GEMMs ran fastest.
 
 Variable lengths: row b is active at step t while t < lengths[b]. An inactive row keeps its state and
 outputs zero, so the final state is each sequence's state at its last valid step (in the reverse
@@ -33,6 +36,7 @@ import warnings
 from ..autograd.function import Function
 from ..backend import xp
 from . import _kernels, _rnn_numpy
+from ._threads import matmul, own_blas, run_rows
 
 __all__ = ["MODES", "RNNLayer", "LayerState", "rnn_layer", "check_lengths"]
 
@@ -71,9 +75,9 @@ def _weight_grad(a2, d2, w):
     """``d2.T @ a2`` (the gradient of a weight of shape (G*H, K)), in ``w``'s memory layout."""
     if w.flags.f_contiguous and not w.flags.c_contiguous:
         gw = xp.empty(w.shape, dtype=d2.dtype, order="F")
-        xp.matmul(a2.T, d2, out=gw.T)
+        matmul(a2.T, d2, out=gw.T)
         return gw
-    return xp.matmul(d2.T, a2)
+    return matmul(d2.T, a2)
 
 
 class _Direction:
@@ -89,6 +93,41 @@ def _steps(d: int, t_: int, backward: bool = False):
     order = range(t_ - 1, -1, -1) if backward else range(t_)
     for n in order:
         yield (n, n, n, n + 1) if d == 0 else (n, t_ - 1 - n, t_ - n, t_ - 1 - n)
+
+
+def _or(a, b):
+    """``a``, or ``b`` where ``a`` is None (an array of the right type for a mode's unused argument)."""
+    return b if a is None else a
+
+
+def _forward_steps(d, t_, mode, proj, r, bias, bias_h, w_hh, saved, y, off, bf, lens, zero_first, relu):
+    """The forward of direction ``d`` one step at a time with the NumPy kernels (float64, or no numba)."""
+    hs, k = saved.hs, _rnn_numpy
+    for n, t, prev, nxt in _steps(d, t_):
+        if n == 0 and zero_first:
+            r.fill(0)
+        else:
+            xp.matmul(hs[prev], w_hh.T, out=r)
+        if mode == "lstm":
+            k.lstm_forward_step(proj, r, bias, hs, saved.cs, saved.tc, y, t, prev, nxt, off, bf, lens)
+        elif mode == "gru":
+            k.gru_forward_step(proj, r, bias, bias_h, hs, saved.hnb, y, t, prev, nxt, off, bf, lens)
+        else:
+            k.rnn_forward_step(proj, r, bias, hs, y, t, prev, nxt, off, bf, lens, relu)
+
+
+def _backward_steps(d, t_, mode, dy, bf, off, gmm, p, dc, s, dz, dr, w_hh, lens, last_gemm, relu):
+    """The backward through time of direction ``d`` one step at a time with the NumPy kernels."""
+    k = _rnn_numpy
+    for n, t, prev, nxt in _steps(d, t_, backward=True):
+        if mode == "lstm":
+            k.lstm_backward_step(dy, bf, off, gmm, p, dc, s.act, s.cs, s.tc, dz, t, prev, lens)
+        elif mode == "gru":
+            k.gru_backward_step(dy, bf, off, gmm, p, s.act, s.hnb, s.hs, dz, dr, t, prev, lens)
+        else:
+            k.rnn_backward_step(dy, bf, off, gmm, p, s.hs, dz, t, nxt, lens, relu)
+        if n or last_gemm:
+            xp.matmul(dr[t], w_hh, out=gmm)
 
 
 class RNNLayer(Function):
@@ -109,13 +148,15 @@ class RNNLayer(Function):
         states = {"h": xp.empty((nd, b_, hd), dtype=dt)}
         if mode == "lstm":
             states["c"] = xp.empty((nd, b_, hd), dtype=dt)
-        r = xp.empty((b_, ng * hd), dtype=dt)
-        rt = xp.empty((ng * hd, b_), dtype=dt)
+        fused = k is not _rnn_numpy
+        if fused:
+            own_blas()  # the sequence kernels run on lucidnet's threads (see _threads)
+        r = xp.empty((b_, k.padded(ng * hd) if fused else ng * hd), dtype=dt)
         relu = mode == "rnn_relu"
         self.dirs = []
         for d in range(nd):
             w_ih, w_hh, b_ih, b_hh = w[4 * d:4 * d + 4]
-            proj = xp.matmul(x2, w_ih.T).reshape(t_, b_, ng * hd)
+            proj = (k.matmul if fused and ng * hd % 16 == 0 else matmul)(x2, w_ih.T).reshape(t_, b_, ng * hd)
             bias, bias_h = _biases(mode, b_ih, b_hh, ng * hd, dt)
             first, last = (0, t_) if d == 0 else (t_, 0)
             hs = xp.empty((t_ + 1, b_, hd), dtype=dt)
@@ -127,19 +168,12 @@ class RNNLayer(Function):
                 saved.tc = xp.empty((t_, b_, hd), dtype=dt)
             elif mode == "gru":
                 saved.hnb = xp.empty((t_, b_, hd), dtype=dt)
-            whh, off = xp.ascontiguousarray(w_hh), d * hd  # (G*H, H) row-major: no copy for nn's weights
-            for n, t, prev, nxt in _steps(d, t_):
-                if n == 0 and h0 is None:
-                    r.fill(0)
-                else:
-                    xp.matmul(whh, hs[prev].T, out=rt)  # r = h @ W_hh.T, computed transposed (see above)
-                    xp.copyto(r, rt.T)
-                if mode == "lstm":
-                    k.lstm_forward_step(proj, r, bias, hs, saved.cs, saved.tc, y, t, prev, nxt, off, bf, lens)
-                elif mode == "gru":
-                    k.gru_forward_step(proj, r, bias, bias_h, hs, saved.hnb, y, t, prev, nxt, off, bf, lens)
-                else:
-                    k.rnn_forward_step(proj, r, bias, hs, y, t, prev, nxt, off, bf, lens, relu)
+            off = d * hd
+            if fused:  # the whole sequence in compiled code, the batch rows shared out among threads
+                run_rows(k.forward_rows, b_, ng, relu, proj, k.pack(w_hh.T), r, bias, _or(bias_h, bias), hs,
+                         _or(saved.cs, hs), _or(saved.tc, hs), _or(saved.hnb, hs), y, d, off, bf, lens, h0 is None)
+            else:
+                _forward_steps(d, t_, mode, proj, r, bias, bias_h, w_hh, saved, y, off, bf, lens, h0 is None, relu)
             states["h"][d] = hs[last]
             if mode == "lstm":
                 states["c"][d] = saved.cs[last]
@@ -164,15 +198,15 @@ class RNNLayer(Function):
             grads[1] = xp.empty((nd, b_, hd), dtype=dt)
         if mode == "lstm" and needs[2]:
             grads[2] = xp.empty((nd, b_, hd), dtype=dt)
-        gmm, p = xp.empty((b_, hd), dtype=dt), xp.empty((b_, hd), dtype=dt)
-        gmm_t = xp.empty((hd, b_), dtype=dt)
+        fused = k is not _rnn_numpy
+        gmm = xp.empty((b_, k.padded(hd) if fused else hd), dtype=dt)
+        p = xp.empty((b_, hd), dtype=dt)
         dc = xp.empty((b_, hd), dtype=dt) if mode == "lstm" else None
         relu = mode == "rnn_relu"
         ones = xp.ones(t_ * b_, dtype=dt)
         gx2 = None
         for d in range(nd):
             w_ih, w_hh = self.w[4 * d], self.w[4 * d + 1]
-            whh_t = xp.ascontiguousarray(w_hh.T)  # (H, G*H)
             s = self.dirs[d]
             gmm.fill(0)
             p[...] = 0 if gh is None else gh[d]
@@ -181,18 +215,13 @@ class RNNLayer(Function):
             dz = xp.empty((t_, b_, ng * hd), dtype=dt)
             dr = xp.empty_like(dz) if mode == "gru" else dz  # the gradient at W_hh h (+ b_hh)
             off = d * hd
-            for n, t, prev, nxt in _steps(d, t_, backward=True):
-                if mode == "lstm":
-                    k.lstm_backward_step(dy, bf, off, gmm, p, dc, s.act, s.cs, s.tc, dz, t, prev, lens)
-                elif mode == "gru":
-                    k.gru_backward_step(dy, bf, off, gmm, p, s.act, s.hnb, s.hs, dz, dr, t, prev, lens)
-                else:
-                    k.rnn_backward_step(dy, bf, off, gmm, p, s.hs, dz, t, nxt, lens, relu)
-                if n or want_h0:
-                    xp.matmul(whh_t, dr[t].T, out=gmm_t)  # gmm = dr[t] @ W_hh, transposed as in the forward
-                    xp.copyto(gmm, gmm_t.T)
+            if fused:
+                run_rows(k.backward_rows, b_, ng, relu, dy, bf, off, gmm, p, _or(dc, p), s.act, _or(s.cs, s.hs),
+                         _or(s.tc, s.hs), _or(s.hnb, s.hs), s.hs, dz, dr, k.pack(w_hh), d, lens, want_h0)
+            else:
+                _backward_steps(d, t_, mode, dy, bf, off, gmm, p, dc, s, dz, dr, w_hh, lens, want_h0, relu)
             if want_h0:
-                xp.add(gmm, p, out=grads[1][d])
+                xp.add(gmm[:, :hd], p, out=grads[1][d])
             if grads[2] is not None:
                 grads[2][d] = dc
             dz2, dr2 = dz.reshape(t_ * b_, ng * hd), dr.reshape(t_ * b_, ng * hd)
@@ -207,10 +236,11 @@ class RNNLayer(Function):
             if needs[j + 3]:
                 grads[j + 3] = grads[j + 2] if dr is dz and needs[j + 2] else xp.matmul(ones, dr2)
             if needs[0]:
-                if gx2 is None:
-                    gx2 = xp.matmul(dz2, w_ih)
+                mm = k.matmul if fused and i_ % 16 == 0 else matmul  # K = G*H, N = I: the packed kernel's
+                if gx2 is None:                                      # form where I is short (see _gemm_numba)
+                    gx2 = mm(dz2, w_ih)
                 else:
-                    gx2 += xp.matmul(dz2, w_ih)
+                    gx2 += mm(dz2, w_ih)
         if gx2 is not None:
             gx = gx2.reshape(t_, b_, i_)
             grads[0] = gx.transpose(1, 0, 2) if bf else gx

@@ -1,0 +1,155 @@
+"""lucidnet's own intra-op threads: a GIL-free kernel run over ranges of rows on several threads.
+
+For kernels whose rows are independent for a long stretch of work (a recurrent layer's batch rows over
+all time steps): the calling thread takes the first range and persistent worker threads the others, with
+one hand-off each way per call and no synchronisation in between. The number of threads is numba's
+(``NUMBA_NUM_THREADS``, ``numba.set_num_threads``), the setting the other numba kernels follow.
+
+OpenBLAS's threads spin for ~0.1 s after every multi-threaded call, and a spinning thread takes a core
+from these workers (measured: the LSTM's sequence kernel 5.8 -> 12.3 ms after one 2-thread GEMM). So the
+first kernel that runs on these threads takes the threading over (:func:`own_blas`): OpenBLAS is set to
+one thread (threadpoolctl), and the large GEMMs of the layers go through :func:`matmul`, which shares
+their rows (or columns) out among the same workers, each a single-threaded BLAS call. Until then, and
+where threadpoolctl is missing, :func:`matmul` is ``numpy.matmul`` and OpenBLAS threads as it likes.
+
+>>> import numpy as np
+>>> from lucidnet.ops._threads import row_ranges
+>>> row_ranges(32, 2), row_ranges(20, 2), row_ranges(5, 2)
+([(0, 16), (16, 32)], [(0, 16), (16, 20)], [(0, 5)])
+"""
+from __future__ import annotations
+
+import threading
+
+from ..backend import xp
+
+__all__ = ["row_ranges", "run_rows", "own_blas", "matmul"]
+
+
+def row_ranges(rows: int, threads: int, align: int = 8, min_rows: int = 8) -> list[tuple[int, int]]:
+    """Split ``rows`` into at most ``threads`` ranges of whole ``align``-row blocks, none under ``min_rows``."""
+    parts = max(1, min(threads, rows // min_rows))
+    if parts == 1:
+        return [(0, rows)]
+    step = -(-rows // parts)
+    step = -(-step // align) * align
+    return [(r, min(r + step, rows)) for r in range(0, rows, step)]
+
+
+class _Worker:
+    """A daemon thread that runs one job at a time, handed over by a pair of locks."""
+
+    def __init__(self, index: int):
+        self._go, self._done = threading.Lock(), threading.Lock()
+        self._go.acquire()
+        self._done.acquire()
+        self.job, self.error = None, None
+        threading.Thread(target=self._loop, name=f"lucidnet-rows-{index}", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            self._go.acquire()
+            fn, args = self.job
+            try:
+                fn(*args)
+            except BaseException as e:  # handed back to the caller
+                self.error = e
+            self._done.release()
+
+    def start(self, fn, args) -> None:
+        self.job, self.error = (fn, args), None
+        self._go.release()
+
+    def wait(self) -> None:
+        self._done.acquire()
+        self.job = None
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+
+_workers: list[_Worker] = []
+_lock = threading.Lock()  # one caller at a time uses the workers; others run their rows on their own thread
+
+
+def _threads() -> int:
+    try:
+        from numba import get_num_threads
+    except ImportError:  # pragma: no cover - only the numba kernels come here
+        return 1
+    return get_num_threads()
+
+
+def run_rows(fn, rows: int, *args) -> None:
+    """``fn(*args, r0, r1)`` for ranges ``(r0, r1)`` that cover ``range(rows)``, in parallel; ``fn`` must
+    release the GIL (numba ``nogil=True``, or a BLAS call) and write only its own rows. In parallel only
+    once :func:`own_blas` has taken the threads over (else OpenBLAS's spinning threads would compete)."""
+    ranges = row_ranges(rows, _threads() if _owned else 1)
+    if len(ranges) == 1 or not _lock.acquire(blocking=False):
+        fn(*args, 0, rows)
+        return
+    try:
+        while len(_workers) < len(ranges) - 1:
+            _workers.append(_Worker(len(_workers)))
+        busy = _workers[:len(ranges) - 1]
+        for w, (r0, r1) in zip(busy, ranges[1:]):
+            w.start(fn, (*args, r0, r1))
+        error = None
+        try:
+            fn(*args, *ranges[0])
+        except BaseException as e:
+            error = e
+        for w in busy:
+            try:
+                w.wait()
+            except BaseException as e:
+                error = error or e
+        if error is not None:
+            raise error
+    finally:
+        _lock.release()
+
+
+_owned = False
+_MIN_FLOPS = 1 << 22  # smaller GEMMs (under ~40 us on one core) stay one BLAS call
+
+
+def own_blas() -> bool:
+    """Take intra-op threading over from OpenBLAS (see the module's docstring); True once taken. Nothing
+    changes with one thread, or without threadpoolctl (``pip install lucidnet[fast]``)."""
+    global _owned
+    if not _owned and _threads() > 1:
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            return False
+        threadpool_limits(1, user_api="blas")
+        _owned = True
+    return _owned
+
+
+def _mm_rows(a, b, out, r0, r1):
+    xp.matmul(a[r0:r1], b, out=out[r0:r1])
+
+
+def _mm_cols(a, b, out, c0, c1):
+    xp.matmul(a, b[:, c0:c1], out=out[:, c0:c1])
+
+
+def matmul(a, b, out=None):
+    """``numpy.matmul(a, b, out=out)``; a large 2-D product is shared out among the row workers by rows of
+    the output (or by columns when it has more of them) once :func:`own_blas` has taken the threads over.
+
+    >>> import numpy as np
+    >>> matmul(np.ones((2, 3), np.float32), np.ones((3, 4), np.float32))[0]
+    array([3., 3., 3., 3.], dtype=float32)
+    """
+    if not _owned or a.ndim != 2 or b.ndim != 2 or 2 * a.shape[0] * a.shape[1] * b.shape[1] < _MIN_FLOPS:
+        return xp.matmul(a, b) if out is None else xp.matmul(a, b, out=out)
+    if out is None:
+        out = xp.empty((a.shape[0], b.shape[1]), dtype=xp.result_type(a, b))
+    if a.shape[0] >= b.shape[1]:
+        run_rows(_mm_rows, a.shape[0], a, b, out)
+    else:
+        run_rows(_mm_cols, b.shape[1], a, b, out)
+    return out

@@ -1,0 +1,138 @@
+"""The packed-weight GEMM kernel (ops/_gemm_numba) and lucidnet's row threads (ops/_threads)."""
+import numpy as np
+import pytest
+
+import lucidnet as ln
+from lucidnet import nn
+from lucidnet.ops import _kernels, _threads
+
+needs_numba = pytest.mark.skipif(not _kernels.numba_available(), reason="numba is not installed")
+
+
+@pytest.fixture
+def gemm():
+    if not _kernels.numba_available():
+        pytest.skip("numba is not installed")
+    from lucidnet.ops import _gemm_numba
+    return _gemm_numba
+
+
+@pytest.mark.parametrize("m,k,n", [(32, 256, 1024), (17, 33, 47), (1, 1, 1), (9, 0, 5), (15, 7, 16), (3, 300, 20)])
+@pytest.mark.parametrize("layout", ["C", "F", "T"])
+def test_gemm_rows_matches_numpy(gemm, m, k, n, layout):
+    rng = np.random.default_rng(m * 1000 + k + n)
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    if layout == "F":
+        a = np.asfortranarray(a)
+    elif layout == "T":  # a transposed view: the rows of a are strided
+        a = np.ascontiguousarray(a.T).T
+    b = rng.standard_normal((k, n), dtype=np.float32)
+    c = np.full((m, gemm.padded(n)), np.nan, np.float32)
+    gemm.gemm_rows(a, gemm.pack(b), c, 0, m)
+    np.testing.assert_allclose(c[:, :n], a.astype(np.float64) @ b, rtol=1e-4, atol=1e-4)
+    assert (c[:, n:] == 0).all()
+
+
+def test_gemm_rows_writes_only_its_rows_and_checks_shapes(gemm):
+    a, b = np.ones((20, 4), np.float32), np.ones((4, 16), np.float32)
+    c = np.full((20, 16), -1.0, np.float32)
+    gemm.gemm_rows(a, gemm.pack(b), c, 5, 13)
+    assert (c[5:13] == 4).all() and (c[:5] == -1).all() and (c[13:] == -1).all()
+    with pytest.raises(ValueError, match="gemm_rows"):
+        gemm.gemm_rows(a, gemm.pack(np.ones((5, 16), np.float32)), c, 0, 20)  # K differs
+    with pytest.raises(ValueError, match="gemm_rows"):
+        gemm.gemm_rows(a, gemm.pack(np.ones((4, 20), np.float32)), c, 0, 20)  # c narrower than the panels
+
+
+def test_pack_layout(gemm):
+    b = np.arange(3 * 20, dtype=np.float32).reshape(3, 20)
+    wp = gemm.pack(b)
+    assert wp.shape == (2, 3, 16)
+    np.testing.assert_array_equal(wp[0], b[:, :16])
+    np.testing.assert_array_equal(wp[1, :, :4], b[:, 16:])
+    assert (wp[1, :, 4:] == 0).all()
+    np.testing.assert_array_equal(gemm.pack(np.asfortranarray(b)), wp)
+
+
+def test_packed_matmul_any_width(gemm):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((40, 64), dtype=np.float32), rng.standard_normal((64, 70), dtype=np.float32)
+    out = gemm.matmul(a, b)
+    assert out.shape == (40, 70)
+    np.testing.assert_allclose(out, a @ b, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("rows,threads", [(32, 2), (20, 2), (5, 2), (64, 3), (0, 2), (100, 1), (17, 4)])
+def test_row_ranges_cover_the_rows(rows, threads):
+    ranges = _threads.row_ranges(rows, threads)
+    assert 1 <= len(ranges) <= max(1, threads)
+    covered = [r for r0, r1 in ranges for r in range(r0, r1)]
+    assert covered == list(range(rows))
+    assert all(r0 % 8 == 0 for r0, _ in ranges)
+
+
+@pytest.fixture
+def owned(monkeypatch):
+    """Row work shared out among two threads, without changing the BLAS threads of the test process."""
+    monkeypatch.setattr(_threads, "_owned", True)
+    monkeypatch.setattr(_threads, "_threads", lambda: 2)
+
+
+def test_run_rows_runs_every_range_and_reraises(owned):
+    seen = []
+
+    def fn(out, r0, r1):
+        out[r0:r1] += 1
+        seen.append((r0, r1))
+
+    out = np.zeros(40)
+    _threads.run_rows(fn, 40, out)
+    assert (out == 1).all() and sorted(seen) == [(0, 24), (24, 40)]
+
+    def bad(r0, r1):
+        if r0:
+            raise RuntimeError("worker failed")
+
+    with pytest.raises(RuntimeError, match="worker failed"):
+        _threads.run_rows(bad, 40)
+    _threads.run_rows(fn, 40, out)  # the workers still work after an error
+    assert (out == 2).all()
+
+
+@pytest.mark.parametrize("shape", [(256, 300, 64), (40, 300, 512)])  # split by rows, by columns
+def test_threaded_matmul_equals_numpy(owned, shape):
+    m, k, n = shape
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((m, k), dtype=np.float32), rng.standard_normal((k, n), dtype=np.float32)
+    np.testing.assert_allclose(_threads.matmul(a, b), a @ b, rtol=1e-5, atol=1e-4)
+    out = np.empty((n, m), np.float32)
+    _threads.matmul(a, b, out=out.T)
+    np.testing.assert_allclose(out.T, a @ b, rtol=1e-5, atol=1e-4)
+
+
+@needs_numba
+@pytest.mark.parametrize("cls", [nn.LSTM, nn.GRU, nn.RNN])
+def test_recurrent_layer_same_on_one_or_two_threads(cls):
+    """Batch rows shared out among threads give bit-identical outputs and gradients (batch 20: 16 + 4 rows)."""
+    import numba
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one numba thread only")
+    ln.manual_seed(0)
+    m = cls(12, 24, batch_first=True, bidirectional=True)
+    x = np.random.default_rng(0).standard_normal((20, 9, 12), dtype=np.float32)
+    lengths = np.random.default_rng(1).integers(1, 10, 20)
+    results = []
+    previous = numba.get_num_threads()
+    try:
+        for threads in (1, 2):
+            numba.set_num_threads(threads)
+            for p in m.parameters():
+                p.grad = None
+            xt = ln.tensor(x, requires_grad=True)
+            y, _ = m(xt, lengths=lengths)
+            (y * y).sum().backward()
+            results.append([y.numpy(), xt.grad] + [p.grad for p in m.parameters()])
+    finally:
+        numba.set_num_threads(previous)
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
