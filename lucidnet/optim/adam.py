@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import xp
-from .optimizer import Optimizer, ParamsT, direction, lerp_
+from .optimizer import Optimizer, ParamsT, direction, flat, fused, lerp_
 
 __all__ = ["Adam", "AdamW"]
 
@@ -63,6 +63,13 @@ class Adam(Optimizer):
             if decoupled and wd != 0:
                 xp.multiply(d, T(1.0 - lr * wd), out=d)
             u = direction(g, d, coupled_wd, maximize, bufs[nbuf - 1])
+            step_size = lr / (1.0 - beta1 ** step)
+            bias_correction2_sqrt = (1.0 - beta2 ** step) ** 0.5
+            views = None if amsgrad else flat(d, u, m, v)
+            if views is not None:  # the same arithmetic in three compiled passes
+                fused().adam_update(*views, T(1.0 - beta1), T(beta2), T(1.0 - beta2), T(-step_size),
+                                     T(bias_correction2_sqrt), T(eps))
+                continue
             lerp_(m, u, 1.0 - beta1, s)
             v *= T(beta2)                                # v += (1 - beta2) * u * u
             xp.multiply(u, T(1.0 - beta2), out=s)
@@ -73,8 +80,6 @@ class Adam(Optimizer):
                 xp.maximum(vmax, v, out=vmax)
                 v = vmax
 
-            step_size = lr / (1.0 - beta1 ** step)
-            bias_correction2_sqrt = (1.0 - beta2 ** step) ** 0.5
             xp.sqrt(v, out=s)                            # denom = sqrt(v) / sqrt(bc2) + eps
             s /= T(bias_correction2_sqrt)
             s += T(eps)

@@ -252,6 +252,30 @@ def direction(g, d, weight_decay: float, maximize: bool, out):
     return g
 
 
+_fused = None
+
+
+def fused():
+    """The compiled update kernels (``_fused_numba``), imported on first use."""
+    global _fused
+    if _fused is None:
+        from . import _fused_numba as _fused
+    return _fused
+
+
+def flat(*arrays):
+    """1-D views of float32 arrays of one shape and one memory layout (C or Fortran) when numba's kernels
+    are on (the compiled updates of ``_fused_numba``); else None (the NumPy passes)."""
+    from ..ops import _kernels
+    a0 = arrays[0]
+    if a0.dtype != xp.float32 or not _kernels.numba_enabled():
+        return None
+    for order, flag in (("C", "C_CONTIGUOUS"), ("F", "F_CONTIGUOUS")):
+        if all(a.dtype == a0.dtype and a.shape == a0.shape and a.flags[flag] for a in arrays):
+            return [a.reshape(-1, order=order) for a in arrays]
+    return None
+
+
 def lerp_(a, b, weight: float, tmp) -> None:
     """``a += weight * (b - a)`` in place, in PyTorch's two-branch form (exact at weight 0 and 1)."""
     xp.subtract(b, a, out=tmp)

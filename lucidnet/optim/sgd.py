@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import xp
-from .optimizer import Optimizer, ParamsT, direction
+from .optimizer import Optimizer, ParamsT, direction, flat, fused
 
 __all__ = ["SGD"]
 
@@ -67,5 +67,9 @@ class SGD(Optimizer):
                     u = s
                 else:
                     u = buf
-            xp.multiply(u, T(-lr), out=s)
-            d += s
+            views = flat(d, u)
+            if views is not None:  # one compiled pass, the same arithmetic
+                fused().add_scaled(*views, T(-lr))
+            else:
+                xp.multiply(u, T(-lr), out=s)
+                d += s
