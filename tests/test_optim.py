@@ -9,6 +9,7 @@ from helpers import parity, torch
 
 import lucidnet as ln
 from lucidnet import optim
+from lucidnet.ops import _kernels
 
 SHAPES = [(6, 4), (4,), (3, 2, 2)]
 
@@ -453,3 +454,40 @@ def test_clip_grad_norm_edge_cases():
     p.grad = np.array([np.nan, 1, 0, 0], np.float32)
     assert np.isnan(float(optim.clip_grad_norm_(p, 1.0)))
     assert np.isnan(p.grad).all()                                      # nan spreads, as in PyTorch
+
+
+# ---- the compiled updates (numba) against the NumPy passes ---------------------------------------------------
+
+def _optim_run(cls, kw, numba: bool):
+    """Four steps of optimizer ``cls`` on row-major, column-major and 1-D float32 parameters; the final values."""
+    previous = _kernels.set_numba(numba)
+    try:
+        rng = np.random.default_rng(0)
+        arrays = [rng.standard_normal((37, 5), dtype=np.float32),
+                  np.asfortranarray(rng.standard_normal((6, 9), dtype=np.float32)), rng.standard_normal(11, dtype=np.float32)]
+        params = [ln.tensor(a, requires_grad=True) for a in arrays]
+        for p, a in zip(params, arrays):
+            p.data = a.copy(order="K")  # keep the memory layout
+        opt = cls(params, lr=0.01, **kw)
+        for _ in range(4):
+            for p in params:
+                p.grad = np.asarray(rng.standard_normal(p.shape, dtype=np.float32), order="K")
+                if p.data.flags.f_contiguous and p.ndim == 2:
+                    p.grad = np.asfortranarray(p.grad)
+            opt.step()
+        return [p.data for p in params]
+    finally:
+        _kernels.set_numba(previous)
+
+
+@pytest.mark.skipif(not _kernels.numba_available(), reason="numba is not installed")
+@pytest.mark.parametrize("cls,kw", [
+    ("Adam", dict()), ("Adam", dict(weight_decay=0.1)), ("Adam", dict(maximize=True)), ("Adam", dict(betas=(0.6, 0.9))),
+    ("Adam", dict(amsgrad=True)), ("AdamW", dict(weight_decay=0.1)), ("SGD", dict()), ("SGD", dict(momentum=0.9)),
+    ("SGD", dict(momentum=0.9, nesterov=True, weight_decay=1e-3))])
+def test_fused_updates_give_the_bits_of_the_numpy_passes(cls, kw):
+    """The compiled updates (optim/_fused_numba) and the NumPy passes agree bit for bit, for row- and
+    column-major parameters alike."""
+    cls = getattr(ln.optim, cls)
+    for a, b in zip(_optim_run(cls, kw, True), _optim_run(cls, kw, False)):
+        np.testing.assert_array_equal(a, b)

@@ -19,6 +19,7 @@ where threadpoolctl is missing, :func:`matmul` is ``numpy.matmul`` and OpenBLAS 
 """
 from __future__ import annotations
 
+import os
 import threading
 
 from ..backend import xp
@@ -36,31 +37,69 @@ def row_ranges(rows: int, threads: int, align: int = 8, min_rows: int = 8) -> li
     return [(r, min(r + step, rows)) for r in range(0, rows, step)]
 
 
+_SPIN = 2000  # sched_yield calls a wait spins for (~0.5 ms) before it blocks on its lock
+_spin = None
+
+
+def _spinner():
+    """``spin(flag, seen, tries)``: wait, without the GIL, until ``flag[0] != seen`` or ``tries`` run out.
+
+    A worker blocked on a lock takes ~50 us to wake up on this machine (an idle virtual CPU), several times
+    per training step; a short spin first makes the hand-off a few microseconds. The spin yields the core
+    at each turn (``sched_yield``), so a thread with work to do loses nothing to it."""
+    global _spin
+    if _spin is None:
+        import ctypes
+
+        from numba import njit
+        sched_yield = ctypes.CDLL(None).sched_yield
+        sched_yield.argtypes, sched_yield.restype = [], ctypes.c_int
+
+        @njit(nogil=True)
+        def spin(flag, seen, tries):  # pragma: no cover - compiled
+            for _ in range(tries):
+                if flag[0] != seen:
+                    return
+                sched_yield()  # an opaque call: flag[0] is read again at each turn
+
+        _spin = spin
+    return _spin
+
+
 class _Worker:
-    """A daemon thread that runs one job at a time, handed over by a pair of locks."""
+    """A daemon thread that runs one job at a time, handed over by a pair of locks; each side spins a
+    little before it blocks (see :func:`_spinner`)."""
 
     def __init__(self, index: int):
         self._go, self._done = threading.Lock(), threading.Lock()
         self._go.acquire()
         self._done.acquire()
+        self.posted, self.finished = xp.zeros(1, dtype=xp.int64), xp.zeros(1, dtype=xp.int64)
         self.job, self.error = None, None
+        self._spin = _spinner()
         threading.Thread(target=self._loop, name=f"lucidnet-rows-{index}", daemon=True).start()
 
     def _loop(self) -> None:
+        seen = 0
         while True:
+            self._spin(self.posted, seen, _SPIN)
             self._go.acquire()
+            seen += 1
             fn, args = self.job
             try:
                 fn(*args)
             except BaseException as e:  # handed back to the caller
                 self.error = e
+            self.finished[0] = seen
             self._done.release()
 
     def start(self, fn, args) -> None:
         self.job, self.error = (fn, args), None
+        self.posted[0] += 1
         self._go.release()
 
     def wait(self) -> None:
+        self._spin(self.finished, self.posted[0] - 1, _SPIN)
         self._done.acquire()
         self.job = None
         if self.error is not None:
@@ -70,6 +109,14 @@ class _Worker:
 
 _workers: list[_Worker] = []
 _lock = threading.Lock()  # one caller at a time uses the workers; others run their rows on their own thread
+
+
+def _after_fork() -> None:  # a forked child has none of the parent's threads: start afresh
+    global _workers, _lock
+    _workers, _lock = [], threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def _threads() -> int:
