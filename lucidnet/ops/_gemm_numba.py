@@ -50,14 +50,23 @@ def pack(b: np.ndarray) -> np.ndarray:
 def pack_into(b, out):  # pragma: no cover - compiled
     """Pack ``b`` (K, N), any strides, into ``out`` (ceil(N / 16), K, 16)."""
     k_, n_ = b.shape
+    by_columns = b.strides[0] < b.strides[1]  # b is a transposed row-major array: read down its columns
     for p in range(out.shape[0]):
         c0 = p * V
         w = min(V, n_ - c0)
-        for k in range(k_):
+        if by_columns:
             for j in range(w):
-                out[p, k, j] = b[k, c0 + j]
-            for j in range(w, V):
-                out[p, k, j] = 0.0
+                for k in range(k_):
+                    out[p, k, j] = b[k, c0 + j]
+            for k in range(k_):
+                for j in range(w, V):
+                    out[p, k, j] = 0.0
+        else:
+            for k in range(k_):
+                for j in range(w):
+                    out[p, k, j] = b[k, c0 + j]
+                for j in range(w, V):
+                    out[p, k, j] = 0.0
 
 
 def _block(rows: int):
