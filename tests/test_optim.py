@@ -464,7 +464,8 @@ def _optim_run(cls, kw, numba: bool):
     try:
         rng = np.random.default_rng(0)
         arrays = [rng.standard_normal((37, 5), dtype=np.float32),
-                  np.asfortranarray(rng.standard_normal((6, 9), dtype=np.float32)), rng.standard_normal(11, dtype=np.float32)]
+                  np.asfortranarray(rng.standard_normal((6, 9), dtype=np.float32)),
+                  rng.standard_normal(11, dtype=np.float32)]
         params = [ln.tensor(a, requires_grad=True) for a in arrays]
         for p, a in zip(params, arrays):
             p.data = a.copy(order="K")  # keep the memory layout

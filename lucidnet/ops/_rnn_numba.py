@@ -211,7 +211,8 @@ def lstm_backward_step(dy, bf, off, gmm, p, dc, act, cs, tc, dz, t, prev, lens, 
 # ---- GRU (gates r, z, n) -------------------------------------------------------------------------------------
 
 @njit(**_OPTS)
-def gru_forward_step(xp, r, bias, bias_h, hs, hnb, y, t, prev, nxt, off, bf, lens, b0, b1):  # pragma: no cover - compiled
+def gru_forward_step(xp, r, bias, bias_h, hs, hnb, y, t, prev, nxt, off, bf, lens, b0,
+                     b1):  # pragma: no cover - compiled
     h_ = hs.shape[2]
     h2 = 2 * h_
     for b in range(b0, b1):
@@ -271,20 +272,25 @@ _RNN, _LSTM, _GRU = 1, 4, 3  # the mode by its number of gates (rnn_tanh and rnn
 
 
 @njit(nogil=True, **_OPTS)
-def forward_rows(ng, relu, xp, wp, r, bias, bias_h, hs, cs, tc, hnb, y, d, off, bf, lens, zero_first, b0,
-                 b1):  # pragma: no cover - compiled
+def forward_rows(ng, relu, x3, wip, xp, wp, r, bias, bias_h, hs, cs, tc, hnb, y, d, off, bf, lens, zero_first,
+                 b0, b1):  # pragma: no cover - compiled
     """Direction ``d`` of a layer's forward over all time steps, for batch rows ``b0:b1``.
 
-    Per step: ``r[b0:b1] = hs[prev, b0:b1] @ W_hh.T`` with ``wp = _gemm_numba.pack(W_hh.T)`` (``r`` is as wide
-    as the packed panels), then the mode's step kernel. Rows are independent in a recurrent layer, so threads
-    may each take a range of rows with no synchronisation until the end. ``cs``/``tc`` (LSTM) and
+    Per step: the input projection ``xp[t, b0:b1] = x3[t, b0:b1] @ W_ih.T`` with ``wip = pack(W_ih.T)``
+    (where G*H is a multiple of 16; with an empty ``wip`` the caller has filled ``xp``), then
+    ``r[b0:b1] = hs[prev, b0:b1] @ W_hh.T`` with ``wp = pack(W_hh.T)`` (``r`` is as wide as the packed
+    panels), then the mode's step kernel. Rows are independent in a recurrent layer, so threads may each
+    take a range of rows with no synchronisation until the end. ``cs``/``tc`` (LSTM) and
     ``bias_h``/``hnb`` (GRU) are ignored by the other modes."""
     t_ = xp.shape[0]
+    project = wip.shape[0] > 0
     for n in range(t_):
         if d == 0:
             t, prev, nxt = n, n, n + 1
         else:
             t, prev, nxt = t_ - 1 - n, t_ - n, t_ - 1 - n
+        if project:
+            gemm_rows(x3[t], wip, xp[t], b0, b1)
         if n == 0 and zero_first:
             for b in range(b0, b1):
                 _zero(r[b])
@@ -299,12 +305,14 @@ def forward_rows(ng, relu, xp, wp, r, bias, bias_h, hs, cs, tc, hnb, y, d, off, 
 
 
 @njit(nogil=True, **_OPTS)
-def backward_rows(ng, relu, dy, bf, off, gmm, p, dc, act, cs, tc, hnb, hs, dz, dr, wq, d, lens, last_gemm, b0,
-                  b1):  # pragma: no cover - compiled
+def backward_rows(ng, relu, dy, bf, off, gmm, p, dc, act, cs, tc, hnb, hs, dz, dr, wq, wiq, gx, d, lens,
+                  last_gemm, b0, b1):  # pragma: no cover - compiled
     """The backward through time of direction ``d`` for batch rows ``b0:b1``: per step the mode's backward
-    kernel, then ``gmm[b0:b1] = dr[t, b0:b1] @ W_hh`` with ``wq = _gemm_numba.pack(W_hh)`` (skipped after
+    kernel; the input gradient ``gx[t, b0:b1] = dz[t, b0:b1] @ W_ih`` with ``wiq = pack(W_ih)`` (unless
+    ``wiq`` is empty); then ``gmm[b0:b1] = dr[t, b0:b1] @ W_hh`` with ``wq = pack(W_hh)`` (skipped after
     the first time step unless ``last_gemm``: that product is the initial state's gradient)."""
     t_ = dz.shape[0]
+    input_grad = wiq.shape[0] > 0
     for n in range(t_ - 1, -1, -1):
         if d == 0:
             t, prev, nxt = n, n, n + 1
@@ -316,5 +324,7 @@ def backward_rows(ng, relu, dy, bf, off, gmm, p, dc, act, cs, tc, hnb, hs, dz, d
             gru_backward_step(dy, bf, off, gmm, p, act, hnb, hs, dz, dr, t, prev, lens, b0, b1)
         else:
             rnn_backward_step(dy, bf, off, gmm, p, hs, dz, t, nxt, lens, relu, b0, b1)
+        if input_grad:
+            gemm_rows(dz[t], wiq, gx[t], b0, b1)
         if n or last_gemm:
             gemm_rows(dr[t], wq, gmm, b0, b1)

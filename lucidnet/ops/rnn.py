@@ -11,14 +11,15 @@ and the backward is the mirror loop (one fused kernel, one GEMM per step) follow
 the input gradient and the two weight gradients over all steps.
 
 With numba (float32), the whole loop over time is one compiled call (``_rnn_numba.forward_rows`` /
-``backward_rows``) whose per-step GEMM multiplies a ``W_hh`` packed once per call (``_gemm_numba``: at
-batch 32 OpenBLAS spends more time repacking the weight on every step than multiplying), and the batch
-rows are shared out among lucidnet's threads (``_threads``): rows are independent in a recurrent layer,
-so each thread runs its rows through all the steps with no synchronisation. The large GEMMs around the
-loop go through ``_threads.matmul`` on the same threads. Measured on the ``lstm`` workload (2 cores): a
-training step 38 ms -> 26.5 ms. Without numba, or for float64, the loop runs in Python, one NumPy
-kernel (``_rnn_numpy``) and one BLAS call per step. Weights of any memory layout work; ``nn``'s are
-row-major, the layout in which the weight-gradient GEMMs ran fastest.
+``backward_rows``) whose per-step GEMMs multiply weights packed once per call (``_gemm_numba``: at batch 32
+OpenBLAS spends more time repacking the weight on every step than multiplying), and the batch rows are shared
+out among lucidnet's threads (``_threads``): rows are independent in a recurrent layer, so each thread runs
+its rows through all the steps with no synchronisation. The input projection (where G*H is a multiple of 16)
+and the input gradient are computed step by step inside those loops too, while their rows are in cache;
+the weight gradients stay one large GEMM each, through ``_threads.matmul`` on the same threads. Measured on
+the ``lstm`` workload (2 cores): a training step 38 ms -> ~26 ms. Without numba, or for float64, the loop runs
+in Python, one NumPy kernel (``_rnn_numpy``) and one BLAS call per step. Weights of any memory layout work;
+``nn``'s are row-major, the layout in which the weight-gradient GEMMs ran fastest.
 
 Variable lengths: row b is active at step t while t < lengths[b]. An inactive row keeps its state and
 outputs zero, so the final state is each sequence's state at its last valid step (in the reverse
@@ -95,6 +96,10 @@ def _steps(d: int, t_: int, backward: bool = False):
         yield (n, n, n, n + 1) if d == 0 else (n, t_ - 1 - n, t_ - n, t_ - 1 - n)
 
 
+_NO_PANELS = xp.empty((0, 0, 16), dtype=xp.float32)  # no weight: forward_rows has the projection done, ...
+_NO_GX = xp.empty((0, 0, 0), dtype=xp.float32)  # ... backward_rows leaves the input gradient to the caller
+
+
 def _or(a, b):
     """``a``, or ``b`` where ``a`` is None (an array of the right type for a mode's unused argument)."""
     return b if a is None else a
@@ -156,7 +161,9 @@ class RNNLayer(Function):
         self.dirs = []
         for d in range(nd):
             w_ih, w_hh, b_ih, b_hh = w[4 * d:4 * d + 4]
-            proj = (k.matmul if fused and ng * hd % 16 == 0 else matmul)(x2, w_ih.T).reshape(t_, b_, ng * hd)
+            in_chain = fused and ng * hd % 16 == 0  # the projection step by step, in the compiled loop
+            proj = xp.empty((t_, b_, ng * hd), dtype=dt) if in_chain else \
+                matmul(x2, w_ih.T).reshape(t_, b_, ng * hd)
             bias, bias_h = _biases(mode, b_ih, b_hh, ng * hd, dt)
             first, last = (0, t_) if d == 0 else (t_, 0)
             hs = xp.empty((t_ + 1, b_, hd), dtype=dt)
@@ -170,8 +177,10 @@ class RNNLayer(Function):
                 saved.hnb = xp.empty((t_, b_, hd), dtype=dt)
             off = d * hd
             if fused:  # the whole sequence in compiled code, the batch rows shared out among threads
-                run_rows(k.forward_rows, b_, ng, relu, proj, k.pack(w_hh.T), r, bias, _or(bias_h, bias), hs,
-                         _or(saved.cs, hs), _or(saved.tc, hs), _or(saved.hnb, hs), y, d, off, bf, lens, h0 is None)
+                wip = k.pack(w_ih.T) if in_chain else _NO_PANELS
+                run_rows(k.forward_rows, b_, ng, relu, x2.reshape(t_, b_, i_), wip, proj, k.pack(w_hh.T), r, bias,
+                         _or(bias_h, bias), hs, _or(saved.cs, hs), _or(saved.tc, hs), _or(saved.hnb, hs), y, d, off,
+                         bf, lens, h0 is None)
             else:
                 _forward_steps(d, t_, mode, proj, r, bias, bias_h, w_hh, saved, y, off, bf, lens, h0 is None, relu)
             states["h"][d] = hs[last]
@@ -204,7 +213,7 @@ class RNNLayer(Function):
         dc = xp.empty((b_, hd), dtype=dt) if mode == "lstm" else None
         relu = mode == "rnn_relu"
         ones = xp.ones(t_ * b_, dtype=dt)
-        gx2 = None
+        gx = None
         for d in range(nd):
             w_ih, w_hh = self.w[4 * d], self.w[4 * d + 1]
             s = self.dirs[d]
@@ -215,9 +224,15 @@ class RNNLayer(Function):
             dz = xp.empty((t_, b_, ng * hd), dtype=dt)
             dr = xp.empty_like(dz) if mode == "gru" else dz  # the gradient at W_hh h (+ b_hh)
             off = d * hd
+            gx_in_chain = fused and needs[0]  # the input gradient step by step, in the compiled loop
             if fused:
+                gxd = xp.empty((t_, b_, k.padded(i_)), dtype=dt) if gx_in_chain else _NO_GX
                 run_rows(k.backward_rows, b_, ng, relu, dy, bf, off, gmm, p, _or(dc, p), s.act, _or(s.cs, s.hs),
-                         _or(s.tc, s.hs), _or(s.hnb, s.hs), s.hs, dz, dr, k.pack(w_hh), d, lens, want_h0)
+                         _or(s.tc, s.hs), _or(s.hnb, s.hs), s.hs, dz, dr, k.pack(w_hh),
+                         k.pack(w_ih) if gx_in_chain else _NO_PANELS, gxd, d, lens, want_h0)
+                if gx_in_chain:
+                    gxd = gxd[:, :, :i_]
+                    gx = gxd if gx is None else gx + gxd
             else:
                 _backward_steps(d, t_, mode, dy, bf, off, gmm, p, dc, s, dz, dr, w_hh, lens, want_h0, relu)
             if want_h0:
@@ -235,14 +250,10 @@ class RNNLayer(Function):
                 grads[j + 2] = xp.matmul(ones, dz2)
             if needs[j + 3]:
                 grads[j + 3] = grads[j + 2] if dr is dz and needs[j + 2] else xp.matmul(ones, dr2)
-            if needs[0]:
-                mm = k.matmul if fused and i_ % 16 == 0 else matmul  # K = G*H, N = I: the packed kernel's
-                if gx2 is None:                                      # form where I is short (see _gemm_numba)
-                    gx2 = mm(dz2, w_ih)
-                else:
-                    gx2 += mm(dz2, w_ih)
-        if gx2 is not None:
-            gx = gx2.reshape(t_, b_, i_)
+            if needs[0] and not gx_in_chain:
+                gxd = matmul(dz2, w_ih).reshape(t_, b_, i_)
+                gx = gxd if gx is None else gx + gxd
+        if gx is not None:
             grads[0] = gx.transpose(1, 0, 2) if bf else gx
         return tuple(grads)
 
