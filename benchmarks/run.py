@@ -5,8 +5,10 @@
 
 Each measurement runs in its own process with the same thread count (OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS=T,
 torch.set_num_threads(T)); rounds are interleaved and the median of each side is reported with the
-ratio lucidnet / PyTorch. ``--fast-blas`` unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for every side
-(these machines set them, which holds NumPy's BLAS to its Haswell kernels); the output says so.
+ratio lucidnet / PyTorch, and beside it the median of the per-round ratios (each round's sides run
+back to back, so that figure is the less affected by a host whose speed drifts over tens of seconds).
+``--fast-blas`` unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for every side (these machines set them,
+which holds NumPy's BLAS to its Haswell kernels); the output says so.
 """
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=None)
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--fast-blas", action="store_true",
                    help="unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for all sides")
     a = p.parse_args()
@@ -73,9 +75,10 @@ def main() -> None:
         for name in sides:
             runs = ", ".join(f"{r:.1f}" for r in results[name])
             print(f"  {name:18s} median {med[name]:8.1f} steps/s   (runs: {runs})   {lines[name]}")
-        print(f"  ratio lucidnet / pytorch          = {med['lucidnet'] / med['pytorch']:.2f}x")
-        if "numpy-floor-reuse" in med:
-            print(f"  ratio lucidnet / numpy-floor-reuse = {med['lucidnet'] / med['numpy-floor-reuse']:.2f}x")
+        for other in [k for k in ("pytorch", "numpy-floor-reuse") if k in med]:
+            paired = statistics.median(a / b for a, b in zip(results["lucidnet"], results[other]))
+            print(f"  ratio lucidnet / {other:17s} = {med['lucidnet'] / med[other]:.2f}x   "
+                  f"(median of the per-round ratios: {paired:.2f}x)")
 
 
 if __name__ == "__main__":

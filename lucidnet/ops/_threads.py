@@ -52,7 +52,11 @@ def _spinner():
         import ctypes
 
         from numba import njit
-        sched_yield = ctypes.CDLL(None).sched_yield
+        try:
+            sched_yield = ctypes.CDLL(None).sched_yield
+        except (OSError, AttributeError, TypeError):  # no POSIX sched_yield (Windows): block at once
+            _spin = lambda flag, seen, tries: None  # noqa: E731
+            return _spin
         sched_yield.argtypes, sched_yield.restype = [], ctypes.c_int
 
         @njit(nogil=True)

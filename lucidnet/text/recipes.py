@@ -37,7 +37,7 @@ RECIPES: dict[str, dict[str, Any]] = {
              "train": {"epochs": 8, "batch_size": 64, "lr": 2e-3, "min_freq": 1, "patience": 3}},
     "bilstm": {"model": {"name": "lstm_classifier", "embed_dim": 128, "hidden_size": 128, "num_layers": 1,
                          "bidirectional": True, "pooling": "max", "dropout": 0.5},
-               "train": {"epochs": 8, "batch_size": 64, "lr": 2e-3, "min_freq": 1, "patience": 3}},
+               "train": {"epochs": 8, "batch_size": 64, "lr": 2e-3, "min_freq": 1, "word_dropout": 0.1}},
     "char-lstm": {"model": {"name": "char_lstm", "embed_dim": 64, "hidden_size": 256, "num_layers": 2,
                             "dropout": 0.1},
                   "train": {"epochs": 14, "batch_size": 64, "seq_len": 128, "lr": 2e-3, "clip": 5.0,
