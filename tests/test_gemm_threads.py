@@ -54,14 +54,6 @@ def test_pack_layout(gemm):
     np.testing.assert_array_equal(gemm.pack(np.asfortranarray(b)), wp)
 
 
-def test_packed_matmul_any_width(gemm):
-    rng = np.random.default_rng(0)
-    a, b = rng.standard_normal((40, 64), dtype=np.float32), rng.standard_normal((64, 70), dtype=np.float32)
-    out = gemm.matmul(a, b)
-    assert out.shape == (40, 70)
-    np.testing.assert_allclose(out, a @ b, rtol=1e-4, atol=1e-4)
-
-
 @pytest.mark.parametrize("rows,threads", [(32, 2), (20, 2), (5, 2), (64, 3), (0, 2), (100, 1), (17, 4)])
 def test_row_ranges_cover_the_rows(rows, threads):
     ranges = _threads.row_ranges(rows, threads)

@@ -28,7 +28,7 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-__all__ = ["V", "padded", "pack", "pack_into", "gemm_rows", "matmul"]
+__all__ = ["V", "padded", "pack", "pack_into", "gemm_rows"]
 
 V = 16  # columns per panel: one AVX-512 register of float32 (two AVX2 registers where that is what there is)
 
@@ -161,16 +161,3 @@ def gemm_rows(a, wp, c, r0, r1):  # pragma: no cover - compiled
             r += 2
         if r < r1:
             _b1(a, r, wp, p, c)
-
-
-def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b`` for float32 2-D arrays: ``b`` packed, the rows of ``a`` shared out among lucidnet's threads.
-
-    For a GEMM whose BLAS form is slow: a short inner dimension (the LSTM's input projection, K=64:
-    2.0 ms through OpenBLAS on two threads, 1.8 ms here). Returns a view when N is not a multiple of 16.
-    """
-    from ._threads import run_rows
-    n = b.shape[1]
-    out = np.empty((a.shape[0], padded(n)), dtype=np.float32)
-    run_rows(gemm_rows, a.shape[0], a, pack(b), out)
-    return out if out.shape[1] == n else out[:, :n]

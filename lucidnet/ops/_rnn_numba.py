@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._gemm_numba import gemm_rows, matmul, pack, padded  # noqa: F401 (for ops/rnn.py)
+from ._gemm_numba import gemm_rows, pack, padded  # noqa: F401 (pack, padded: for ops/rnn.py)
 
 _F = np.float32
 _ZERO, _HALF, _ONE = _F(0.0), _F(0.5), _F(1.0)
@@ -271,6 +271,15 @@ def gru_backward_step(dy, bf, off, gmm, p, act, hnb, hs, dxp, dr, t, prev, lens,
 _RNN, _LSTM, _GRU = 1, 4, 3  # the mode by its number of gates (rnn_tanh and rnn_relu differ by ``relu``)
 
 
+@njit(inline="always", **_OPTS)
+def _step_at(d, t_, n):  # pragma: no cover - compiled
+    """(t, prev, nxt) of the ``n``-th step direction ``d`` runs (as ``ops.rnn._steps``): time ``t`` reads
+    state ``prev`` and writes state ``nxt``."""
+    if d == 0:
+        return n, n, n + 1
+    return t_ - 1 - n, t_ - n, t_ - 1 - n
+
+
 @njit(nogil=True, **_OPTS)
 def forward_rows(ng, relu, x3, wip, xp, wp, r, bias, bias_h, hs, cs, tc, hnb, y, d, off, bf, lens, zero_first,
                  b0, b1):  # pragma: no cover - compiled
@@ -285,10 +294,7 @@ def forward_rows(ng, relu, x3, wip, xp, wp, r, bias, bias_h, hs, cs, tc, hnb, y,
     t_ = xp.shape[0]
     project = wip.shape[0] > 0
     for n in range(t_):
-        if d == 0:
-            t, prev, nxt = n, n, n + 1
-        else:
-            t, prev, nxt = t_ - 1 - n, t_ - n, t_ - 1 - n
+        t, prev, nxt = _step_at(d, t_, n)
         if project:
             gemm_rows(x3[t], wip, xp[t], b0, b1)
         if n == 0 and zero_first:
@@ -314,10 +320,7 @@ def backward_rows(ng, relu, dy, bf, off, gmm, p, dc, act, cs, tc, hnb, hs, dz, d
     t_ = dz.shape[0]
     input_grad = wiq.shape[0] > 0
     for n in range(t_ - 1, -1, -1):
-        if d == 0:
-            t, prev, nxt = n, n, n + 1
-        else:
-            t, prev, nxt = t_ - 1 - n, t_ - n, t_ - 1 - n
+        t, prev, nxt = _step_at(d, t_, n)
         if ng == _LSTM:
             lstm_backward_step(dy, bf, off, gmm, p, dc, act, cs, tc, dz, t, prev, lens, b0, b1)
         elif ng == _GRU:
