@@ -35,7 +35,7 @@ RECIPES: dict[str, dict[str, Any]] = {
     "lstm": {"model": {"name": "lstm_classifier", "embed_dim": 128, "hidden_size": 128, "num_layers": 1,
                        "bidirectional": False, "pooling": "max", "dropout": 0.5},
              "train": {"epochs": 8, "batch_size": 64, "lr": 2e-3, "min_freq": 1, "patience": 3}},
-    "bilstm": {"model": {"name": "lstm_classifier", "embed_dim": 128, "hidden_size": 128, "num_layers": 1,
+    "bilstm": {"model": {"name": "lstm_classifier", "embed_dim": 128, "hidden_size": 128, "num_layers": 2,
                          "bidirectional": True, "pooling": "max", "dropout": 0.5},
                "train": {"epochs": 8, "batch_size": 64, "lr": 2e-3, "min_freq": 1, "word_dropout": 0.1}},
     "char-lstm": {"model": {"name": "char_lstm", "embed_dim": 64, "hidden_size": 256, "num_layers": 2,
