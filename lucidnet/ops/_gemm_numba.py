@@ -54,19 +54,17 @@ def pack_into(b, out):  # pragma: no cover - compiled
     for p in range(out.shape[0]):
         c0 = p * V
         w = min(V, n_ - c0)
+        for k in range(k_):
+            for j in range(w, V):
+                out[p, k, j] = 0.0
         if by_columns:
             for j in range(w):
                 for k in range(k_):
                     out[p, k, j] = b[k, c0 + j]
-            for k in range(k_):
-                for j in range(w, V):
-                    out[p, k, j] = 0.0
         else:
             for k in range(k_):
                 for j in range(w):
                     out[p, k, j] = b[k, c0 + j]
-                for j in range(w, V):
-                    out[p, k, j] = 0.0
 
 
 def _block(rows: int):

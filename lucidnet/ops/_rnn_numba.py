@@ -32,6 +32,7 @@ import numpy as np
 from numba import njit
 
 from ._gemm_numba import gemm_rows, pack, padded  # noqa: F401 (pack, padded: for ops/rnn.py)
+from ._rnn_numpy import step_at
 
 _F = np.float32
 _ZERO, _HALF, _ONE = _F(0.0), _F(0.5), _F(1.0)
@@ -271,13 +272,7 @@ def gru_backward_step(dy, bf, off, gmm, p, act, hnb, hs, dxp, dr, t, prev, lens,
 _RNN, _LSTM, _GRU = 1, 4, 3  # the mode by its number of gates (rnn_tanh and rnn_relu differ by ``relu``)
 
 
-@njit(inline="always", **_OPTS)
-def _step_at(d, t_, n):  # pragma: no cover - compiled
-    """(t, prev, nxt) of the ``n``-th step direction ``d`` runs (as ``ops.rnn._steps``): time ``t`` reads
-    state ``prev`` and writes state ``nxt``."""
-    if d == 0:
-        return n, n, n + 1
-    return t_ - 1 - n, t_ - n, t_ - 1 - n
+_step_at = njit(inline="always", **_OPTS)(step_at)  # (t, prev, nxt) of the n-th step, as in the NumPy loop
 
 
 @njit(nogil=True, **_OPTS)

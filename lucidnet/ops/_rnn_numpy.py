@@ -27,8 +27,16 @@ from __future__ import annotations
 from ..backend import xp as np
 from .activation import _sigmoid
 
-__all__ = ["rnn_forward_step", "rnn_backward_step", "lstm_forward_step", "lstm_backward_step", "gru_forward_step",
+__all__ = ["step_at", "rnn_forward_step", "rnn_backward_step", "lstm_forward_step", "lstm_backward_step", "gru_forward_step",
            "gru_backward_step"]
+
+
+def step_at(d: int, t_: int, n: int) -> tuple[int, int, int]:
+    """(t, prev, nxt) of the ``n``-th step that direction ``d`` runs over ``t_`` steps: time ``t`` reads state
+    ``prev`` and writes state ``nxt`` (plain Python, so that ``_rnn_numba`` compiles this same function)."""
+    if d == 0:
+        return n, n, n + 1
+    return t_ - 1 - n, t_ - n, t_ - 1 - n
 
 
 def _y_row(y, t, bf, off, h):

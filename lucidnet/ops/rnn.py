@@ -93,7 +93,7 @@ def _steps(d: int, t_: int, backward: bool = False):
     """(n, t, prev, nxt) of each step of direction ``d`` in the order the forward (or backward) runs them."""
     order = range(t_ - 1, -1, -1) if backward else range(t_)
     for n in order:
-        yield (n, n, n, n + 1) if d == 0 else (n, t_ - 1 - n, t_ - n, t_ - 1 - n)
+        yield (n, *_rnn_numpy.step_at(d, t_, n))
 
 
 _NO_PANELS = xp.empty((0, 0, 16), dtype=xp.float32)  # no weight: forward_rows has the projection done, ...
@@ -232,7 +232,6 @@ class RNNLayer(Function):
                          k.pack(w_ih) if gx_in_chain else _NO_PANELS, gxd, d, lens, want_h0)
                 if gx_in_chain:
                     gxd = gxd[:, :, :i_]
-                    gx = gxd if gx is None else gx + gxd
             else:
                 _backward_steps(d, t_, mode, dy, bf, off, gmm, p, dc, s, dz, dr, w_hh, lens, want_h0, relu)
             if want_h0:
@@ -250,9 +249,13 @@ class RNNLayer(Function):
                 grads[j + 2] = xp.matmul(ones, dz2)
             if needs[j + 3]:
                 grads[j + 3] = grads[j + 2] if dr is dz and needs[j + 2] else xp.matmul(ones, dr2)
-            if needs[0] and not gx_in_chain:
-                gxd = matmul(dz2, w_ih).reshape(t_, b_, i_)
-                gx = gxd if gx is None else gx + gxd
+            if needs[0]:
+                if not gx_in_chain:
+                    gxd = matmul(dz2, w_ih).reshape(t_, b_, i_)
+                if gx is None:
+                    gx = gxd
+                else:
+                    gx += gxd
         if gx is not None:
             grads[0] = gx.transpose(1, 0, 2) if bf else gx
         return tuple(grads)
