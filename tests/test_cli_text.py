@@ -41,11 +41,19 @@ def test_train_sst2_then_predict(data, tmp_path, capsys, model, extra):
     assert main(["predict", str(out), "A gripping, superb film!", "dull and boring"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("'A gripping, superb film!': positive") and "negative" in lines[1].split(":")[1][:10]
+    # evaluate reads the test split again: the accuracy of metrics.json, per class, and the confusion matrix
+    assert main(["evaluate", str(out), "--data", str(data)]) == 0
+    printed = capsys.readouterr().out
+    assert f"accuracy {metrics['test_accuracy']:.4f}" in printed and "negative" in printed
+    assert "confusion matrix" in printed
+    (out / "report.html").unlink()
+    assert main(["report", str(out)]) == 0 and (out / "report.html").is_file()
+    assert "Doctor:" in capsys.readouterr().out
 
 
 def test_train_text_rejects_a_model_of_another_family(data, tmp_path, capsys):
     assert _train(data, tmp_path / "x", "--dataset", "sst2", "--model", "char-lstm") == 2
-    assert "--dataset sst2 takes --model lstm, bilstm, textcnn" in capsys.readouterr().err
+    assert "--dataset sst2 takes --model bilstm, lstm, textcnn" in capsys.readouterr().err
     assert _train(data, tmp_path / "x", "--dataset", "tinyshakespeare", "--model", "mf") == 2
 
 
@@ -77,3 +85,11 @@ def test_train_char_lstm_then_generate(data, tmp_path, capsys):
     assert target.read_text() == text[:-1]
     assert main(["generate", str(out), "--prompt", "ROMEO~"]) == 2
     assert "never saw" in capsys.readouterr().err
+    # evaluate: the validation loss of metrics.json again, and its perplexity; report rebuilds report.html
+    assert main(["evaluate", str(out), "--data", str(data)]) == 0
+    printed = capsys.readouterr().out
+    assert f"loss {metrics['val_loss']:.4f}" in printed and "perplexity" in printed
+    (out / "report.html").unlink()
+    assert main(["report", str(out)]) == 0 and (out / "report.html").is_file()
+    assert main(["predict", str(out), "ROMEO"]) == 2
+    assert "lucidnet generate" in capsys.readouterr().err

@@ -7,10 +7,11 @@ import re
 import numpy as np
 import pytest
 
-from lucidnet.cli import datasets, main
-from lucidnet.cli import rundir
-from lucidnet.cli.train import augmentation, model_config
+from lucidnet.cli import main
 from lucidnet.datasets import FashionMNIST
+from lucidnet.inspect import report
+from lucidnet.vision import data as datasets
+from lucidnet.vision.recipes import RECIPES, augmentation, model_config
 
 
 SLICE = {"train": 2000, "test": 200}
@@ -18,7 +19,7 @@ SLICE = {"train": 2000, "test": 200}
 
 @pytest.fixture(scope="module")
 def small_data():
-    """``lucidnet.cli.datasets.load`` cut to the first ``SLICE`` training and test images of the bundled set."""
+    """``lucidnet.vision.data.load`` cut to the first ``SLICE`` training and test images of the bundled set."""
     real = datasets.load
 
     def load(name, root=None, download=False, splits=("train", "test")):
@@ -56,7 +57,7 @@ def test_evaluate_a_cnn_run_prints_per_class_accuracy_and_the_confusion_matrix(c
     acc = json.loads((cnn_run / "metrics.json").read_text())["test_accuracy"]
     rows = [line.split() for line in out.splitlines() if re.fullmatch(r"( +\d+){11}", line)]   # row label + 10 counts
     cm = np.array([[int(v) for v in r[1:]] for r in rows])
-    assert f"200 images, accuracy {acc:.4f}" in out and "Ankle boot" in out
+    assert "(200 images)" in out and f"accuracy {acc:.4f}" in out and "Ankle boot" in out
     assert cm.shape == (10, 10) and cm.sum() == 200 and np.trace(cm) == round(acc * 200)
 
 
@@ -82,14 +83,14 @@ def test_predict_png_and_jpeg_with_a_cnn_run(cnn_run, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("model,extra", [
-    ("vgg", ["--optimizer", "sgd", "--schedule", "onecycle", "--augment", "crop-flip-erase"]),
+    ("vgg", ["--optimizer", "sgd-nesterov", "--schedule", "onecycle", "--augment", "crop-flip-erase"]),
     ("resnet", ["--optimizer", "adamw", "--label-smoothing", "0.1", "--val-split", "0.25", "--augment"])])
 def test_vgg_and_resnet_train_with_the_recipe_options(small_data, tmp_path, monkeypatch, model, extra):
     """Tiny runs (256 images); the report, drawn for the cnn run above, is left out here to save time."""
     monkeypatch.setitem(SLICE, "train", 256)
     reports = []
-    monkeypatch.setattr(rundir, "write_report", lambda out, history, monitor, model, config, metrics, **k:
-                        reports.append(dict(k, config=config)))
+    monkeypatch.setattr(report, "write_run_report", lambda out, history, monitor, model, config, metrics, **k:
+                        reports.append(dict(k, config=config)) or "Doctor: not run")
     out = tmp_path / model
     assert main(["train", "--model", model, "--epochs", "1", "--batch-size", "64", "--out", str(out), "--quiet",
                  *extra]) == 0
@@ -97,8 +98,8 @@ def test_vgg_and_resnet_train_with_the_recipe_options(small_data, tmp_path, monk
     assert config["model"]["name"] == model and config["model"]["in_channels"] == 1
     train = config["train"]
     if model == "vgg":
-        assert (train["optimizer"], train["lr"], train["weight_decay"], train["schedule"]) == ("sgd", 0.1, 5e-4,
-                                                                                               "onecycle")
+        assert (train["optimizer"], train["lr"], train["weight_decay"], train["schedule"]) == (
+            "sgd-nesterov", 0.1, 5e-4, "onecycle")
     else:
         assert (train["optimizer"], train["weight_decay"], train["label_smoothing"]) == ("adamw", 1e-2, 0.1)
         assert train["augment"] == "crop-flip"
@@ -120,17 +121,17 @@ def test_augmentation_pads_with_the_background_and_moves_images():
 
 
 def test_model_configs_follow_the_data():
-    assert model_config("mlp", (1, 28, 28), 10) == {"name": "mlp", "hidden": [512, 256], "num_classes": 10,
-                                                    "in_features": 784}
-    assert model_config("cnn", (3, 32, 32), 5)["image_size"] == [32, 32]
-    assert model_config("resnet", (1, 28, 28), 10)["depth"] == 20
+    assert model_config(RECIPES["mlp"], (1, 28, 28), 10) == {"name": "mlp", "hidden": [512, 256], "num_classes": 10,
+                                                             "in_features": 784}
+    assert model_config(RECIPES["cnn"], (3, 32, 32), 5)["image_size"] == [32, 32]
+    assert model_config(RECIPES["resnet"], (1, 28, 28), 10)["depth"] == 20
 
 
 def test_clear_errors(capsys):
     assert main(["train", "--model", "mf", "--quiet"]) == 2
-    assert "recommender" in capsys.readouterr().err
+    assert "--dataset fashion-mnist-bundled takes --model cnn, mlp, resnet, vgg; got 'mf'" in capsys.readouterr().err
     assert main(["train", "--model", "cnn", "--label-smoothing", "1.5", "--quiet"]) == 2
-    assert "--label-smoothing" in capsys.readouterr().err
+    assert "label_smoothing in [0, 1)" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", "--augment", "rotate"])
 

@@ -273,7 +273,7 @@ def test_implicit_recipe_selects_on_validation_then_refits(ml, monkeypatch):
     assert set(run.model.catalog.seen_items(0).tolist()) == set(run.train.item[run.train.user == 0].tolist())
     with pytest.raises(ValueError, match="not an implicit-feedback recipe"):
         recipes.run_implicit("mf", ml, loo)
-    with pytest.raises(ValueError, match="unknown setting 'depth'"):
+    with pytest.raises(ValueError, match="recipe 'gmf' has no setting 'depth'"):
         recipes.run_implicit("gmf", ml, loo, overrides={"depth": 3})
 
 

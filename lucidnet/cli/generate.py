@@ -7,7 +7,7 @@ from pathlib import Path
 from .. import manual_seed
 from ..serialization.atomic import atomic_write
 from ..text.generate import generate
-from .train_text import load_text_run
+from ..text.recipes import load_text_run
 
 
 def add_parser(sub) -> None:

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import recsys  # noqa: F401  (registers the recommendation models, so the run directory rebuilds)
+from .. import recsys
 from ..recsys import Catalog
-from . import rundir
-from .train_recsys import CATALOG
+from ..train import rundir
 
 
 def add_parser(sub) -> None:
@@ -28,7 +27,7 @@ def load(run_dir: str):
     if not isinstance(model, recsys.Recommender):
         raise ValueError(f"{run_dir} holds a {config['model'].get('name')!r} model, not a recommender; "
                          "train one with: lucidnet train --dataset ml-100k --model mf")
-    model.catalog = Catalog.load(Path(run_dir) / CATALOG)
+    model.catalog = Catalog.load(Path(run_dir) / rundir.CATALOG)
     return model, config
 
 

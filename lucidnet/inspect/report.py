@@ -28,16 +28,15 @@ import numpy as np
 
 from ..serialization.atomic import atomic_write
 from ..train.metrics import confusion_matrix
+from ..train.rundir import DIAGNOSIS, MONITOR, PLOTS, PREDICTIONS, REPORT, write_metrics
 from . import plots
 from .doctor import Diagnosis, diagnose
 from .monitor import Monitor, MonitorLog
 from .summary import summary as model_summary
 
-__all__ = ["write_run_report", "build_report", "render_html", "save_predictions", "load_predictions", "REPORT",
+__all__ = ["finish_run", "write_run_report", "build_report", "render_html", "save_predictions", "load_predictions", "REPORT",
            "MONITOR", "PREDICTIONS", "DIAGNOSIS", "PLOTS"]
 
-REPORT, MONITOR, PREDICTIONS, DIAGNOSIS, PLOTS = ("report.html", "monitor.json", "predictions.npz",
-                                                  "diagnosis.json", "plots")
 MAX_EXAMPLES = 32
 
 
@@ -291,3 +290,14 @@ def _version() -> str:
     from .. import __version__
 
     return __version__
+
+
+def finish_run(out: str | os.PathLike, message: str, history: Any, monitor: Monitor | MonitorLog | None, model: Any,
+               config: Mapping, metrics: dict, **predictions: Any) -> Diagnosis:
+    """The end of every recipe's run: ``metrics.json`` written (and the training checkpoint removed),
+    ``message`` printed, then the report (:func:`write_run_report`) and the doctor's findings printed."""
+    write_metrics(out, metrics)
+    print(message)
+    diagnosis = write_run_report(out, history, monitor, model, config=config, metrics=metrics, **predictions)
+    print(f"{diagnosis}\nreport: {Path(out) / REPORT}")
+    return diagnosis

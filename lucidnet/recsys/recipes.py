@@ -1,5 +1,5 @@
-"""Tuned recipes (model config + training settings) for MovieLens-100K, shared by ``lucidnet train --dataset
-ml-100k`` and ``benchmarks/recsys_accuracy.py``.
+"""Tuned recipes (model config + training settings + data) for MovieLens-100K: ``lucidnet train --dataset
+ml-100k --model NAME``, ``lucidnet.train.recipe.run(RECIPES[NAME])`` and ``benchmarks/recsys_accuracy.py``.
 
 Model selection never sees test data. A recipe trains with a validation split carved out of its training
 data (a random 5% of a ``.base`` file; for leave-one-out, each user's second-latest interaction) and
@@ -10,52 +10,53 @@ a GMF and an MLP tower trained the same way (``pretrain``, He et al., 2017, sect
 lower learning rate: on validation it scores HR@10 ~0.70 against ~0.68 from scratch, and it varies less from
 seed to seed.
 
+Explicit models (mf, autorec) train on the ``split`` base file (default u1.base) only: a ``val_split`` fraction
+carved out of it picks the epoch count, then the model is refit on the whole base file; RMSE/MAE are reported
+on its test file. Implicit models (neumf, gmf, ncf_mlp) use leave-one-out: each user's latest interaction is
+the test item, the one before it the validation item that picks the epoch count; HR@10 and NDCG@10 are
+reported against 99 sampled unrated items. Baselines are scored by the same code.
+
 >>> sorted(RECIPES)
 ['autorec', 'gmf', 'mf', 'ncf_mlp', 'neumf']
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from .. import models
-from ..train import Callback, History
+from .. import __version__, manual_seed, models
+from ..inspect.report import finish_run
+from ..train import Callback, CSVLogger, History, rundir
+from ..train.recipe import Recipe, Run, RunOptions
+from .baselines import GlobalMean, Popularity, UserItemBias
 from .catalog import Catalog
-from .data import Ratings
-from .evaluation import LeaveOneOut
+from .data import SPLITS, MovieLens100K, Ratings
+from .evaluation import LeaveOneOut, build_leave_one_out, ranking_metrics, rating_errors
 from .models import GMF, NCFMLP, NeuMF
 from .training import split_validation, train_explicit, train_implicit
 
-__all__ = ["RECIPES", "EXPLICIT", "IMPLICIT", "Run", "run_explicit", "run_implicit"]
+__all__ = ["RECIPES", "EXPLICIT", "IMPLICIT", "DATASETS", "TASKS", "Selection", "run_explicit", "run_implicit", "evaluate"]
 
-_IMPLICIT_TRAIN = {"epochs": 40, "batch_size": 256, "lr": 1e-3, "weight_decay": 0.0, "patience": 5,
-                   "negatives": 4}
-
-# name -> {"model": config beyond the sizes, "train": settings of train_explicit / train_implicit, "refit": bool,
-#          "pretrain": bool (neumf only)}
-RECIPES: dict[str, dict[str, Any]] = {
-    "mf": {"model": {"dim": 64, "init_std": 0.1, "l2": 0.1, "l2_bias": 0.001},
-           "train": {"epochs": 100, "batch_size": 256, "lr": 1e-3, "weight_decay": 0.0, "patience": 8},
-           "refit": True},
-    "autorec": {"model": {"hidden": 500},
-                "train": {"epochs": 500, "batch_size": 1682, "lr": 3e-3, "weight_decay": 1e-3, "patience": 10},
-                "refit": True},
-    "gmf": {"model": {"dim": 32, "l2": 0.0}, "train": dict(_IMPLICIT_TRAIN), "refit": True},
-    "ncf_mlp": {"model": {"dim": 32, "layers": [64, 32, 16], "dropout": 0.0, "l2": 0.0},
-                "train": dict(_IMPLICIT_TRAIN), "refit": True},
-    "neumf": {"model": {"gmf_dim": 32, "mlp_dim": 32, "layers": [64, 32, 16], "dropout": 0.0, "l2": 0.0},
-              "train": {**_IMPLICIT_TRAIN, "lr": 3e-4}, "refit": True, "pretrain": True},
-}
+DATASETS = ("ml-100k",)
+TASKS = ("rating-prediction", "ranking")
 EXPLICIT = ("mf", "autorec")
 IMPLICIT = ("neumf", "gmf", "ncf_mlp")
+# the settings train_explicit / train_implicit take; the rest of a recipe's training settings shape the recipe
+_FIT_SETTINGS = ("epochs", "batch_size", "optimizer", "lr", "weight_decay", "patience", "negatives")
+_IMPLICIT_TRAIN = {"epochs": 40, "batch_size": 256, "optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0,
+                   "patience": 5, "negatives": 4, "refit": True}
+_EXPLICIT_DATA = {"split": "u1", "val_split": 0.05}
 
 
 @dataclass
-class Run:
-    """The final model, the history of its model-selection run (with the validation metrics), the settings,
-    the epoch count chosen on validation, and the interactions the final model was trained on."""
+class Selection:
+    """What model selection gives: the final model, the history of its model-selection run (with the validation
+    metrics), the training settings, the epoch count chosen on validation, the interactions the final model
+    was trained on, whether it was refit, and the pretrained towers' epoch counts (neumf)."""
 
     model: Any
     history: History
@@ -67,20 +68,15 @@ class Run:
 
 
 def _settings(name: str, overrides: dict[str, Any] | None) -> tuple[dict, dict]:
+    """(model kwargs, training settings) of recipe ``name`` with ``overrides`` (the recipes' override rule)."""
     if name not in RECIPES:
         raise ValueError(f"unknown recommender {name!r}; expected one of {', '.join(RECIPES)}")
-    model_cfg = dict(RECIPES[name]["model"])
-    train_cfg = dict(RECIPES[name]["train"])
-    for k, v in (overrides or {}).items():
-        if v is None:
-            continue
-        if k in train_cfg:
-            train_cfg[k] = v
-        elif k in model_cfg:
-            model_cfg[k] = v
-        else:
-            raise ValueError(f"{name}: unknown setting {k!r}; known: {sorted(train_cfg) + sorted(model_cfg)}")
-    return model_cfg, train_cfg
+    r = RECIPES[name].with_overrides(overrides)
+    return {k: v for k, v in r.model.items() if k != "name"}, dict(r.train)
+
+
+def _fit(train_cfg: dict) -> dict:
+    return {k: v for k, v in train_cfg.items() if k in _FIT_SETTINGS}
 
 
 def _best_epochs(history: History, monitor: str, mode: str) -> int:
@@ -90,14 +86,14 @@ def _best_epochs(history: History, monitor: str, mode: str) -> int:
 
 
 def run_explicit(name: str, ds: Any, base: Ratings, *, val_fraction: float = 0.05, overrides: dict | None = None,
-                 refit: bool | None = None, verbose: int = 0, callbacks: list[Callback] | None = None) -> Run:
+                 refit: bool | None = None, verbose: int = 0, callbacks: list[Callback] | None = None) -> Selection:
     """Train recipe ``name`` ("mf" or "autorec") on ``base`` (only): the epoch count is chosen on a random
     ``val_fraction`` of it, then (``refit``) a fresh model trains that long on all of ``base``. The model
     gets a catalog (``ds``'s ids and titles, ``base`` as seen)."""
     if name not in EXPLICIT:
         raise ValueError(f"run_explicit: {name!r} is not an explicit-rating recipe ({', '.join(EXPLICIT)})")
     model_cfg, train_cfg = _settings(name, overrides)
-    refit = RECIPES[name]["refit"] if refit is None else refit
+    refit = train_cfg["refit"] if refit is None else refit
     train, val = split_validation(base, val_fraction)
 
     def build(data: Ratings):
@@ -107,17 +103,18 @@ def run_explicit(name: str, ds: Any, base: Ratings, *, val_fraction: float = 0.0
         return models.build(cfg)
 
     model = build(train)
-    history = train_explicit(model, train, val, verbose=verbose, callbacks=callbacks or [], **train_cfg)
+    history = train_explicit(model, train, val, verbose=verbose, callbacks=callbacks or [], **_fit(train_cfg))
     epochs = _best_epochs(history, "val_rmse", "min")
     if refit:
         model = build(base)
-        train_explicit(model, base, None, verbose=verbose, **{**train_cfg, "epochs": epochs})
+        train_explicit(model, base, None, verbose=verbose, **{**_fit(train_cfg), "epochs": epochs})
     model.catalog = Catalog.from_dataset(ds, base)
-    return Run(model, history, train_cfg, epochs, base if refit else train, refit)
+    return Selection(model, history, train_cfg, epochs, base if refit else train, refit)
 
 
 def run_implicit(name: str, ds: Any, loo: LeaveOneOut, *, overrides: dict | None = None, refit: bool | None = None,
-                 pretrain: bool | None = None, verbose: int = 0, callbacks: list[Callback] | None = None) -> Run:
+                 pretrain: bool | None = None, verbose: int = 0,
+                 callbacks: list[Callback] | None = None) -> Selection:
     """Train recipe ``name`` ("neumf", "gmf", "ncf_mlp") on ``loo.train``, the epoch count chosen on
     ``loo.val`` (HR@10); then (``refit``) train a fresh model that long on ``loo.train`` + ``loo.val``.
     ``pretrain`` (neumf): first train a GMF and an MLP tower the same way, and start NeuMF from them."""
@@ -126,8 +123,8 @@ def run_implicit(name: str, ds: Any, loo: LeaveOneOut, *, overrides: dict | None
     if loo.val is None:
         raise ValueError("run_implicit: the leave-one-out split has no validation interactions to choose epochs on")
     model_cfg, train_cfg = _settings(name, overrides)
-    refit = RECIPES[name]["refit"] if refit is None else refit
-    pretrain = RECIPES[name].get("pretrain", False) if pretrain is None else pretrain
+    refit = train_cfg["refit"] if refit is None else refit
+    pretrain = train_cfg.get("pretrain", False) if pretrain is None else pretrain
     if pretrain and name != "neumf":
         raise ValueError(f"run_implicit: pretraining is for neumf, not {name!r}")
     full = loo.without_validation()
@@ -137,14 +134,14 @@ def run_implicit(name: str, ds: Any, loo: LeaveOneOut, *, overrides: dict | None
     def select(make: Callable[[], Any], cfg: dict, cbs: list[Callback]) -> tuple[Any, int, History]:
         """(model at its best validation epoch, that epoch count, history)."""
         m = make()
-        h = train_implicit(m, loo, verbose=verbose, callbacks=cbs, **cfg)
+        h = train_implicit(m, loo, verbose=verbose, callbacks=cbs, **_fit(cfg))
         n = _best_epochs(h, "val_hr", "max")
         return m, n, h
 
     if pretrain:
         # the towers take NeuMF's shapes, and the overrides of everything but the learning rate
         shared = {k: (overrides or {}).get(k) for k in ("epochs", "batch_size", "negatives", "patience",
-                                                          "weight_decay")}
+                                                          "weight_decay", "optimizer")}
         gcfg, gtrain = _settings("gmf", {**shared, "dim": model_cfg["gmf_dim"], "l2": model_cfg["l2"]})
         mcfg, mtrain = _settings("ncf_mlp", {**shared, "dim": model_cfg["mlp_dim"], "layers": model_cfg["layers"],
                                              "dropout": model_cfg["dropout"], "l2": model_cfg["l2"]})
@@ -155,16 +152,119 @@ def run_implicit(name: str, ds: Any, loo: LeaveOneOut, *, overrides: dict | None
             lambda: NeuMF.from_pretrained(gmf, mlp, alpha, l2=model_cfg["l2"]), train_cfg, callbacks or [])
         if refit:
             gmf = GMF(**sizes, **gcfg)
-            train_implicit(gmf, full, verbose=verbose, **{**gtrain, "epochs": extra["gmf_epochs"]})
+            train_implicit(gmf, full, verbose=verbose, **{**_fit(gtrain), "epochs": extra["gmf_epochs"]})
             mlp = NCFMLP(**sizes, **mcfg)
-            train_implicit(mlp, full, verbose=verbose, **{**mtrain, "epochs": extra["mlp_epochs"]})
+            train_implicit(mlp, full, verbose=verbose, **{**_fit(mtrain), "epochs": extra["mlp_epochs"]})
             model = NeuMF.from_pretrained(gmf, mlp, alpha, l2=model_cfg["l2"])
-            train_implicit(model, full, verbose=verbose, **{**train_cfg, "epochs": epochs})
+            train_implicit(model, full, verbose=verbose, **{**_fit(train_cfg), "epochs": epochs})
     else:
         make = lambda: models.build({"name": name, **sizes, **model_cfg})  # noqa: E731
         model, epochs, history = select(make, train_cfg, callbacks or [])
         if refit:
             model = make()
-            train_implicit(model, full, verbose=verbose, **{**train_cfg, "epochs": epochs})
+            train_implicit(model, full, verbose=verbose, **{**_fit(train_cfg), "epochs": epochs})
     model.catalog = Catalog.from_dataset(ds, full.train if refit else loo.train)
-    return Run(model, history, train_cfg, epochs, full.train if refit else loo.train, refit, extra)
+    return Selection(model, history, train_cfg, epochs, full.train if refit else loo.train, refit, extra)
+
+
+def _run(recipe: Recipe, options: RunOptions) -> Run:
+    """Train a recommender on MovieLens-100K and write its run directory (with ``options.out``; see the module
+    docstring): the usual files plus ``catalog.json``, which ``lucidnet recommend`` reads."""
+    name, train_cfg = recipe.name, dict(recipe.train)
+    if any(train_cfg[k] < 1 for k in ("epochs", "batch_size")):
+        raise ValueError(f"recipe {name!r}: epochs and batch_size must be positive")
+    manual_seed(options.seed)
+    t0 = time.perf_counter()
+    ds = MovieLens100K(options.data, download=options.download)
+    out = None if options.out is None else Path(options.out)
+    cbs = [] if out is None else [CSVLogger(out / rundir.HISTORY)]
+    verbose = 2 if options.verbose else 0
+    if verbose:
+        print(f"lucidnet {__version__}: training {name} on ml-100k" + (f" -> {out}" if out else ""))
+    overrides = {k: v for k, v in recipe.settings().items() if k not in recipe.data and k != "name"}
+    if recipe.task == "rating-prediction":
+        split, val_fraction = recipe.data["split"], recipe.data["val_split"]
+        if split not in SPLITS:
+            raise ValueError(f"recipe {name!r}: split must be one of {', '.join(SPLITS)}, got {split!r}")
+        base, test = ds.split(split)
+        sel = run_explicit(name, ds, base, val_fraction=val_fraction, overrides=overrides, verbose=verbose,
+                           callbacks=cbs)
+    else:
+        loo = build_leave_one_out(ds.ratings, ds.n_users, ds.n_items)
+        sel = run_implicit(name, ds, loo, overrides=overrides, verbose=verbose, callbacks=cbs)
+    model = sel.model
+    train_time = time.perf_counter() - t0
+    config = {"model": models.config_of(model), "recipe": name, "task": recipe.task, "dataset": recipe.dataset,
+              "data": dict(recipe.data),
+              "train": {**sel.train_config, "seed": options.seed, "epochs_chosen": sel.epochs, **sel.pretrained},
+              "lucidnet_version": __version__}
+    if recipe.task == "ranking":
+        config["protocol"] = "leave-one-out (latest interaction), 99 sampled negatives, HR@10 / NDCG@10"
+    metrics: dict[str, Any] = {"epochs": sel.epochs, "train_seconds": round(train_time, 2)}
+    if recipe.task == "rating-prediction":
+        m = rating_errors(model, test)
+        metrics.update(test_rmse=m["rmse"], test_mae=m["mae"], test_ratings=m["n"])
+        metrics["baselines"] = {
+            "global_mean": rating_errors(GlobalMean().fit(base), test),
+            "user_item_bias": rating_errors(UserItemBias().fit(base, ds.n_users, ds.n_items), test)}
+        line = f"{split}.test RMSE {m['rmse']:.4f}  MAE {m['mae']:.4f}"
+    else:
+        m = ranking_metrics(model, loo.test.user, loo.test.item, loo.test_negatives)
+        metrics.update(test_hr10=m["hr"], test_ndcg10=m["ndcg"], test_users=m["users"])
+        metrics["baselines"] = {
+            b_name: ranking_metrics(b, loo.test.user, loo.test.item, loo.test_negatives)
+            for b_name, b in (("global_mean", GlobalMean().fit(loo.train)),
+                              ("user_item_bias", UserItemBias().fit(loo.train, ds.n_users, ds.n_items)),
+                              ("popularity", Popularity().fit(loo.train, ds.n_items)))}
+        line = f"leave-one-out HR@10 {m['hr']:.4f}  NDCG@10 {m['ndcg']:.4f}"
+    how = "then refit on all training data" if sel.refit else "best epoch kept"
+    message = f"{line}  ({sel.epochs} epochs chosen on validation, {how}; {train_time:.1f} s)"
+    if out is not None:
+        rundir.save_run(out, model, config)
+        model.catalog.save(out / rundir.CATALOG)
+        finish_run(out, f"{message}  run saved to {out}", sel.history, None, model, config, metrics)
+    elif options.verbose:
+        print(message)
+    return Run(model, sel.history, metrics, config, train_time, {"selection": sel})
+
+
+def evaluate(run_dir: str | Path, data: str | Path | None = None) -> dict[str, Any]:
+    """The test metrics of a recommender run on the data it was trained with: RMSE/MAE on the split's test file,
+    or leave-one-out HR@10/NDCG@10 (the same sampled negatives: the leave-one-out split is rebuilt with the
+    run's seed)."""
+    model, config = rundir.load_run(run_dir)
+    model.catalog = Catalog.load(Path(run_dir) / rundir.CATALOG)
+    ds = MovieLens100K(data)
+    if config.get("task") == "rating-prediction":
+        split = config.get("data", {}).get("split", "u1")
+        _, test = ds.split(split)
+        m = rating_errors(model, test)
+        return {"data": f"ml-100k {split}.test", "rmse": m["rmse"], "mae": m["mae"], "ratings": m["n"]}
+    manual_seed(int(config.get("train", {}).get("seed", 0)))
+    loo = build_leave_one_out(ds.ratings, ds.n_users, ds.n_items)
+    m = ranking_metrics(model, loo.test.user, loo.test.item, loo.test_negatives)
+    return {"data": "ml-100k leave-one-out (latest interaction of each user)", "hr@10": m["hr"],
+            "ndcg@10": m["ndcg"], "users": m["users"]}
+
+
+def _recipe(name: str, model: dict, train: dict, description: str) -> Recipe:
+    explicit = name in EXPLICIT
+    return Recipe(name, family="recsys", task="rating-prediction" if explicit else "ranking", datasets=DATASETS,
+                  model={"name": name, **model}, train=train, runner=_run,
+                  data=dict(_EXPLICIT_DATA) if explicit else {}, description=description)
+
+
+RECIPES: dict[str, Recipe] = {r.name: r for r in (
+    _recipe("mf", {"dim": 64, "init_std": 0.1, "l2": 0.1, "l2_bias": 0.001},
+            {"epochs": 100, "batch_size": 256, "optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0, "patience": 8,
+             "refit": True}, "biased matrix factorisation (explicit ratings)"),
+    _recipe("autorec", {"hidden": 500},
+            {"epochs": 500, "batch_size": 1682, "optimizer": "adam", "lr": 3e-3, "weight_decay": 1e-3,
+             "patience": 10, "refit": True}, "I-AutoRec (explicit ratings)"),
+    _recipe("gmf", {"dim": 32, "l2": 0.0}, dict(_IMPLICIT_TRAIN), "generalised matrix factorisation (implicit)"),
+    _recipe("ncf_mlp", {"dim": 32, "layers": [64, 32, 16], "dropout": 0.0, "l2": 0.0}, dict(_IMPLICIT_TRAIN),
+            "the MLP tower of NCF (implicit)"),
+    _recipe("neumf", {"gmf_dim": 32, "mlp_dim": 32, "layers": [64, 32, 16], "dropout": 0.0, "l2": 0.0},
+            {**_IMPLICIT_TRAIN, "lr": 3e-4, "pretrain": True},
+            "NeuMF from pretrained GMF and MLP towers (implicit)"),
+)}

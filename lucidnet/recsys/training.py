@@ -9,7 +9,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from .. import optim
+from ..optim.factory import build_optimizer
 from ..train import Callback, EarlyStopping, History, fit
 from .data import Ratings
 from .evaluation import LeaveOneOut, ranking_metrics, rating_errors
@@ -62,8 +62,8 @@ def _weights_and_rest(model) -> list[dict]:
 
 
 def train_explicit(model: BiasedMF | IAutoRec, train: Ratings, val: Ratings | None = None, *, epochs: int = 100,
-                   batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 0.0, patience: int = 10,
-                   verbose: int = 0, callbacks: Iterable[Callback] = ()) -> History:
+                   batch_size: int = 256, optimizer: str = "adam", lr: float = 1e-3, weight_decay: float = 0.0,
+                   patience: int = 10, verbose: int = 0, callbacks: Iterable[Callback] = ()) -> History:
     """Fit an explicit-rating model on ``train``; with ``val``, stop when ``val_rmse`` has not improved for
     ``patience`` epochs and keep the best epoch's weights.
 
@@ -75,7 +75,7 @@ def train_explicit(model: BiasedMF | IAutoRec, train: Ratings, val: Ratings | No
     if val is not None:
         cbs += [RatingValidation(val), EarlyStopping("val_rmse", patience=patience, restore_best_weights=True)]
     cbs += list(callbacks)
-    opt = optim.Adam(_weights_and_rest(model), lr=lr, weight_decay=weight_decay)
+    opt = build_optimizer(optimizer, _weights_and_rest(model), lr=lr, weight_decay=weight_decay)
     if isinstance(model, IAutoRec):
         model.set_ratings(train)
         items = np.unique(train.item)
@@ -88,8 +88,8 @@ def train_explicit(model: BiasedMF | IAutoRec, train: Ratings, val: Ratings | No
     raise TypeError(f"train_explicit: expected a BiasedMF or IAutoRec, got {type(model).__name__}")
 
 
-def train_implicit(model: Any, loo: LeaveOneOut, *, epochs: int = 30, batch_size: int = 256, lr: float = 1e-3,
-                   weight_decay: float = 0.0, negatives: int = 4, sampling: str = "uniform", alpha: float = 1.0,
+def train_implicit(model: Any, loo: LeaveOneOut, *, epochs: int = 30, batch_size: int = 256, optimizer: str = "adam",
+                   lr: float = 1e-3, weight_decay: float = 0.0, negatives: int = 4, sampling: str = "uniform", alpha: float = 1.0,
                    patience: int = 5, monitor: str = "val_hr", verbose: int = 0,
                    callbacks: Iterable[Callback] = ()) -> History:
     """Fit an implicit model (logits; BCE with logits) on ``loo.train`` with ``negatives`` fresh negatives per
@@ -103,6 +103,6 @@ def train_implicit(model: Any, loo: LeaveOneOut, *, epochs: int = 30, batch_size
         cbs += [RankingValidation(loo.val, loo.val_negatives),
                 EarlyStopping(monitor, mode="max", patience=patience, restore_best_weights=True)]
     cbs += list(callbacks)
-    opt = optim.Adam(_weights_and_rest(model), lr=lr, weight_decay=weight_decay)
+    opt = build_optimizer(optimizer, _weights_and_rest(model), lr=lr, weight_decay=weight_decay)
     return fit(model, epochs_data, loss=model.loss, optimizer=opt, epochs=epochs, metrics=[],
                verbose=verbose, callbacks=cbs)

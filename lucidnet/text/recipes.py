@@ -1,61 +1,69 @@
-"""Recipes for the text tasks (model config + training settings), shared by ``lucidnet train --dataset sst2 |
-tinyshakespeare`` and scripts: ``train_classifier`` (sentence classification, model picked by dev accuracy)
-and ``train_char_lm`` (a character language model trained by truncated BPTT).
+"""Recipes for the text tasks (model config + training settings + data): sentence classification on SST-2
+(``train_classifier``: the model picked by dev accuracy) and a character language model on Tiny Shakespeare
+(``train_char_lm``: truncated BPTT); ``lucidnet train --dataset sst2 | tinyshakespeare`` and
+``lucidnet.train.recipe.run(RECIPES[NAME])`` run them.
 
-Model selection never sees test data: the classifier keeps the weights of the epoch with the best accuracy
-on the dev split; test accuracy is measured once, after training.
+SST-2: trained on the 67,349 labelled phrases (``glue-train.tsv``, less any phrase equal to a dev or test
+sentence), the epoch picked by accuracy on the sentence-level dev split, accuracy reported once on the
+sentence-level test split. Tiny Shakespeare: trained on the first 90% of the text by truncated BPTT with
+gradient clipping, the validation loss (nats/char) measured on the last 10% read straight through with the
+state carried. A run directory holds the usual files plus ``vocab.json`` (and a language model's
+``sample.txt``).
 
 >>> sorted(RECIPES)
 ['bilstm', 'char-lstm', 'lstm', 'textcnn']
+>>> RECIPES["bilstm"].task, RECIPES["bilstm"].dataset
+('text-classification', 'sst2')
 """
 from __future__ import annotations
 
-import copy
+import math
 import time
-from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .. import models, optim
-from ..train import Callback, EarlyStopping, History, evaluate, fit
+from .. import __version__, manual_seed, models, optim
+from ..datasets.sst2 import SST2
+from ..datasets.tinyshakespeare import TinyShakespeare, split_text
+from ..inspect import Monitor
+from ..inspect.report import finish_run
+from ..optim.factory import build_optimizer, build_scheduler
+from ..train import Callback, CSVLogger, EarlyStopping, fit, predict, rundir
+from ..train import evaluate as evaluate_model
+from ..train.metrics import confusion_matrix
+from ..train.recipe import Recipe, Run, RunOptions
 from .batching import BucketLoader, SequenceDataset
+from .classify import predict_proba
+from .generate import generate
 from .lm import LMTrainer, evaluate_lm
 from .tokenize import tokenize
-from .vocab import CharVocab, Vocab
+from .vocab import CharVocab, Vocab, load_vocab
 
-__all__ = ["RECIPES", "CLASSIFIERS", "LANGUAGE_MODELS", "ClassifierRun", "LMRun", "train_classifier",
-           "train_char_lm", "drop_overlap"]
+__all__ = ["RECIPES", "CLASSIFIERS", "LANGUAGE_MODELS", "DATASETS", "TASKS", "train_classifier", "train_char_lm",
+           "drop_overlap", "evaluate", "load_text_run", "predict_texts"]
 
-# name -> {"model": registry config without the sizes that come from the data, "train": settings}
-RECIPES: dict[str, dict[str, Any]] = {
-    "textcnn": {"model": {"name": "textcnn", "embed_dim": 128, "num_filters": 100, "kernel_sizes": [3, 4, 5],
-                          "dropout": 0.5},
-                "train": {"epochs": 6, "batch_size": 50, "lr": 1e-3, "min_freq": 1, "patience": 3}},
-    "lstm": {"model": {"name": "lstm_classifier", "embed_dim": 128, "hidden_size": 128, "num_layers": 1,
-                       "bidirectional": False, "pooling": "max", "dropout": 0.5},
-             "train": {"epochs": 8, "batch_size": 64, "lr": 2e-3, "min_freq": 1, "patience": 3}},
-    "bilstm": {"model": {"name": "lstm_classifier", "embed_dim": 128, "hidden_size": 128, "num_layers": 2,
-                         "bidirectional": True, "pooling": "max", "dropout": 0.5},
-               "train": {"epochs": 8, "batch_size": 64, "lr": 2e-3, "min_freq": 1, "word_dropout": 0.1}},
-    "char-lstm": {"model": {"name": "char_lstm", "embed_dim": 64, "hidden_size": 256, "num_layers": 2,
-                            "dropout": 0.1},
-                  "train": {"epochs": 14, "batch_size": 64, "seq_len": 128, "lr": 2e-3, "clip": 5.0,
-                            "max_minutes": None, "val_batch_size": 1}},
-}
+DATASETS = ("sst2", "tinyshakespeare")
+TASKS = ("text-classification", "language-model")
 CLASSIFIERS = ("lstm", "bilstm", "textcnn")
 LANGUAGE_MODELS = ("char-lstm",)
+EVAL_BATCH_SIZE = 256
+_CLASSIFY = {"optimizer": "adam", "schedule": "cosine", "min_freq": 1}
 
 
-def recipe(name: str, model_overrides: dict[str, Any] | None = None,
-           train_overrides: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(model config, train settings)`` of recipe ``name`` with the non-None overrides applied."""
-    if name not in RECIPES:
-        raise ValueError(f"unknown text recipe {name!r}; known: {', '.join(sorted(RECIPES))}")
-    r = copy.deepcopy(RECIPES[name])
-    r["model"].update({k: v for k, v in (model_overrides or {}).items() if v is not None})
-    r["train"].update({k: v for k, v in (train_overrides or {}).items() if v is not None})
-    return r["model"], r["train"]
+def _recipe(name: str, task: str, model: dict, train: dict, description: str) -> Recipe:
+    dataset = "sst2" if task == "text-classification" else "tinyshakespeare"
+    return Recipe(name, family="text", task=task, datasets=(dataset,), model=model, train=train, runner=_run,
+                  description=description)
+
+
+def _get(recipe: Recipe | str) -> Recipe:
+    if isinstance(recipe, Recipe):
+        return recipe
+    if recipe not in RECIPES:
+        raise ValueError(f"unknown text recipe {recipe!r}; known: {', '.join(sorted(RECIPES))}")
+    return RECIPES[recipe]
 
 
 def drop_overlap(texts: Sequence[list[str]], labels: np.ndarray,
@@ -66,40 +74,20 @@ def drop_overlap(texts: Sequence[list[str]], labels: np.ndarray,
     return [texts[i] for i in keep], labels[keep], len(texts) - len(keep)
 
 
-@dataclass
-class _Run:
-    """What every text recipe returns: the trained model, its vocabulary, the epoch-by-epoch history, the model
-    config, the training settings, and the time taken."""
-
-    model: Any
-    vocab: Vocab
-    history: History
-    config: dict[str, Any]
-    train: dict[str, Any]
-    seconds: float
-
-
-@dataclass
-class ClassifierRun(_Run):
-    """A classifier run, with the epoch chosen on dev (0-based), its dev accuracy and the test accuracy."""
-
-    best_epoch: int = -1
-    dev_accuracy: float = float("nan")
-    test_accuracy: float | None = None
-    info: dict[str, Any] = field(default_factory=dict)
-
-def train_classifier(name: str, train: tuple[Sequence[str], np.ndarray], dev: tuple[Sequence[str], np.ndarray],
-                     test: tuple[Sequence[str], np.ndarray] | None = None, num_classes: int = 2, *,
-                     model_overrides: dict[str, Any] | None = None, train_overrides: dict[str, Any] | None = None,
+def train_classifier(recipe: Recipe | str, train: tuple[Sequence[str], np.ndarray],
+                     dev: tuple[Sequence[str], np.ndarray], test: tuple[Sequence[str], np.ndarray] | None = None,
+                     num_classes: int = 2, *, overrides: dict[str, Any] | None = None,
                      tokenizer: Callable[[str], list[str]] = tokenize, callbacks: Sequence[Callback] = (),
-                     verbose: int = 1, checkpoint: Any = None, resume: bool = False, schedule: str = "cosine",
-                     on_vocab: Callable[[Vocab], None] | None = None) -> ClassifierRun:
-    """Train recipe ``name`` on ``train`` = (texts, labels); pick the epoch by accuracy on ``dev``; report the
-    accuracy on ``test``. Training texts equal (as tokens) to a dev or test text are dropped first. ``schedule``:
-    "constant", or else cosine decay of the learning rate to 0 over the epochs, per step.
-    ``on_vocab``: called with the vocabulary as soon as it is built (to save it beside a checkpoint)."""
+                     verbose: int = 1, checkpoint: Any = None, resume: bool = False,
+                     on_vocab: Callable[[Vocab], None] | None = None) -> Run:
+    """Train text-classification ``recipe`` (a ``Recipe`` or its name) with ``overrides`` on ``train`` =
+    (texts, labels); pick the epoch by accuracy on ``dev``; report the accuracy on ``test``. Training texts
+    equal (as tokens) to a dev or test text are dropped first. ``on_vocab``: called with the vocabulary as soon
+    as it is built (to save it beside a checkpoint). The ``Run``'s metrics: ``dev_accuracy``, ``best_epoch``
+    (0-based), ``test_accuracy``, ``train_texts``, ``dropped_overlap``; its artifacts: ``vocab``."""
+    r = _get(recipe).with_overrides(overrides)
+    mcfg, tcfg = dict(r.model), dict(r.train)
     t0 = time.perf_counter()
-    mcfg, tcfg = recipe(name, model_overrides, train_overrides)
     tok_train = [tokenizer(t) for t in train[0]]
     tok_dev = [tokenizer(t) for t in dev[0]]
     tok_test = [tokenizer(t) for t in test[0]] if test is not None else []
@@ -119,52 +107,46 @@ def train_classifier(name: str, train: tuple[Sequence[str], np.ndarray], dev: tu
     train_ds = data(tok_train, y_train, float(tcfg.get("word_dropout", 0.0)))
     dev_ds = data(tok_dev, dev[1])
     epochs, bs = int(tcfg["epochs"]), int(tcfg["batch_size"])
-    opt = optim.Adam(model.parameters(), lr=float(tcfg["lr"]), weight_decay=float(tcfg.get("weight_decay", 0.0)))
+    opt = build_optimizer(tcfg["optimizer"], model.parameters(), lr=float(tcfg["lr"]),
+                          weight_decay=tcfg.get("weight_decay"))
     train_loader = BucketLoader(train_ds, bs)
-    sched = (None if schedule == "constant" else
-             optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * len(train_loader)))
+    sched = build_scheduler(tcfg["schedule"], opt, epochs * len(train_loader))
     stop = EarlyStopping("val_accuracy", mode="max", patience=int(tcfg.get("patience", epochs)),
                          restore_best_weights=True)
     history = fit(model, train_loader, loss="cross_entropy", optimizer=opt, epochs=epochs,
-                  val_data=BucketLoader(dev_ds, 256, shuffle=False), metrics=["accuracy"], verbose=verbose,
+                  val_data=BucketLoader(dev_ds, EVAL_BATCH_SIZE, shuffle=False), metrics=["accuracy"], verbose=verbose,
                   callbacks=[*callbacks, stop], checkpoint=checkpoint, resume=True if resume else None,
                   scheduler=sched, scheduler_interval="step")
     seconds = time.perf_counter() - t0
     test_acc = None
     if test is not None:
-        test_acc = float(evaluate(model, BucketLoader(data(tok_test, test[1]), 256, shuffle=False),
-                                  metrics=["accuracy"])["accuracy"])
+        test_acc = float(evaluate_model(model, BucketLoader(data(tok_test, test[1]), EVAL_BATCH_SIZE, shuffle=False),
+                                        metrics=["accuracy"])["accuracy"])
     best = stop.best_epoch
     dev_acc = float(history.history["val_accuracy"][history.epoch.index(best)]) if best >= 0 else float("nan")
-    return ClassifierRun(model, vocab, history, models.config_of(model), {**tcfg, "schedule": schedule}, seconds,
-                         best_epoch=best,
-                         dev_accuracy=dev_acc, test_accuracy=test_acc,
-                         info={"train_texts": len(tok_train), "dropped_overlap": dropped})
+    metrics = {"dev_accuracy": dev_acc, "best_epoch": best, "test_accuracy": test_acc,
+               "train_texts": len(tok_train), "dropped_overlap": dropped}
+    return Run(model, history, metrics, {"model": models.config_of(model), "train": tcfg}, seconds,
+               {"vocab": vocab})
 
 
-@dataclass
-class LMRun(_Run):
-    """A language-model run, with the final validation loss (nats per character)."""
-
-    val_loss: float = float("nan")
-
-def train_char_lm(name: str, train_text: str, val_text: str, *, vocab_text: str | None = None,
-                  model_overrides: dict[str, Any] | None = None, train_overrides: dict[str, Any] | None = None,
-                  callbacks: Sequence[Callback] = (), verbose: int = 1, checkpoint: Any = None,
-                  resume: bool = False, schedule: str = "cosine",
-                  on_vocab: Callable[[CharVocab], None] | None = None) -> LMRun:
-    """Train recipe ``name`` (a character LM) on ``train_text`` by TBPTT with gradient clipping; the validation
-    loss (nats/char) is ``val_text`` read straight through with the state carried. The characters of
-    ``vocab_text`` (default: both texts) make the vocabulary. ``schedule``: "constant", or else cosine decay to 0
-    over the epochs, per step; with ``max_minutes`` in the settings, the run is a time budget instead: the decay
-    runs over that much training time (``LMTrainer``'s "time-cosine") and ``epochs`` is only a cap (default
-    1000 when the settings leave it at the recipe's)."""
-    max_minutes = (train_overrides or {}).get("max_minutes")
-    if max_minutes is None:
-        max_minutes = RECIPES.get(name, {}).get("train", {}).get("max_minutes")
-    if max_minutes is not None and (train_overrides or {}).get("epochs") is None:
-        train_overrides = {**(train_overrides or {}), "epochs": 1000}
-    mcfg, tcfg = recipe(name, model_overrides, train_overrides)
+def train_char_lm(recipe: Recipe | str, train_text: str, val_text: str, *, vocab_text: str | None = None,
+                  overrides: dict[str, Any] | None = None, callbacks: Sequence[Callback] = (), verbose: int = 1,
+                  checkpoint: Any = None, resume: bool = False,
+                  on_vocab: Callable[[CharVocab], None] | None = None) -> Run:
+    """Train language-model ``recipe`` (a ``Recipe`` or its name) with ``overrides`` on ``train_text`` by TBPTT
+    with gradient clipping; the validation loss (nats/char) is ``val_text`` read straight through with the
+    state carried. The characters of ``vocab_text`` (default: both texts) make the vocabulary. ``schedule``
+    "constant", or else cosine decay to 0 over the epochs, per step; with ``max_minutes`` set, the run is a time
+    budget instead: the decay runs over that much training time and ``epochs`` is only a cap (1000 when left
+    at the recipe's). The ``Run``'s metrics: ``val_loss``; its artifacts: ``vocab``."""
+    base = _get(recipe)
+    r = base.with_overrides(overrides)
+    max_minutes = r.train.get("max_minutes")
+    if max_minutes is not None and (overrides or {}).get("epochs") is None:
+        r = r.with_overrides({"epochs": 1000})
+    mcfg, tcfg = dict(r.model), dict(r.train)
+    schedule = tcfg["schedule"]
     vocab = CharVocab.build([vocab_text if vocab_text is not None else train_text + val_text])
     if on_vocab is not None:
         on_vocab(vocab)
@@ -172,7 +154,7 @@ def train_char_lm(name: str, train_text: str, val_text: str, *, vocab_text: str 
     model = models.build(mcfg)
     train_ids, val_ids = vocab.encode(train_text), vocab.encode(val_text)
     bs, t = int(tcfg["batch_size"]), int(tcfg["seq_len"])
-    opt = optim.Adam(model.parameters(), lr=float(tcfg["lr"]))
+    opt = build_optimizer(tcfg["optimizer"], model.parameters(), lr=float(tcfg["lr"]))
     steps = -(-(len(train_ids) // bs - 1) // t)
     sched: Any = None
     if schedule != "constant":
@@ -187,5 +169,125 @@ def train_char_lm(name: str, train_text: str, val_text: str, *, vocab_text: str 
     val_loss = vals[-1]
     if val_loss is None or int(tcfg.get("val_batch_size", 1)) != 1:
         val_loss = evaluate_lm(model, val_ids, batch_size=1)
-    return LMRun(model, vocab, history, models.config_of(model), {**tcfg, "schedule": schedule}, trainer.elapsed,
-                 val_loss=float(val_loss))
+    return Run(model, history, {"val_loss": float(val_loss)}, {"model": models.config_of(model), "train": tcfg},
+               trainer.elapsed, {"vocab": vocab})
+
+
+def _run(recipe: Recipe, options: RunOptions) -> Run:
+    """Train a text recipe on its dataset and write the run directory (with ``options.out``)."""
+    if any(recipe.train[k] < 1 for k in ("epochs", "batch_size")):
+        raise ValueError(f"recipe {recipe.name!r}: epochs and batch_size must be positive")
+    manual_seed(options.seed)
+    out = None if options.out is None else Path(options.out)
+    monitor = Monitor() if out is not None else None
+    common: dict[str, Any] = dict(verbose=options.verbose, resume=options.resume)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        common.update(callbacks=[CSVLogger(out / rundir.HISTORY), monitor], checkpoint=out / rundir.CHECKPOINT,
+                      on_vocab=lambda v: v.save(out / rundir.VOCAB))
+    if options.verbose:
+        print(f"lucidnet {__version__}: training {recipe.name} on {recipe.dataset}" + (f" -> {out}" if out else ""))
+    config = {"recipe": recipe.name, "task": recipe.task, "dataset": recipe.dataset, "vocab": rundir.VOCAB}
+    if recipe.task == "text-classification":
+        splits = {s: SST2(options.data, s, download=options.download) for s in ("phrases", "dev", "test")}
+        run = train_classifier(recipe, *((splits[s].texts, splits[s].targets) for s in ("phrases", "dev", "test")),
+                               num_classes=2, **common)
+        m, epochs = run.metrics, len(run.history.epoch)
+        config.update(classes=SST2.CLASS_NAMES, tokenizer="word")
+        metrics = {"test_accuracy": m["test_accuracy"], "dev_accuracy": m["dev_accuracy"],
+                   "best_epoch": m["best_epoch"] + 1, "epochs": epochs, "train_seconds": round(run.seconds, 2),
+                   "seconds_per_epoch": round(run.seconds / max(epochs, 1), 2), "train_phrases": m["train_texts"],
+                   "phrases_dropped_as_dev_or_test": m["dropped_overlap"], "vocab_size": len(run.artifacts["vocab"]),
+                   "test_sentences": len(splits["test"]), "dev_sentences": len(splits["dev"])}
+        message = (f"test accuracy: {m['test_accuracy']:.4f}  (dev accuracy {m['dev_accuracy']:.4f} at epoch "
+                   f"{m['best_epoch'] + 1} of {epochs}; {run.seconds:.1f} s)")
+    else:
+        full = TinyShakespeare(options.data, "all", download=options.download).text
+        train_text, val_text = split_text(full, "train"), split_text(full, "val")
+        run = train_char_lm(recipe, train_text, val_text, vocab_text=full, **common)
+        epochs, val_loss = len(run.history.epoch), run.metrics["val_loss"]
+        config.update(tokenizer="char")
+        sample = generate(run.model, run.artifacts["vocab"], "ROMEO:", length=300, temperature=0.8, top_k=40)
+        run.artifacts["sample"] = sample
+        metrics = {"val_loss": val_loss, "val_bits_per_char": val_loss / math.log(2), "val_chars": len(val_text),
+                   "train_chars": len(train_text), "epochs": epochs, "train_seconds": round(run.seconds, 2),
+                   "vocab_size": len(run.artifacts["vocab"])}
+        message = (f"validation loss: {val_loss:.4f} nats/char ({metrics['val_bits_per_char']:.3f} bits/char) after "
+                   f"{epochs} epochs, {run.seconds / 60:.1f} min of training")
+    config = {"model": run.config["model"], **config, "train": {**run.config["train"], "seed": options.seed},
+              "lucidnet_version": __version__}
+    run.config, run.metrics = config, metrics
+    if out is not None:
+        rundir.save_run(out, run.model, config)
+        if "sample" in run.artifacts:
+            (out / rundir.SAMPLE).write_text(run.artifacts["sample"] + "\n", encoding="utf-8")
+            message += f"  run saved to {out}\n--- sample ---\n{run.artifacts['sample']}"
+        else:
+            message += f"  run saved to {out}"
+        finish_run(out, message, run.history, monitor, run.model, config, metrics)
+    elif options.verbose:
+        print(message)
+    return run
+
+
+def load_text_run(run_dir: str | Path, task: str | None = None) -> tuple[Any, dict, Vocab]:
+    """(model, config, vocabulary) of a text run directory (of ``task``, if given: a clear error for a run of
+    another kind)."""
+    model, config = rundir.load_run(run_dir)
+    if task is not None and config.get("task") != task:
+        what = {"text-classification": "a text classifier (lucidnet train --dataset sst2)",
+                "language-model": "a language model (lucidnet train --dataset tinyshakespeare)"}[task]
+        raise ValueError(f"{run_dir} holds a {config['model'].get('name')!r} model, not {what}")
+    path = Path(run_dir) / config.get("vocab", rundir.VOCAB)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: {run_dir} is not a complete text run directory")
+    return model, config, load_vocab(path)
+
+
+def evaluate(run_dir: str | Path, data: str | Path | None = None) -> dict[str, Any]:
+    """The test metrics of a text run: a classifier's accuracy on the SST-2 test sentences, with its confusion
+    matrix; a language model's loss (nats/char) and perplexity on the validation text."""
+    model, config, vocab = load_text_run(run_dir)
+    if config.get("task") == "text-classification":
+        test = SST2(data, "test")
+        tokens = [tokenize(t) or [vocab.unk_token] for t in test.texts]
+        ds = SequenceDataset([vocab.encode(t) for t in tokens], np.asarray(test.targets, dtype=np.int64),
+                             pad_id=vocab.pad_id, min_len=int(getattr(model, "min_length", 1)))
+        loader = BucketLoader(ds, EVAL_BATCH_SIZE, shuffle=False)  # batches in one fixed order (by length)
+        z = predict(model, loader)
+        y = np.concatenate([np.asarray(getattr(b[-1], "data", b[-1])) for b in loader])
+        cm = confusion_matrix(z, y, num_classes=len(config["classes"]))
+        return {"data": f"SST-2 test ({len(y)} sentences)", "accuracy": float(np.trace(cm) / max(cm.sum(), 1)),
+                "classes": list(config["classes"]), "confusion_matrix": cm.tolist()}
+    text = split_text(TinyShakespeare(data, "all").text, "val")
+    loss = evaluate_lm(model, vocab.encode(text), batch_size=1)
+    return {"data": f"Tiny Shakespeare validation ({len(text)} characters, one stream)", "loss": loss,
+            "bits_per_char": loss / math.log(2), "perplexity": math.exp(loss)}
+
+
+RECIPES: dict[str, Recipe] = {r.name: r for r in (
+    _recipe("textcnn", "text-classification",
+            {"name": "textcnn", "embed_dim": 128, "num_filters": 100, "kernel_sizes": [3, 4, 5], "dropout": 0.5},
+            {"epochs": 6, "batch_size": 50, "lr": 1e-3, "patience": 3, **_CLASSIFY},
+            "Kim's CNN: widths 3/4/5 x 100 filters"),
+    _recipe("lstm", "text-classification",
+            {"name": "lstm_classifier", "embed_dim": 128, "hidden_size": 128, "num_layers": 1, "bidirectional": False,
+             "pooling": "max", "dropout": 0.5},
+            {"epochs": 8, "batch_size": 64, "lr": 2e-3, "patience": 3, **_CLASSIFY}, "an LSTM, max pooling"),
+    _recipe("bilstm", "text-classification",
+            {"name": "lstm_classifier", "embed_dim": 128, "hidden_size": 128, "num_layers": 2, "bidirectional": True,
+             "pooling": "max", "dropout": 0.5},
+            {"epochs": 8, "batch_size": 64, "lr": 2e-3, "word_dropout": 0.1, **_CLASSIFY},
+            "a 2-layer BiLSTM 128+128, max pooling, word dropout 0.1"),
+    _recipe("char-lstm", "language-model",
+            {"name": "char_lstm", "embed_dim": 64, "hidden_size": 256, "num_layers": 2, "dropout": 0.1},
+            {"epochs": 14, "batch_size": 64, "seq_len": 128, "optimizer": "adam", "lr": 2e-3, "clip": 5.0,
+             "schedule": "cosine", "max_minutes": None, "val_batch_size": 1},
+            "a 2-layer character LSTM 256, truncated BPTT over 128 characters"),
+)}
+
+
+def predict_texts(run_dir: str | Path, texts: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """(class probabilities (N, classes), class names) of ``texts`` with a text-classification run."""
+    model, config, vocab = load_text_run(run_dir, "text-classification")
+    return predict_proba(model, vocab, list(texts)), list(config["classes"])

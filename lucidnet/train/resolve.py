@@ -22,9 +22,6 @@ CLASSIFICATION_LOSSES = frozenset({"cross_entropy", "nll_loss", "binary_cross_en
                                    "binary_cross_entropy_with_logits"})
 LOGIT_LOSSES = frozenset({"binary_cross_entropy_with_logits"})
 
-_OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
-
-
 def get_loss(loss: str | Callable | None, who: str = "fit") -> tuple[Callable | None, str | None]:
     """``(loss_fn, canonical name or None)``: a name from ``lucidnet.nn.functional``, or any callable
     ``loss_fn(output, target) -> scalar Tensor`` (a function or a loss module)."""
@@ -47,18 +44,15 @@ def get_loss(loss: str | Callable | None, who: str = "fit") -> tuple[Callable | 
 
 
 def get_optimizer(optimizer: Any, model: Any, lr: float | None, who: str = "fit") -> Any:
-    """An optimizer instance as it is, or one built from a name over ``model.parameters()``."""
+    """An optimizer instance as it is, or one built from a name over ``model.parameters()`` with the defaults
+    of ``lucidnet.optim.factory`` (the one table of them) and ``lr`` if given."""
     if isinstance(optimizer, str):
-        cls_name = _OPTIMIZERS.get(optimizer.lower())
-        if cls_name is None:
-            raise ValueError(f"{who}: unknown optimizer {optimizer!r}; known names: {sorted(_OPTIMIZERS)}, "
-                             "or pass an optimizer instance")
-        from .. import optim
+        from ..optim.factory import OPTIMIZERS, build_optimizer
 
-        kwargs = {} if lr is None else {"lr": lr}
-        if cls_name == "SGD" and lr is None:
-            kwargs["lr"] = 0.01
-        return getattr(optim, cls_name)(list(model.parameters()), **kwargs)
+        if optimizer.lower() not in OPTIMIZERS:
+            raise ValueError(f"{who}: unknown optimizer {optimizer!r}; known names: {sorted(OPTIMIZERS)}, "
+                             "or pass an optimizer instance")
+        return build_optimizer(optimizer, model.parameters(), lr=lr)
     if lr is not None:
         raise ValueError(f"{who}: lr={lr} is given with an optimizer instance; set the lr on the optimizer")
     if not (hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad")):

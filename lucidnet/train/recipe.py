@@ -1,0 +1,107 @@
+"""The one shape of an application recipe: a named model config + training settings + data, run by ``run``.
+
+Every application (``lucidnet.vision``, ``lucidnet.text``, ``lucidnet.recsys``, and those to come) declares its
+recipes in its own ``recipes.py`` as :class:`Recipe` objects, and ``run(recipe, overrides)`` trains one and
+returns a :class:`Run`. The override rule is the same for all of them: a flat ``{setting: value}`` mapping,
+where ``None`` means "the recipe's value" and a setting the recipe does not have is an error naming it (a
+recipe has no silent options). ``lucidnet train`` is this, from the command line.
+
+>>> r = Recipe("demo", family="demo", task="classification", datasets=("toy",), model={"hidden": 8},
+...            train={"epochs": 3, "lr": 1e-3}, runner=lambda recipe, options: recipe.settings())
+>>> run(r, {"epochs": 5, "lr": None})
+{'hidden': 8, 'epochs': 5, 'lr': 0.001, 'dataset': 'toy'}
+>>> run(r, {"augment": True})
+Traceback (most recent call last):
+...
+ValueError: recipe 'demo' has no setting 'augment'; its settings: dataset, epochs, hidden, lr
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+__all__ = ["Recipe", "Run", "RunOptions", "run"]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a recipe runs, as opposed to what it trains: where the run directory goes (``out=None``: no files,
+    no checkpoint), where the data is read from (``data``: a directory; None: ``$LUCIDNET_DATA`` or the user
+    cache), whether to download it, the seed, whether to resume the checkpoint in ``out``, and verbosity
+    (0 silent, 1 a progress bar, 2 a line per epoch)."""
+
+    out: str | os.PathLike | None = None
+    data: str | os.PathLike | None = None
+    download: bool = False
+    seed: int = 0
+    resume: bool = False
+    verbose: int = 1
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A named recipe: the model (a ``lucidnet.models`` config without the sizes that come from the data), the
+    training settings, the data settings (``data["dataset"]``, one of ``datasets``, defaults to the first of
+    them), and the application's runner ``runner(recipe, options) -> Run`` that turns them into a trained model."""
+
+    name: str
+    family: str
+    task: str
+    datasets: tuple[str, ...]
+    model: Mapping[str, Any]
+    train: Mapping[str, Any]
+    runner: Callable[["Recipe", RunOptions], Any] = field(repr=False, compare=False)
+    data: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if "dataset" not in self.data:
+            object.__setattr__(self, "data", {**self.data, "dataset": self.datasets[0]})
+        parts = (self.model, self.train, self.data)
+        both = sorted({k for i, a in enumerate(parts) for b in parts[i + 1:] for k in a if k in b})
+        if both:
+            raise ValueError(f"recipe {self.name!r}: settings {both} are in more than one of model, train and data")
+
+    @property
+    def dataset(self) -> str:
+        return self.data["dataset"]
+
+    def settings(self) -> dict[str, Any]:
+        """Every setting the recipe has (model, training, data): the names ``with_overrides`` accepts."""
+        return {**self.model, **self.train, **self.data}
+
+    def with_overrides(self, overrides: Mapping[str, Any] | None) -> "Recipe":
+        """The recipe with the non-None ``overrides`` applied (the one override rule of every recipe)."""
+        given = {k: v for k, v in (overrides or {}).items() if v is not None}
+        unknown = sorted(k for k in given if k not in self.settings())
+        if unknown:
+            s = "s" if len(unknown) > 1 else ""
+            raise ValueError(f"recipe {self.name!r} has no setting{s} {', '.join(map(repr, unknown))}; "
+                             f"its settings: {', '.join(sorted(self.settings()))}")
+        if given.get("dataset", self.dataset) not in self.datasets:
+            raise ValueError(f"recipe {self.name!r} trains on {', '.join(self.datasets)}, not {given['dataset']!r}")
+        model, train, data = ({**part, **{k: v for k, v in given.items() if k in part}}
+                              for part in (self.model, self.train, self.data))
+        return dataclasses.replace(self, model=model, train=train, data=data)
+
+
+@dataclass
+class Run:
+    """What every recipe returns: the trained model, its training history, the final metrics, the config
+    that rebuilds and describes it (saved as the run directory's ``config.json``), the training time in
+    seconds, and what else the application keeps (``artifacts``: a vocabulary, a catalog, ...)."""
+
+    model: Any
+    history: Any
+    metrics: dict[str, Any]
+    config: dict[str, Any]
+    seconds: float
+    artifacts: dict[str, Any] = field(default_factory=dict)
+
+
+def run(recipe: Recipe, overrides: Mapping[str, Any] | None = None, **options: Any) -> Any:
+    """Train ``recipe`` with ``overrides`` (see :meth:`Recipe.with_overrides`); ``options`` are those of
+    :class:`RunOptions` (``out``, ``data``, ``download``, ``seed``, ``resume``, ``verbose``)."""
+    return recipe.runner(recipe.with_overrides(overrides), RunOptions(**options))
