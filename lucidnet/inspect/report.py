@@ -31,7 +31,7 @@ from ..train.metrics import confusion_matrix
 from . import plots
 from .doctor import Diagnosis, diagnose
 from .monitor import Monitor, MonitorLog
-from .summary import summary as model_summary
+from ..nn.summary import summary as model_summary
 
 __all__ = ["write_run_report", "build_report", "render_html", "save_predictions", "load_predictions", "REPORT",
            "MONITOR", "PREDICTIONS", "DIAGNOSIS", "PLOTS"]
