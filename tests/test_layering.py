@@ -33,6 +33,8 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 ROOT = "<root>"   # the root modules: tensor.py, random.py, backend.py, config.py, ...
 FACADE = "<facade>"
 
@@ -110,11 +112,12 @@ class Layering:
         return ".".join(parts)
 
     def targets(self, node: ast.AST, module: str, is_package: bool):
-        """(imported module, private?) for each lucidnet module or name one import statement reaches."""
+        """(imported module, private name or None) for each lucidnet module or name one import reaches."""
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.split(".")[0] == "lucidnet":
-                    yield alias.name, any(_private(p) for p in alias.name.split(".")[1:])
+                    private = any(_private(p) for p in alias.name.split(".")[1:])
+                    yield alias.name, alias.name if private else None
             return
         if node.level:
             base = module.split(".") if is_package else module.split(".")[:-1]
@@ -133,40 +136,36 @@ class Layering:
                 target = f"lucidnet.{alias.name}"
             elif source == "lucidnet" and alias.name.startswith("__"):
                 continue  # the facade's metadata (``__version__``) is importable from anywhere
-            yield target, source_private or _private(alias.name)
+            private = source_private or _private(alias.name)
+            yield target, f"{source}.{alias.name}" if private else None
 
-    def check_file(self, path: Path, source: str | None = None) -> list[Violation]:
+    def check_file(self, path: Path) -> list[Violation]:
         if path.parent == self.dir and path.name in ("__init__.py", "__main__.py"):
             return []  # the facade
         module = self.module_name(path)
         importer = self.package_of(module)
-        if source is None:
-            source = path.read_text(encoding="utf-8")
+        if importer not in LAYER_OF:
+            return []  # reported once by check(): classify it first
+        ilayer, ilevel, _ = LAYER_OF[importer]
         rel = path.relative_to(self.dir.parent).as_posix()
         found = []
-        tree = ast.parse(source, filename=str(path))
-        for node in _imports(tree):
+        for node in _imports(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
             for target, private in self.targets(node, module, path.name == "__init__.py"):
                 owner = self.package_of(target)
-                where = f"{rel}:{node.lineno}"
-
-                def bad(rule, target=target):
-                    if Violation(where, module, target, rule) not in found:
-                        found.append(Violation(where, module, target, rule))
-
+                rules = []
                 if owner not in LAYER_OF:
-                    bad(f"classify lucidnet.{owner} in the layering table")
-                    continue
-                if private and owner != importer:
-                    bad(f"private name of {_label(owner)} imported from {_label(importer)}")
-                if owner == importer:
-                    continue
-                (layer, level, shared), (ilayer, ilevel, _) = LAYER_OF[owner], LAYER_OF[importer]
-                if layer == ilayer and shared:
-                    continue
-                if level >= ilevel:
-                    bad(f"{ilayer} (level {ilevel}) imports {layer} (level {level}): "
-                        "only lower layers may be imported")
+                    rules.append((target, f"classify lucidnet.{owner} in the layering table"))
+                else:
+                    if private and owner != importer:
+                        rules.append((private, f"private name of {_label(owner)} imported from {_label(importer)}"))
+                    layer, level, shared = LAYER_OF[owner]
+                    if owner != importer and not (layer == ilayer and shared) and level >= ilevel:
+                        rules.append((target, f"{ilayer} (level {ilevel}) imports {layer} (level {level}): "
+                                              "only lower layers may be imported"))
+                for imported, rule in rules:
+                    v = Violation(f"{rel}:{node.lineno}", module, imported, rule)
+                    if v not in found:  # ``from x import a, b`` breaks a rule once
+                        found.append(v)
         return sorted(found, key=lambda v: int(v.where.rsplit(":", 1)[1]))
 
     def check(self) -> list[Violation]:
@@ -184,18 +183,22 @@ def _label(package: str) -> str:
 
 def test_imports_follow_the_layers():
     violations = Layering(PACKAGE_DIR).check()
-    assert not violations, "layering violations (see tests/test_layering.py):\n" + "\n".join(
-        f"  {v}" for v in violations)
+    if violations:
+        pytest.fail(f"{len(violations)} layering violation(s) (the rules: tests/test_layering.py):\n"
+                    + "\n".join(f"  {v}" for v in violations), pytrace=False)
 
 
 def test_checker_catches_violations(tmp_path):
     pkg = tmp_path / "lucidnet"
-    for sub in ("nn", "text", "vision", "ops", "widgets"):
+    for sub in ("nn", "models", "data", "optim", "text", "vision", "ops", "fused", "widgets"):
         (pkg / sub).mkdir(parents=True)
         (pkg / sub / "__init__.py").write_text("")
     (pkg / "__init__.py").write_text("from .text import lm\nfrom .tensor import _secret\n")
     (pkg / "tensor.py").write_text("from .random import _seed\nfrom .ops import add\n")
     (pkg / "random.py").write_text("")
+    (pkg / "config.py").write_text("")
+    (pkg / "fused" / "lstm.py").write_text("from ..config import threads\nfrom ..nn import Linear\n")
+    (pkg / "widgets" / "w.py").write_text("from ..nn import Linear\n")  # reported once, as unclassified
     (pkg / "nn" / "module.py").write_text(
         "from typing import TYPE_CHECKING\n"
         "from ..tensor import Tensor, _to_array\n"              # 2: private across packages
@@ -208,12 +211,16 @@ def test_checker_catches_violations(tmp_path):
         "    return models\n"
         "__all__ = ['summary']\n")
     (pkg / "nn" / "__init__.py").write_text("from .. import text\nfrom .module import summary\n")
+    (pkg / "models" / "mlp.py").write_text("from .. import nn\nfrom ..data import loader\n")  # nn's layer; up
+    (pkg / "data" / "loader.py").write_text("from ..optim import SGD\nfrom ..ops import _kernels\n")
     (pkg / "text" / "lm.py").write_text("from lucidnet.vision import resnet\nfrom lucidnet import nn\n"
                                         "import lucidnet\nfrom lucidnet import __version__, manual_seed\n")
     got = sorted(str(v) for v in Layering(pkg).check())
     assert got == sorted([
         "lucidnet/widgets/: lucidnet.widgets -> -: classify lucidnet.widgets in the layering table",
-        "lucidnet/nn/module.py:2: lucidnet.nn.module -> lucidnet.tensor: "
+        "lucidnet/fused/lstm.py:2: lucidnet.fused.lstm -> lucidnet.nn: "
+        "engine (level 0) imports nn (level 1): only lower layers may be imported",
+        "lucidnet/nn/module.py:2: lucidnet.nn.module -> lucidnet.tensor._to_array: "
         "private name of the root modules imported from lucidnet.nn",
         "lucidnet/nn/module.py:4: lucidnet.nn.module -> lucidnet.ops._kernels: "
         "private name of lucidnet.ops imported from lucidnet.nn",
@@ -221,6 +228,12 @@ def test_checker_catches_violations(tmp_path):
         "nn (level 1) imports applications (level 5): only lower layers may be imported",
         "lucidnet/nn/__init__.py:1: lucidnet.nn -> lucidnet.text: "
         "nn (level 1) imports applications (level 5): only lower layers may be imported",
+        "lucidnet/models/mlp.py:2: lucidnet.models.mlp -> lucidnet.data: "
+        "nn (level 1) imports data (level 2): only lower layers may be imported",
+        "lucidnet/data/loader.py:1: lucidnet.data.loader -> lucidnet.optim: "
+        "data (level 2) imports optim (level 2): only lower layers may be imported",
+        "lucidnet/data/loader.py:2: lucidnet.data.loader -> lucidnet.ops._kernels: "
+        "private name of lucidnet.ops imported from lucidnet.data",
         "lucidnet/text/lm.py:1: lucidnet.text.lm -> lucidnet.vision: "
         "applications (level 5) imports applications (level 5): only lower layers may be imported",
         "lucidnet/text/lm.py:3: lucidnet.text.lm -> lucidnet: "
