@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__, manual_seed, models, optim
+from .. import __version__, models, optim
+from ..random import manual_seed
 from ..data import DataLoader, TensorDataset
 from ..inspect import Monitor
 from ..nn import CrossEntropyLoss

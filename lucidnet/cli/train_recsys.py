@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import __version__, manual_seed, models
+from .. import __version__, models
+from ..random import manual_seed
 from ..recsys import SPLITS, MovieLens100K
 from ..recsys.baselines import GlobalMean, Popularity, UserItemBias
 from ..recsys.evaluation import build_leave_one_out, ranking_metrics, rating_errors

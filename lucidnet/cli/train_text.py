@@ -15,7 +15,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .. import __version__, manual_seed
+from .. import __version__
+from ..random import manual_seed
 from ..datasets.sst2 import SST2
 from ..datasets.tinyshakespeare import TinyShakespeare, split_text
 from ..text import generate
