@@ -41,7 +41,9 @@ def get_default_dtype():
     return _default_float
 
 
-def _to_array(data, dtype=None):
+def to_array(data, dtype=None):
+    """The NumPy array a tensor of ``data`` holds: ``dtype`` when given; else floats in the default dtype,
+    integers as int64 (uint8 kept), bools as bool. Always a new array, never a view of ``data``."""
     if isinstance(data, Tensor):
         data = data.data
     if dtype is not None:
@@ -70,7 +72,7 @@ class Tensor:
     __array_priority__ = 1000.0
 
     def __init__(self, data: Any, dtype=None, requires_grad: bool = False):
-        self.data = _to_array(data, dtype)
+        self.data = to_array(data, dtype)
         self.grad = None
         self._node = None
         self._retains_grad = False

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lucidnet.datasets._fs import atomic_write_bytes
+from lucidnet.serialization.atomic import atomic_write
 from lucidnet.datasets.idx import read_idx, write_idx
 
 FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -130,7 +130,7 @@ def main() -> None:
     text = NOTICE.format(seed=args.seed, train_per=args.train_per_class, train_n=counts["train"],
                          test_per=args.test_per_class, test_n=counts["test"], sources="\n".join(sources) + "\n",
                          outputs="\n".join(outputs) + "\n")
-    atomic_write_bytes(args.out / "NOTICE", text.encode())
+    atomic_write(args.out / "NOTICE", [text.encode()])
     print(f"wrote {args.out / 'NOTICE'}")
 
 

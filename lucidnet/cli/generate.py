@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import manual_seed
+from ..random import manual_seed
 from ..serialization.atomic import atomic_write
 from ..text.generate import generate
 from ..text.recipes import load_text_run

@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from ._fs import commit, temp_beside
+from ..serialization.atomic import atomic_path
 from .errors import DatasetError
 
 __all__ = ["data_roots", "cache_dir", "md5sum", "download_file"]
@@ -54,11 +54,11 @@ def download_file(url: str, dest: str | os.PathLike, md5: str | None = None, tim
     ``dest`` is then left untouched and no temporary file remains.
     """
     dest = Path(dest)
-    fd, tmp = temp_beside(dest)
-    try:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(dest) as tmp:  # on any error the temporary file goes and ``dest`` stays as it was
         h = hashlib.md5(usedforsecurity=False)
         size = 0
-        with os.fdopen(fd, "wb") as out:
+        with open(tmp, "wb") as out:
             try:
                 with urllib.request.urlopen(url, timeout=timeout) as resp:
                     expected = resp.headers.get("Content-Length")
@@ -71,13 +71,7 @@ def download_file(url: str, dest: str | os.PathLike, md5: str | None = None, tim
             if expected is not None and expected.isdigit() and int(expected) != size:
                 raise DatasetError(f"downloading {url} failed: the connection closed after {size} of "
                                    f"{int(expected)} bytes")
-            out.flush()
-            os.fsync(out.fileno())
         if md5 is not None and h.hexdigest() != md5.lower():
             raise DatasetError(f"downloading {url}: MD5 checksum mismatch (expected {md5}, got {h.hexdigest()}, "
                                f"{size} bytes); the file is corrupt or changed upstream, and was not saved")
-        commit(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return dest

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._fs import atomic_write_bytes
+from ..serialization.atomic import atomic_write
 from .errors import DatasetError
 
 __all__ = ["read_idx", "write_idx"]
@@ -102,4 +102,5 @@ def write_idx(path: str | os.PathLike, array: np.ndarray, compresslevel: int = 9
     body = header + np.ascontiguousarray(arr, dtype=_CODE_TO_DTYPE[code]).tobytes()
     if path.name.endswith(".gz"):
         body = gzip.compress(body, compresslevel=compresslevel, mtime=0)
-    atomic_write_bytes(path, body)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, [body])

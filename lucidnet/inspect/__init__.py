@@ -7,7 +7,7 @@ an HTML training report and a ``TensorBoard`` callback.
 """
 from .doctor import Diagnosis, Finding, diagnose
 from .monitor import Monitor, MonitorLog
-from .summary import Summary, register_flops, summary
+from ..nn.summary import Summary, register_flops, summary
 from .tensorboard import TensorBoard
 
 __all__ = ["summary", "Summary", "register_flops", "Monitor", "MonitorLog", "diagnose", "Diagnosis", "Finding",

@@ -32,7 +32,7 @@ from ..train.rundir import DIAGNOSIS, MONITOR, PLOTS, PREDICTIONS, REPORT, write
 from . import plots
 from .doctor import Diagnosis, diagnose
 from .monitor import Monitor, MonitorLog
-from .summary import summary as model_summary
+from ..nn.summary import summary as model_summary
 
 __all__ = ["finish_run", "write_run_report", "build_report", "render_html", "save_predictions", "load_predictions", "REPORT",
            "MONITOR", "PREDICTIONS", "DIAGNOSIS", "PLOTS"]

@@ -137,14 +137,14 @@ class Module:
                 dtype: Any = None) -> Any:
         """A table of the layers: output shapes, parameters (trainable and frozen), FLOPs and activation
         memory, from one forward pass on zeros of ``(batch_size, *input_shape)`` (see
-        ``lucidnet.inspect.summary``).
+        ``lucidnet.nn.summary``).
 
         >>> import lucidnet as ln
         >>> s = ln.nn.Sequential(ln.nn.Linear(784, 10), ln.nn.ReLU()).summary((784,))
         >>> s.total_params, s.flops
         (7850, 15700)
         """
-        from ..inspect.summary import summary  # the inspect package builds on nn, not the other way
+        from .summary import summary  # lazily: it registers FLOP rules for the layer classes
 
         return summary(self, input_shape, input_data=input_data, batch_size=batch_size, dtype=dtype)
 

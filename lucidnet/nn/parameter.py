@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import xp
-from ..tensor import Tensor, _to_array, get_default_dtype
+from ..tensor import Tensor, to_array, get_default_dtype
 
 
 class Parameter(Tensor):
@@ -29,7 +29,7 @@ class Parameter(Tensor):
         elif isinstance(data, xp.ndarray):
             arr = data
         else:
-            arr = _to_array(data)
+            arr = to_array(data)
         self.data = arr
         self.grad = None
         self._node = None

@@ -1,4 +1,5 @@
-"""Optimizers, learning-rate schedules and gradient clipping (PyTorch's ``torch.optim`` update rules).
+"""Optimizers and learning-rate schedules (PyTorch's ``torch.optim`` update rules). Gradient clipping is
+``lucidnet.nn.utils.clip_grad_norm_``, as in PyTorch.
 
 >>> import lucidnet as ln
 >>> w = ln.tensor([2.0], requires_grad=True)
@@ -12,10 +13,8 @@ True
 from . import lr_scheduler
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
-from .clip import clip_grad_norm_, clip_grad_value_
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler", "clip_grad_norm_",
-           "clip_grad_value_"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]

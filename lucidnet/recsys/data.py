@@ -26,9 +26,9 @@ from typing import Iterator
 
 import numpy as np
 
-from ..datasets._fs import atomic_write_bytes
 from ..datasets.download import data_roots, download_file
 from ..datasets.errors import DatasetError, DatasetNotFoundError, not_found
+from ..serialization.atomic import atomic_write
 
 __all__ = ["MovieLens100K", "Ratings", "IdMaps", "UnknownIdError", "safe_extract", "SPLITS"]
 
@@ -139,7 +139,8 @@ def safe_extract(archive: str | os.PathLike, target: str | os.PathLike, strip: s
             plan.append((info, dest))
         written = []
         for info, dest in plan:
-            atomic_write_bytes(dest, zf.read(info))
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(dest, [zf.read(info)])
             written.append(dest)
     return written
 

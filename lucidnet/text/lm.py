@@ -24,7 +24,7 @@ import numpy as np
 
 from ..autograd.grad_mode import no_grad
 from ..nn.losses import cross_entropy
-from ..optim.clip import clip_grad_norm_
+from ..nn.utils import clip_grad_norm_
 from ..random import generator
 from ..serialization import load_checkpoint, save_checkpoint
 from ..tensor import Tensor

@@ -313,7 +313,7 @@ class Trainer:
         has_begin, has_end = cbs.has_batch_begin, cbs.has_batch_end
         clip = self.clip_grad_norm
         if clip is not None:
-            from ..optim.clip import clip_grad_norm_
+            from ..nn.utils import clip_grad_norm_
             params = [p for g in optimizer.param_groups for p in g["params"]]
         if hasattr(model, "train"):
             model.train()

@@ -1,5 +1,6 @@
 """``summary(model, input_shape)``: the layers of a model with their output shapes, parameters (trainable
-and frozen), FLOPs and activation memory, from one forward pass on zeros.
+and frozen), FLOPs and activation memory, from one forward pass on zeros. ``Module.summary`` calls it;
+``lucidnet.inspect`` exports it.
 
 FLOPs count a multiply-add as two operations (``Linear(784, 512)`` on one sample: 2 * 784 * 512 plus
 512 for the bias). Elementwise layers (activations, normalisation) count one operation per output
