@@ -28,7 +28,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import __version__, manual_seed, models
+from .. import __version__, models
+from ..random import manual_seed
 from ..inspect.report import finish_run
 from ..train import Callback, CSVLogger, History, rundir
 from ..train.recipe import Recipe, Run, RunOptions

@@ -24,7 +24,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .. import __version__, manual_seed, models, optim
+from .. import __version__, models, optim
+from ..random import manual_seed
 from ..datasets.sst2 import SST2
 from ..datasets.tinyshakespeare import TinyShakespeare, split_text
 from ..inspect import Monitor

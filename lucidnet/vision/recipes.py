@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__, manual_seed, models
+from .. import __version__, models
 from ..data import DataLoader, TensorDataset
 from ..inspect import Monitor
 from ..inspect.report import finish_run
@@ -26,7 +26,7 @@ from ..nn import CrossEntropyLoss
 from ..nn.losses import cross_entropy
 from ..ops import softmax as _softmax
 from ..optim.factory import build_optimizer, build_scheduler, optimizer_defaults
-from ..random import generator
+from ..random import generator, manual_seed
 from ..tensor import from_numpy
 from ..train import CSVLogger, fit, predict, rundir
 from ..train.metrics import confusion_matrix
