@@ -4,7 +4,7 @@ saved config records every setting that ran."""
 import pytest
 
 from lucidnet.cli import build_parser, main
-from lucidnet.cli.train import SETTING_OPTIONS, TASKS, resolve
+from lucidnet.cli.train import POSITIVE_INT, SETTING_OPTIONS, TASKS, resolve
 from lucidnet.train.recipe import Recipe
 
 
@@ -40,7 +40,9 @@ def test_inapplicable_options_are_refused_by_name(task, extra, capsys, tmp_path)
 def test_every_option_is_refused_exactly_where_the_recipe_lacks_its_setting():
     """All options x all (dataset, model) pairs: accepted where the recipe has the setting, refused elsewhere."""
     for flag, kwargs in SETTING_OPTIONS.items():
-        value = [] if kwargs.get("nargs") == "?" else [str((kwargs.get("choices") or ["1"])[0])]
+        value = [] if kwargs.get("nargs") == "?" else [str((kwargs.get("choices") or ["0.5"])[0])]
+        if kwargs.get("type") is POSITIVE_INT:
+            value = ["1"]
         for dataset, (family, _) in TASKS.items():
             for name, recipe in family.RECIPES.items():
                 if dataset not in recipe.datasets:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
+from .. import __version__
 from . import evaluate, generate, predict, recommend, report, train
 
 COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "generate": generate, "recommend": recommend,
@@ -16,14 +18,50 @@ def build_parser() -> argparse.ArgumentParser:
         prog="lucidnet",
         description="lucidnet: train, evaluate and use neural networks written on NumPy.",
         epilog="Run 'lucidnet COMMAND --help' for a command's options.")
+    p.add_argument("--version", action="version", version=f"lucidnet {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, mod in COMMANDS.items():
         mod.add_parser(sub)
     return p
 
 
+class _PipeSafe:
+    """Standard output that survives its reader going away (``lucidnet train | head -2``): once the pipe is
+    closed, further output goes to /dev/null and the work goes on."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def _closed(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self._stream.fileno())
+        os.close(devnull)
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._closed()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._closed()
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if not isinstance(sys.stdout, _PipeSafe) and hasattr(sys.stdout, "fileno"):
+        try:
+            sys.stdout.fileno()
+            sys.stdout = _PipeSafe(sys.stdout)
+        except (OSError, ValueError):  # no real file behind it (captured in tests): nothing to guard
+            pass
     try:
         return int(args.run(args) or 0)
     except (FileNotFoundError, ValueError, KeyError, TypeError, ImportError) as e:

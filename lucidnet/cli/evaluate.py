@@ -10,13 +10,14 @@ def add_parser(sub) -> None:
                        description="Evaluate a run directory written by 'lucidnet train' on the test split of the "
                                    "dataset it was trained on (read from --data, if given).")
     p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("--data", metavar="DIR", default=None, help="directory with the dataset's files")
+    p.add_argument("--data", metavar="DIR", default=None,
+                   help="directory with the dataset's files (default: the one the run was trained on)")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
     family, config = tasks.family_of_run(args.run_dir)
-    m = family.evaluate(args.run_dir, args.data)
+    m = family.evaluate(args.run_dir, args.data or config.get("data_dir"))
     print(f"{config['model'].get('name')} ({config.get('recipe', '?')}), {m.pop('data')}:")
     classes, cm = m.pop("classes", None), m.pop("confusion_matrix", None)
     for key, value in m.items():

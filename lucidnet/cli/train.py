@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import math
 import sys
 
 from ..optim.factory import OPTIMIZERS, SCHEDULES
@@ -26,40 +27,65 @@ TASKS = {**{name: (vision_recipes, "mlp") for name in vision_recipes.DATASETS},
 # the applications whose runs checkpoint, so that --resume applies (a recommender trains in a minute or two)
 RESUMABLE = (vision_recipes, text_recipes)
 
+def _number(kind: type, low: float, high: float | None = None, low_open: bool = False, high_open: bool = True):
+    """An argparse type: a finite ``kind`` in [low, high) (``low_open``: (low, ...)), else a message naming the
+    range."""
+    def parse(text: str):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, "
+                                             f"got {text!r}") from None
+        ok = math.isfinite(v) and (v > low if low_open else v >= low) and \
+            (high is None or (v < high if high_open else v <= high))
+        if not ok:
+            lo = f"({low}" if low_open else f"[{low}"
+            hi = "inf)" if high is None else (f"{high})" if high_open else f"{high}]")
+            raise argparse.ArgumentTypeError(f"expected a finite value in {lo}, {hi}, got {text!r}")
+        return v
+    parse.__name__ = kind.__name__
+    return parse
+
+
+POSITIVE_INT, POSITIVE, NON_NEGATIVE, FRACTION = (_number(int, 1), _number(float, 0.0, low_open=True),
+                                                   _number(float, 0.0), _number(float, 0.0, 1.0))
+
+
 # options that set a recipe setting: flag -> argparse keywords (the setting is the flag's name, dashes -> _)
 SETTING_OPTIONS: dict[str, dict] = {
-    "--epochs": dict(type=int, help="training epochs (a recommender: the most, the count is chosen on validation)"),
-    "--batch-size": dict(type=int, help="training batch size"),
+    "--epochs": dict(type=POSITIVE_INT,
+                     help="training epochs (a recommender: the most; the count is chosen on validation)"),
+    "--batch-size": dict(type=POSITIVE_INT, help="training batch size"),
     "--optimizer": dict(choices=list(OPTIMIZERS), help="an optimizer of lucidnet.optim.factory: sgd (plain), "
                         "sgd-nesterov (momentum 0.9, weight decay 5e-4, lr 0.1), adam, adamw, rmsprop, adagrad"),
-    "--lr": dict(type=float, help="learning rate (the peak with a schedule); default: the recipe's, or the "
+    "--lr": dict(type=POSITIVE, help="learning rate (the peak with a schedule); default: the recipe's, or the "
                  "optimizer's default"),
-    "--weight-decay": dict(type=float, help="L2 weight decay (default: the recipe's, or the optimizer's)"),
+    "--weight-decay": dict(type=NON_NEGATIVE, help="L2 weight decay (default: the recipe's, or the optimizer's)"),
     "--schedule": dict(choices=list(SCHEDULES), help="learning-rate schedule, per step: cosine decay to 0 over "
                        "the run, onecycle (warm up over the first 30%%, then anneal), or constant"),
     "--augment": dict(nargs="?", const="crop-flip", choices=list(vision_recipes.AUGMENTATIONS),
                       help="images: augment training batches: crop-flip (random 28x28 crops of the image padded by "
                            "2 pixels, horizontal flips; what --augment alone means) or crop-flip-erase (and "
                            "random erasing)"),
-    "--label-smoothing": dict(type=float, help="images: cross-entropy label smoothing"),
-    "--val-split": dict(type=float, help="fraction of the training data held out for validation (images: 0, none; "
+    "--label-smoothing": dict(type=FRACTION, help="images: cross-entropy label smoothing"),
+    "--val-split": dict(type=FRACTION, help="fraction of the training data held out for validation (images: 0, none; "
                         "explicit recommenders: 0.05, picks the epoch count)"),
-    "--patience": dict(type=int, help="early stopping: epochs without improvement on validation"),
-    "--embed-dim": dict(type=int, help="text: embedding size"),
-    "--hidden-size": dict(type=int, help="text: LSTM hidden size"),
-    "--num-layers": dict(type=int, help="text: LSTM layers"),
-    "--dropout": dict(type=float, help="dropout probability"),
+    "--patience": dict(type=POSITIVE_INT, help="early stopping: epochs without improvement on validation"),
+    "--embed-dim": dict(type=POSITIVE_INT, help="text: embedding size"),
+    "--hidden-size": dict(type=POSITIVE_INT, help="text: LSTM hidden size"),
+    "--num-layers": dict(type=POSITIVE_INT, help="text: LSTM layers"),
+    "--dropout": dict(type=FRACTION, help="dropout probability"),
     "--pooling": dict(choices=["max", "mean", "last"],
                       help="lstm/bilstm: pool the outputs (max, mean) or take the final states (last)"),
-    "--word-dropout": dict(type=float, help="bilstm: probability of replacing a training word by <unk>"),
-    "--min-freq": dict(type=int, help="sst2: least count of a word in the vocabulary"),
-    "--seq-len": dict(type=int, help="char-lstm: truncated-BPTT length (chars per chunk)"),
-    "--clip": dict(type=float, help="char-lstm: gradient-norm clipping threshold"),
-    "--max-minutes": dict(type=float, help="char-lstm: a time budget: train for this many minutes of training time, "
+    "--word-dropout": dict(type=FRACTION, help="bilstm: probability of replacing a training word by <unk>"),
+    "--min-freq": dict(type=POSITIVE_INT, help="sst2: least count of a word in the vocabulary"),
+    "--seq-len": dict(type=POSITIVE_INT, help="char-lstm: truncated-BPTT length (chars per chunk)"),
+    "--clip": dict(type=POSITIVE, help="char-lstm: gradient-norm clipping threshold"),
+    "--max-minutes": dict(type=POSITIVE, help="char-lstm: a time budget: train for this many minutes of training time, "
                           "the learning rate annealed over them (cosine); --epochs then only caps the run"),
     "--split": dict(choices=list(SPLITS), help="explicit recommenders (mf, autorec): train on SPLIT.base, report "
                     "RMSE on SPLIT.test"),
-    "--negatives": dict(type=int, help="implicit recommenders: negatives per positive per epoch"),
+    "--negatives": dict(type=POSITIVE_INT, help="implicit recommenders: negatives per positive per epoch"),
 }
 
 
@@ -84,7 +110,9 @@ def add_parser(sub) -> None:
     p.add_argument("--download", action="store_true", help="download the dataset if it is not found")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--out", metavar="DIR", default="runs/latest", help="run directory to write (default: %(default)s)")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the interrupted run in --out (same options; refused if there is none)")
+    p.add_argument("--overwrite", action="store_true", help="replace a run that --out already holds")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     g = p.add_argument_group("recipe settings (each applies to the recipes that have it; default: the recipe's)")
     for flag, kwargs in SETTING_OPTIONS.items():
@@ -118,6 +146,8 @@ def run(args) -> int:
     if importlib.util.find_spec("matplotlib") is None:
         print('note: matplotlib is not installed, so report.html will have no plots: pip install "lucidnet[report]"',
               file=sys.stderr)
+    if args.resume and args.overwrite:
+        raise ValueError("--resume continues the run in --out and --overwrite replaces it: give one of them")
     run_recipe(recipe, overrides, out=args.out, data=args.data, download=args.download, seed=args.seed,
-               resume=args.resume, verbose=0 if args.quiet else 1)
+               resume=args.resume, overwrite=args.overwrite, verbose=0 if args.quiet else 1)
     return 0

@@ -16,8 +16,8 @@ def not_found(who: str, files, candidates, how: str) -> DatasetNotFoundError:
     """The error for ``files`` missing from every ``(directory, note)`` candidate; ``how`` says how to get them."""
     lines = [f"{who}: the data was not found. Looked for {', '.join(files)} in:"]
     for path, note in candidates:
-        why = ("directory does not exist" if not path.is_dir() else
-               "missing " + ", ".join(f for f in files if not (path / f).is_file()))
+        why = ("a file, not a directory" if path.is_file() else "directory does not exist" if not path.is_dir()
+               else "missing " + ", ".join(f for f in files if not (path / f).is_file()))
         lines.append(f"  {path}  ({note}): {why}")
     lines.append(f"To get it: {how}")
     return DatasetNotFoundError("\n".join(lines))

@@ -82,7 +82,7 @@ class _IdxImageDataset(Dataset):
         return all(self._locate(root, f).is_file() for f in _SPLIT_FILES[self.split])
 
     def _find_root(self, root: str | os.PathLike | None, download: bool, base_url: str | None) -> Path:
-        candidates = [(Path(root).expanduser(), "root=")] if root is not None else data_roots(self.name)
+        candidates = [(Path(root).expanduser(), "given")] if root is not None else data_roots(self.name)
         for path, _ in candidates:
             if self._has_split(path):
                 return path
@@ -96,16 +96,19 @@ class _IdxImageDataset(Dataset):
         cls, files = type(self).__name__, [f"{f}.gz" for f in _SPLIT_FILES[self.split]]
         lines = [f"{cls}: the '{self.split}' split was not found. Looked for {' and '.join(files)} in:"]
         for path, note in candidates:
-            if not path.is_dir():
+            if path.is_file():
+                why = "a file, not a directory"
+            elif not path.is_dir():
                 why = "directory does not exist"
             else:
                 why = "missing " + ", ".join(f for f, s in zip(files, _SPLIT_FILES[self.split])
                                              if not self._locate(path, s).is_file())
             lines.append(f"  {path}  ({note}): {why}")
         target = candidates[0][0]
-        lines.append(f"To get the data: pass download=True (fetches it from {self.mirrors[0]} into {target}), "
+        lines.append(f"To get the data: download it (download=True in Python, --download on the command line; "
+                     f"fetches it from {self.mirrors[0]} into {target}), "
                      f"or set LUCIDNET_DATA to a directory holding {self.name}/ with the IDX .gz files, "
-                     "or pass root=<that directory>.")
+                     "or point at that directory (root= in Python, --data on the command line).")
         if hasattr(type(self), "bundled"):
             lines.append(f"For a small subset that needs no files: {cls}.bundled('{self.split}').")
         return "\n".join(lines)

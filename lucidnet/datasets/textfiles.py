@@ -143,7 +143,7 @@ def locate_files(name: str, files: Sequence[str], root: str | os.PathLike | None
     who = who or name
     if root is not None:
         r = Path(root).expanduser()
-        candidates = [(r, "root="), (r / name, "root=")]
+        candidates = [(r, "given"), (r / name, "given")]
     else:
         candidates = data_roots(name)
     for path, _ in candidates:
@@ -158,6 +158,8 @@ def locate_files(name: str, files: Sequence[str], root: str | os.PathLike | None
                 url, md5 = sources[f]
                 download_file(url, target / f, md5=md5)
         return target
-    how = f"pass download=True (fetches it into {target}), or " if sources else ""
+    how = (f"download it (download=True in Python, --download on the command line; fetches it into {target}), or "
+           if sources else "")
     raise not_found(who, files, candidates, f"{how}set LUCIDNET_DATA to a directory holding {name}/ with these "
-                                            "files, or pass root=<that directory>.")
+                                            "files, or point at that directory (root= in Python, --data on the "
+                                            "command line).")

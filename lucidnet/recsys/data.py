@@ -218,7 +218,7 @@ class MovieLens100K(IdMaps):
     def _find_root(self, root, download: bool, url: str, md5: str) -> Path:
         if root is not None:  # the folder holding the files, or one holding ml-100k/
             r = Path(root).expanduser()
-            candidates = [(r, "root="), (r / self.name, "root=")]
+            candidates = [(r, "given"), (r / self.name, "given")]
         else:
             candidates = data_roots(self.name)
         for path, _ in candidates:
@@ -229,8 +229,9 @@ class MovieLens100K(IdMaps):
             self.download(target, url, md5)
             return target
         raise not_found("MovieLens100K", _REQUIRED, candidates,
-                        f"pass download=True (fetches {url} into {target}), or set LUCIDNET_DATA to a directory "
-                        "holding ml-100k/ with the extracted files, or pass root=<that directory>.")
+                        f"download it (download=True in Python, --download on the command line; fetches {url} into "
+                        f"{target}), or set LUCIDNET_DATA to a directory holding ml-100k/ with the extracted files, or "
+                        "point at that directory (root= in Python, --data on the command line).")
 
     @staticmethod
     def download(target: str | os.PathLike, url: str = URL, md5: str = MD5) -> Path:

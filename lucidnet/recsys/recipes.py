@@ -32,7 +32,7 @@ from .. import __version__, models
 from ..random import manual_seed
 from ..inspect.report import finish_run
 from ..train import Callback, CSVLogger, History, rundir
-from ..train.recipe import Recipe, Run, RunOptions
+from ..train.recipe import Recipe, Run, RunOptions, data_dir
 from .baselines import GlobalMean, Popularity, UserItemBias
 from .catalog import Catalog
 from .data import SPLITS, MovieLens100K, Ratings
@@ -196,6 +196,7 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
     model = sel.model
     train_time = time.perf_counter() - t0
     config = {"model": models.config_of(model), "recipe": name, "task": recipe.task, "dataset": recipe.dataset,
+              "data_dir": data_dir(options),
               "data": dict(recipe.data),
               "train": {**sel.train_config, "seed": options.seed, "epochs_chosen": sel.epochs, **sel.pretrained},
               "lucidnet_version": __version__}

@@ -34,7 +34,7 @@ from ..optim.factory import build_optimizer, build_scheduler
 from ..train import Callback, CSVLogger, EarlyStopping, fit, predict, rundir
 from ..train import evaluate as evaluate_model
 from ..train.metrics import confusion_matrix
-from ..train.recipe import Recipe, Run, RunOptions
+from ..train.recipe import Recipe, Run, RunOptions, data_dir
 from .batching import BucketLoader, SequenceDataset
 from .classify import predict_proba
 from .generate import generate
@@ -188,7 +188,8 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
                       on_vocab=lambda v: v.save(out / rundir.VOCAB))
     if options.verbose:
         print(f"lucidnet {__version__}: training {recipe.name} on {recipe.dataset}" + (f" -> {out}" if out else ""))
-    config = {"recipe": recipe.name, "task": recipe.task, "dataset": recipe.dataset, "vocab": rundir.VOCAB}
+    config = {"recipe": recipe.name, "task": recipe.task, "dataset": recipe.dataset, "data_dir": data_dir(options),
+              "vocab": rundir.VOCAB}
     if recipe.task == "text-classification":
         splits = {s: SST2(options.data, s, download=options.download) for s in ("phrases", "dev", "test")}
         run = train_classifier(recipe, *((splits[s].texts, splits[s].targets) for s in ("phrases", "dev", "test")),

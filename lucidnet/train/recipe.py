@@ -22,21 +22,25 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-__all__ = ["Recipe", "Run", "RunOptions", "run"]
+from .rundir import open_run
+
+__all__ = ["Recipe", "Run", "RunOptions", "run", "data_dir"]
 
 
 @dataclass(frozen=True)
 class RunOptions:
     """How a recipe runs, as opposed to what it trains: where the run directory goes (``out=None``: no files,
     no checkpoint), where the data is read from (``data``: a directory; None: ``$LUCIDNET_DATA`` or the user
-    cache), whether to download it, the seed, whether to resume the checkpoint in ``out``, and verbosity
-    (0 silent, 1 a progress bar, 2 a line per epoch)."""
+    cache), whether to download it, the seed, whether to resume the interrupted run in ``out`` or to
+    ``overwrite`` a run there (see ``rundir.open_run``), and verbosity (0 silent, 1 a progress bar, 2 a line
+    per epoch)."""
 
     out: str | os.PathLike | None = None
     data: str | os.PathLike | None = None
     download: bool = False
     seed: int = 0
     resume: bool = False
+    overwrite: bool = False
     verbose: int = 1
 
 
@@ -101,7 +105,19 @@ class Run:
     artifacts: dict[str, Any] = field(default_factory=dict)
 
 
+def data_dir(options: RunOptions) -> str | None:
+    """The data directory a run read (absolute), for its config: ``lucidnet evaluate`` reads the same data."""
+    return None if options.data is None else os.path.abspath(os.fspath(options.data))
+
+
 def run(recipe: Recipe, overrides: Mapping[str, Any] | None = None, **options: Any) -> Any:
     """Train ``recipe`` with ``overrides`` (see :meth:`Recipe.with_overrides`); ``options`` are those of
-    :class:`RunOptions` (``out``, ``data``, ``download``, ``seed``, ``resume``, ``verbose``)."""
-    return recipe.runner(recipe.with_overrides(overrides), RunOptions(**options))
+    :class:`RunOptions` (``out``, ``data``, ``download``, ``seed``, ``resume``, ``overwrite``, ``verbose``).
+    With ``out``, the run directory is held for the run (``rundir.open_run``)."""
+    recipe, opts = recipe.with_overrides(overrides), RunOptions(**options)
+    if opts.resume and opts.out is None:
+        raise ValueError("resume continues the interrupted run in a run directory; give out=")
+    if opts.out is None:
+        return recipe.runner(recipe, opts)
+    with open_run(opts.out, recipe.name, recipe.settings(), opts.seed, resume=opts.resume, overwrite=opts.overwrite):
+        return recipe.runner(recipe, opts)

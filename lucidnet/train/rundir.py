@@ -11,6 +11,11 @@ file names and how they are saved and loaded; the applications, ``lucidnet.inspe
                             plots/*.png, monitor.json, diagnosis.json and predictions.npz beside it
     vocab.json              a text run's vocabulary; sample.txt: a language model's sample
     catalog.json            a recommender's ids, titles and seen items
+    run.json                the recipe's settings and seed, and whether the run is running or finished
+    .lock                   held (with the process id) while a run writes the directory
+
+``open_run`` guards a run directory: one run at a time (the lock), a new run never overwrites another
+unless asked (``overwrite``), and ``resume`` continues only an interrupted run with the same settings.
 
 >>> import tempfile, lucidnet as ln
 >>> d = tempfile.mkdtemp()
@@ -24,8 +29,10 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Mapping
 
 from .. import models
 from ..serialization import load, save
@@ -33,13 +40,17 @@ from ..serialization.atomic import atomic_write
 
 __all__ = ["MODEL", "CONFIG", "HISTORY", "METRICS", "CHECKPOINT", "REPORT", "MONITOR", "PREDICTIONS", "DIAGNOSIS",
            "PLOTS", "VOCAB", "SAMPLE", "CATALOG", "save_run", "load_run", "load_config", "write_json", "read_json",
-           "read_history", "write_metrics"]
+           "read_history", "write_metrics", "open_run", "RunDirError"]
 
 MODEL, CONFIG, HISTORY, METRICS, CHECKPOINT = ("model.safetensors", "config.json", "history.csv", "metrics.json",
                                                "checkpoint.safetensors")
 REPORT, MONITOR, PREDICTIONS, DIAGNOSIS, PLOTS = ("report.html", "monitor.json", "predictions.npz", "diagnosis.json",
                                                   "plots")
 VOCAB, SAMPLE, CATALOG = "vocab.json", "sample.txt", "catalog.json"
+RUN, LOCK = "run.json", ".lock"
+# the files of a run: what --overwrite removes (nothing else in the directory is touched)
+RUN_FILES = (MODEL, CONFIG, HISTORY, METRICS, CHECKPOINT, REPORT, MONITOR, PREDICTIONS, DIAGNOSIS, VOCAB, SAMPLE,
+             CATALOG, RUN)
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
@@ -104,3 +115,92 @@ def read_history(path: str | os.PathLike) -> dict[str, list]:
     header, body = rows[0], [r for r in rows[1:] if r]
     return {k: [float(r[i]) if i < len(r) and r[i] != "" else None for r in body]
             for i, k in enumerate(header) if k != "epoch"}
+
+
+class RunDirError(ValueError):
+    """A run directory cannot be used as asked: another run holds it, it holds a run that would be overwritten,
+    or there is nothing (or something else) to resume there."""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _lock(d: Path) -> None:
+    """Take the directory's lock (a file holding our pid, created exclusively); a stale lock (its process is
+    gone) is taken over; a live one is an error naming the process."""
+    path = d / LOCK
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            try:
+                pid = int(path.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and pid != os.getpid() and _pid_alive(pid):
+                raise RunDirError(f"{d} is in use by another run (process {pid}); wait for it to finish or choose "
+                                  "another --out") from None
+            path.unlink(missing_ok=True)  # stale: its process is gone
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        return
+    raise RunDirError(f"{d}: could not take the lock {path}")
+
+
+def _differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    keys = sorted(set(old) | set(new))
+    return [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in keys if old.get(k) != new.get(k)]
+
+
+@contextmanager
+def open_run(out: str | os.PathLike, recipe: str, settings: Mapping[str, Any], seed: int, *, resume: bool = False,
+             overwrite: bool = False) -> Iterator[Path]:
+    """Hold run directory ``out`` for a run of ``recipe`` with ``settings`` and ``seed`` (a context manager).
+
+    A new run into a directory that holds a run (finished or interrupted) is refused unless ``overwrite``
+    (which removes that run's files, and only those). ``resume`` needs an interrupted run there (a training
+    checkpoint) of the same recipe, settings and seed; any difference is refused with the list of them. The
+    directory is locked for the duration; ``run.json`` records the settings and ``"status": "finished"`` once
+    the block ends without error."""
+    d = Path(out)
+    if d.exists() and not d.is_dir():
+        raise RunDirError(f"--out {d} is a file, not a directory")
+    d.mkdir(parents=True, exist_ok=True)
+    _lock(d)
+    try:
+        record = {"recipe": recipe, "seed": seed, "settings": json.loads(json.dumps(dict(settings)))}
+        previous = read_json(d / RUN) if (d / RUN).is_file() else None
+        has_run = [name for name in RUN_FILES if (d / name).exists()]
+        if resume:
+            if not (d / CHECKPOINT).is_file():
+                what = "a finished run" if (d / METRICS).is_file() else ("no run" if not has_run else "no checkpoint")
+                raise RunDirError(f"nothing to resume in {d}: it holds {what} (resume continues an interrupted run "
+                                  "from its checkpoint.safetensors)")
+            if previous is not None:
+                old = {"recipe": previous.get("recipe"), "seed": previous.get("seed"), **previous.get("settings", {})}
+                diffs = _differences(old, {"recipe": recipe, "seed": seed, **record["settings"]})
+                if diffs:
+                    raise RunDirError(f"cannot resume {d} with other settings than it started with ("
+                                      + "; ".join(diffs) + "); resume with the same options, or start a new run")
+        elif has_run:
+            if not overwrite:
+                kind = "a finished run" if (d / METRICS).is_file() else "an interrupted run"
+                raise RunDirError(f"{d} already holds {kind}; resume it (--resume), replace it (--overwrite) or "
+                                  "choose another --out")
+            for name in has_run:
+                target = d / name
+                shutil.rmtree(target) if target.is_dir() else target.unlink()
+            shutil.rmtree(d / PLOTS, ignore_errors=True)
+        write_json(d / RUN, {**record, "status": "running"})
+        yield d
+        write_json(d / RUN, {**record, "status": "finished"})
+    finally:
+        (d / LOCK).unlink(missing_ok=True)

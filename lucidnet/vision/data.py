@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,9 +57,14 @@ def read_image(path: str | Path, size: tuple[int, int]) -> np.ndarray:
     if not p.is_file():
         raise FileNotFoundError(f"image {str(p)!r} does not exist")
     try:
-        with Image.open(p) as im:
-            im = im.convert("L").resize((size[1], size[0]), Image.BILINEAR)
-            x = np.asarray(im, dtype=np.float32) / 255.0
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(p) as im:
+                im = im.convert("L").resize((size[1], size[0]), Image.BILINEAR)
+                x = np.asarray(im, dtype=np.float32) / 255.0
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ValueError(f"{p}: the image is too large to read safely (more than {Image.MAX_IMAGE_PIXELS:,} "
+                         "pixels: Pillow's decompression-bomb limit)") from None
     except (UnidentifiedImageError, OSError) as e:
         raise ValueError(f"{p}: not a readable image ({e})") from None
     border = np.concatenate([x[0], x[-1], x[:, 0], x[:, -1]])

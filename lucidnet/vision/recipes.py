@@ -30,7 +30,7 @@ from ..random import generator, manual_seed
 from ..tensor import from_numpy
 from ..train import CSVLogger, fit, predict, rundir
 from ..train.metrics import confusion_matrix
-from ..train.recipe import Recipe, Run, RunOptions
+from ..train.recipe import Recipe, Run, RunOptions, data_dir
 from . import data as image_data
 from . import transforms as T
 
@@ -60,7 +60,8 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
     shape = tuple(data.x_train.shape[1:])
     config = {"model": model_config(recipe, shape, len(data.classes)), "recipe": recipe.name,
               "task": recipe.task, "input": {"shape": list(shape), "mean": mean, "std": std},
-              "classes": data.classes, "dataset": dataset, "train": {**s, "seed": options.seed},
+              "classes": data.classes, "dataset": dataset, "data_dir": data_dir(options),
+              "train": {**s, "seed": options.seed},
               "lucidnet_version": __version__}
     x_train, y_train = normalise(data.x_train, config), data.y_train
     x_test = normalise(data.x_test, config)
