@@ -2,19 +2,17 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
+from ..serialization.atomic import create_temp
 
 
 def temp_beside(path: Path) -> tuple[int, str]:
-    """An open temporary file in ``path``'s directory (created if needed), with the usual file mode."""
+    """An open temporary file in ``path``'s directory (created if needed), with the usual file mode (0o666
+    less the umask, as for any new file: created with that mode, so the umask is never read or changed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; a data file should be readable like any other
-    return fd, tmp
+    tmp = create_temp(str(path.parent), path.name)
+    return os.open(tmp, os.O_WRONLY | getattr(os, "O_BINARY", 0)), tmp
 
 
 def fsync_dir(path: Path) -> None:
