@@ -6,9 +6,9 @@
 >>> float(x.grad[0])
 6.0
 """
-from . import autograd, backend, ops
+from . import autograd, backend, config, ops
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .backend import set_allocator_cache
+from .config import get_num_threads, set_allocator_cache, set_num_threads, show_config
 from .ops import (abs, argmax, argmin, cat, chunk, clamp, clip, concatenate, exp, flatten, gather, log,  # noqa: A004
                   logsumexp, matmul, maximum, mean, minimum, pad, permute, reshape, sigmoid, softmax, split, sqrt,
                   squeeze, stack, std, sum, tanh, transpose, unsqueeze, var, where, relu, log_softmax, max, min)
@@ -25,5 +25,19 @@ from .serialization import load, save  # noqa: E402
 from . import train  # noqa: E402
 from .train import evaluate, fit, predict  # noqa: E402
 from . import models  # noqa: E402
-from . import recsys  # noqa: E402  (registers the recommenders in lucidnet.models)
-from . import inspect, text, vision  # noqa: E402
+from . import fused, kernels  # noqa: E402
+
+# The applications are imported on first use (PEP 562), so ``import lucidnet`` stays light; their models
+# are found by name through the registry's plugin table (``lucidnet.models.registry.PLUGINS``).
+_LAZY = ("inspect", "recsys", "text", "vision", "cli")
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'lucidnet' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
