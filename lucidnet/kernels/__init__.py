@@ -138,46 +138,36 @@ def select(family: str, *arrays) -> ModuleType:
 _lock = threading.Lock()  # numba's workqueue threading layer must not be entered by two threads at once
 
 
+def _conv_kernel(name: str, checked: tuple, *args) -> None:
+    """Run conv kernel ``name`` compiled (under the lock) when ``checked`` arrays allow it, else in NumPy."""
+    nb = compiled("conv", *checked)
+    if nb is None:
+        getattr(conv_numpy, name)(*args)
+        return
+    with _lock:
+        getattr(nb, name)(*args)
+
+
 def im2col(x, cols, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups) -> None:
     """Copy every (kh, kw) window of ``x`` (N, H, W, C) into a row of ``cols`` (N*ho*wo, >= C*kh*kw),
     columns ordered (group, i, j, channel); taps in the padding give zeros."""
-    nb = compiled("conv", x, cols)
-    if nb is not None:
-        with _lock:
-            nb.im2col(x, cols, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups)
-    else:
-        conv_numpy.im2col(x, cols, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups)
+    _conv_kernel("im2col", (x, cols), x, cols, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups)
 
 
 def col2im(cols, gx, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups) -> None:
     """The adjoint of :func:`im2col`: overwrite ``gx`` (N, H, W, C) with the sum of the window entries
     of ``cols`` that each pixel was copied to."""
-    nb = compiled("conv", cols, gx)
-    if nb is not None:
-        with _lock:
-            nb.col2im(cols, gx, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups)
-    else:
-        conv_numpy.col2im(cols, gx, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups)
+    _conv_kernel("col2im", (cols, gx), cols, gx, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups)
 
 
 def maxpool_forward(x, out, arg, kh, kw, sh, sw, pt, pl, dh, dw) -> None:
     """Max over every window of ``x`` (N, H, W, C) into ``out`` (N, ho, wo, C), and in ``arg`` (int32)
     the flat index h * W + w of the maximum (the first one in window order; NaN wins, as in PyTorch)."""
-    nb = compiled("conv", x, out)
-    if nb is not None:
-        with _lock:
-            nb.maxpool_forward(x, out, arg, kh, kw, sh, sw, pt, pl, dh, dw)
-    else:
-        conv_numpy.maxpool_forward(x, out, arg, kh, kw, sh, sw, pt, pl, dh, dw)
+    _conv_kernel("maxpool_forward", (x, out), x, out, arg, kh, kw, sh, sw, pt, pl, dh, dw)
 
 
 def maxpool_backward(g, arg, out, gx, positive: bool, kh, kw, sh, sw, pt, pl, dh, dw) -> None:
     """Overwrite ``gx`` (N, H, W, C) with zeros plus each ``g`` (N, ho, wo, C) at its maximum's index
     (the geometry is that of the forward). With ``positive``, only where the pooled ``out`` is > 0: the
     gradient through a ReLU before the pool, in the same pass."""
-    nb = compiled("conv", g, gx)
-    if nb is not None:
-        with _lock:
-            nb.maxpool_backward(g, arg, out, gx, bool(positive), kh, kw, sh, sw, pt, pl, dh, dw)
-    else:
-        conv_numpy.maxpool_backward(g, arg, out, gx, positive, kh, kw, sh, sw, pt, pl, dh, dw)
+    _conv_kernel("maxpool_backward", (g, gx), g, arg, out, gx, bool(positive), kh, kw, sh, sw, pt, pl, dh, dw)
