@@ -20,7 +20,6 @@ True
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import sys
 
@@ -53,10 +52,14 @@ def _libc():
     if not sys.platform.startswith("linux"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return libc if hasattr(libc, "mallopt") else None
+        libc = ctypes.CDLL("libc.so.6")
     except OSError:
-        return None
+        from ctypes.util import find_library  # slower: it may ask ldconfig
+        try:
+            libc = ctypes.CDLL(find_library("c"))
+        except OSError:
+            return None
+    return libc if hasattr(libc, "mallopt") else None
 
 
 def set_allocator_cache(enabled: bool = True) -> bool:
