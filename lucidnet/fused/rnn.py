@@ -16,8 +16,10 @@ OpenBLAS spends more time repacking the weight on every step than multiplying), 
 out among lucidnet's threads (``kernels.threads``): rows are independent in a recurrent layer, so each thread runs
 its rows through all the steps with no synchronisation. The input projection (where G*H is a multiple of 16)
 and the input gradient are computed step by step inside those loops too, while their rows are in cache;
-the weight gradients stay one large GEMM each, through ``kernels.threads.matmul`` on the same threads. Without numba, or for float64, the loop runs
-in Python, one NumPy kernel (``rnn_numpy``) and one BLAS call per step. Weights of any memory layout work;
+the weight gradients stay one large GEMM each, through ``kernels.threads.matmul`` on the same threads. OpenBLAS
+runs on one thread for the duration of the layer's forward and backward only (``kernels.threads.own_blas``).
+Without numba, or for float64, the loop runs in Python, one NumPy kernel (``rnn_numpy``) and one BLAS call
+per step. Weights of any memory layout work;
 ``nn``'s are row-major, the layout in which the weight-gradient GEMMs ran fastest.
 
 Variable lengths: row b is active at step t while t < lengths[b]. An inactive row keeps its state and

@@ -35,8 +35,8 @@ from .. import config
 from ..backend import xp
 from . import conv_numpy
 
-__all__ = ["numba_available", "numba_enabled", "numba_loaded", "set_numba", "compiled", "select", "status", "im2col", "col2im",
-           "maxpool_forward", "maxpool_backward"]
+__all__ = ["numba_available", "numba_enabled", "numba_loaded", "set_numba", "compiled", "select", "status",
+           "im2col", "col2im", "maxpool_forward", "maxpool_backward"]
 
 # family -> (compiled module, NumPy twin or None)
 FAMILIES = {"conv": ("conv_numba", "conv_numpy"), "rnn": ("rnn_numba", "rnn_numpy"), "norm": ("norm_numba", None),

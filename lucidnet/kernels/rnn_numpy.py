@@ -27,8 +27,8 @@ from __future__ import annotations
 from ..backend import xp as np
 from ..ops.activation import stable_sigmoid
 
-__all__ = ["step_at", "rnn_forward_step", "rnn_backward_step", "lstm_forward_step", "lstm_backward_step", "gru_forward_step",
-           "gru_backward_step"]
+__all__ = ["step_at", "rnn_forward_step", "rnn_backward_step", "lstm_forward_step", "lstm_backward_step",
+           "gru_forward_step", "gru_backward_step"]
 
 
 def step_at(d: int, t_: int, n: int) -> tuple[int, int, int]:
