@@ -11,7 +11,8 @@ Environment switches (read once, when lucidnet is imported):
 Process-wide settings lucidnet makes (:func:`show_config` lists them, with the switch of each): the malloc
 tuning (at import), numba's threading layer ``workqueue`` (when the first compiled kernel loads; unless
 ``NUMBA_THREADING_LAYER`` is set), and OpenBLAS on one thread for the duration of each compiled recurrent
-kernel (restored after; ``lucidnet.set_num_threads`` or ``LUCIDNET_NUMBA=0`` turn it off).
+kernel, and (once one has run) of each large GEMM that lucidnet's row workers share out; the previous limit
+is restored after each (``lucidnet.set_num_threads`` or ``LUCIDNET_NUMBA=0`` turn it off).
 
 >>> import lucidnet
 >>> lucidnet.get_num_threads() >= 1
@@ -175,11 +176,12 @@ def show_config() -> None:
     lines.append(f"  numba         {get_num_threads()}" + ("" if numba is not None else " (numba not imported yet)"))
     lines.append("  BLAS          " + (", ".join(f"{b['num_threads']}" for b in blas) if blas else
                                       "unknown (threadpoolctl not installed)"))
-    lines.append(f"  row workers   {get_num_threads()} (lucidnet's own, for the recurrent kernels; follow numba's)")
+    lines.append(f"  row workers   {get_num_threads()} (lucidnet's own, for the recurrent kernels and, once one has run, "
+                 f"lucidnet's large GEMMs; as many as numba's)")
     lines.append("  set by        " + (f"lucidnet.set_num_threads({_num_threads})" if threads_explicit() else
                                       "the libraries' defaults (lucidnet.set_num_threads, LUCIDNET_NUM_THREADS)"))
-    lines.append("BLAS: " + (", ".join(f"{b['internal_api']} {b.get('version') or ''} ({b.get('architecture')}) "
-                                       f"{b['filepath']}" for b in blas) if blas else "unknown"))
+    lines.append("BLAS:" + ("".join(f"\n  {b['internal_api']} {b.get('version') or ''} ({b.get('architecture')}), "
+                                    f"{b['num_threads']} threads: {b['filepath']}" for b in blas) if blas else " unknown"))
     lines.append("process-wide settings:")
     lines.append(f"  malloc tuning (glibc mallopt, freed memory kept on the heap): "
                  f"{'on' if _allocator_cache else 'off'}; off with LUCIDNET_ALLOCATOR_CACHE=0 or "
@@ -189,9 +191,9 @@ def show_config() -> None:
              ("set" if numba is not None else "set when the first compiled kernel loads"))
     lines.append(f"  numba threading layer 'workqueue': {state}; off with NUMBA_THREADING_LAYER=<layer>")
     takeover = ("off: lucidnet.set_num_threads governs" if threads_explicit() else
-                "on, for the duration of each compiled recurrent kernel (the previous limit is restored)")
-    lines.append(f"  BLAS on one thread in the recurrent kernels: {takeover}; off with lucidnet.set_num_threads(n) "
-                 f"or LUCIDNET_NUMBA=0")
+                "on, for the duration of each compiled recurrent kernel and, once one has run, of each large GEMM "
+                "the row workers share out (the previous limit is restored after each)")
+    lines.append(f"  BLAS on one thread: {takeover}; off with lucidnet.set_num_threads(n) or LUCIDNET_NUMBA=0")
     print("\n".join(lines))
 
 

@@ -93,12 +93,12 @@ from threadpoolctl import threadpool_info, threadpool_limits
 def blas():  # NumPy's BLAS (numba loads scipy's too, later)
     return {i["filepath"]: i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
 threadpool_limits(2, user_api="blas")
-lin, lstm = ln.nn.Linear(64, 64), ln.nn.LSTM(16, 32)
-lin(ln.randn(256, 64))
+lin, lstm = ln.nn.Linear(256, 256), ln.nn.LSTM(16, 32)  # a GEMM large enough for the row workers
+lin(ln.randn(512, 256))
 before = blas()
 y, _ = lstm(ln.randn(5, 8, 16, requires_grad=True))
 y.sum().backward()
-lin(ln.randn(256, 64))
+lin(ln.randn(512, 256)).sum().backward()
 print(json.dumps([before, blas()]))
 """
     before, after = json.loads(_run(code))

@@ -79,7 +79,7 @@ def status() -> tuple[str, str]:
         return "NumPy", "numba is not installed"
     if not _enabled:
         return "NumPy", "turned off (LUCIDNET_NUMBA=0 or kernels.set_numba(False))"
-    return "compiled", "numba for float32 work (float64 takes the NumPy kernels); LUCIDNET_NUMBA=0 turns it off"
+    return "compiled", "numba, for float32 work; float64 takes the NumPy kernels; off with LUCIDNET_NUMBA=0"
 
 
 def _prepare_numba() -> None:

@@ -10,8 +10,10 @@ from these workers (the LSTM's sequence kernel runs about twice as long after on
 kernel that runs on these threads takes the threading over for its duration (``with own_blas():``):
 OpenBLAS is set to one thread (threadpoolctl), and the large GEMMs of the layers go through :func:`matmul`,
 which shares their rows (or columns) out among the same workers, each a single-threaded BLAS call; the
-previous BLAS limit comes back after. Outside such a block, and where threadpoolctl is missing,
-:func:`matmul` is ``numpy.matmul`` and OpenBLAS threads as it likes.
+previous BLAS limit comes back after. Once a recurrent kernel has taken the threads over, a large
+:func:`matmul` outside such a block opens one for its own duration (the old process-wide switch, scoped).
+Before that, and where threadpoolctl is missing, :func:`matmul` is ``numpy.matmul`` and OpenBLAS threads
+as it likes.
 
 >>> import numpy as np
 >>> from lucidnet.kernels.threads import row_ranges
