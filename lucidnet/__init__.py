@@ -6,9 +6,9 @@
 >>> float(x.grad[0])
 6.0
 """
-from . import autograd, backend, ops
+from . import autograd, backend, config, ops
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .backend import set_allocator_cache
+from .config import get_num_threads, set_allocator_cache, set_num_threads, show_config
 from .ops import (abs, argmax, argmin, cat, chunk, clamp, clip, concatenate, exp, flatten, gather, log,  # noqa: A004
                   logsumexp, matmul, maximum, mean, minimum, pad, permute, reshape, sigmoid, softmax, split, sqrt,
                   squeeze, stack, std, sum, tanh, transpose, unsqueeze, var, where, relu, log_softmax, max, min)
@@ -20,10 +20,28 @@ from .tensor import (Tensor, arange, as_tensor, bool_, empty, eye, float16, floa
 __version__ = "0.1.0"
 from . import nn  # noqa: E402  (after the engine it builds on)
 from . import optim  # noqa: E402
-from . import data, datasets  # noqa: E402
-from .serialization import load, save  # noqa: E402
-from . import train  # noqa: E402
-from .train import evaluate, fit, predict  # noqa: E402
+from . import data  # noqa: E402
 from . import models  # noqa: E402
-from . import recsys  # noqa: E402  (registers the recommenders in lucidnet.models)
-from . import inspect, text, vision  # noqa: E402
+from . import fused, kernels  # noqa: E402
+
+# The training loop, saving, the data sets and the applications are imported on first use (PEP 562), so
+# ``import lucidnet`` stays light; the applications' models are found by name through the registry's plugin
+# table (``lucidnet.models.registry.PLUGINS``).
+_LAZY = ("datasets", "serialization", "train", "inspect", "recsys", "text", "vision", "cli")
+_LAZY_NAMES = {"fit": "train", "evaluate": "train", "predict": "train", "save": "serialization",
+               "load": "serialization"}
+
+
+def __getattr__(name: str):
+    import importlib
+    if name in _LAZY:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_NAMES:
+        value = getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'lucidnet' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY) | set(_LAZY_NAMES))

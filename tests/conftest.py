@@ -18,9 +18,9 @@ def _seed():
 @pytest.fixture(params=["numpy", "numba"])
 def backend(request):
     """Run the test on lucidnet's NumPy kernels and on its numba kernels (skipped where numba is not installed)."""
-    from lucidnet.ops import _kernels
+    from lucidnet import kernels as _kernels
     if request.param == "numba" and not _kernels.numba_available():
-        pytest.skip("numba is not installed (pip install lucidnet[fast])")
+        pytest.skip("numba is not installed (pip install numba)")
     previous = _kernels.set_numba(request.param == "numba")
     yield request.param
     _kernels.set_numba(previous)

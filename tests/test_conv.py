@@ -7,8 +7,8 @@ from test_nn_layers import module_gradcheck, module_parity
 
 import lucidnet as ln
 from lucidnet.nn.conv import Conv1d, Conv2d, ConvTranspose2d
-from lucidnet.ops import _kernels
-from lucidnet.ops.conv import conv1d, conv2d, conv_transpose2d
+from lucidnet import kernels as _kernels
+from lucidnet.fused.conv import conv1d, conv2d, conv_transpose2d
 
 
 
@@ -288,8 +288,8 @@ GEOMETRY = [  # x (N, H, W, C), kernel, stride, pad (top, left), dilation, group
 @pytest.mark.parametrize("xs,k,s,p,d,g", GEOMETRY)
 def test_numba_im2col_col2im_match_numpy(xs, k, s, p, d, g):
     if not _kernels.numba_available():
-        pytest.skip("numba is not installed (pip install lucidnet[fast])")
-    from lucidnet.ops._kernels import numba_impl, numpy_impl
+        pytest.skip("numba is not installed (pip install numba)")
+    from lucidnet.kernels import conv_numba as numba_impl, conv_numpy as numpy_impl
     n, h, w, c = xs
     ho = (h + 2 * p[0] - d[0] * (k[0] - 1) - 1) // s[0] + 1
     wo = (w + 2 * p[1] - d[1] * (k[1] - 1) - 1) // s[1] + 1
@@ -308,7 +308,8 @@ def test_numba_im2col_col2im_match_numpy(xs, k, s, p, d, g):
 def test_a_broken_numba_install_falls_back_to_numpy(monkeypatch):
     def broken(name, package=None):
         raise ImportError("numba built for another NumPy")
-    monkeypatch.setattr(_kernels, "_nb", None)
+    monkeypatch.setattr(_kernels, "_loaded", {})
+    monkeypatch.setattr(_kernels, "_broken", None)
     monkeypatch.setattr(_kernels, "_available", True)
     monkeypatch.setattr(_kernels, "_enabled", True)
     monkeypatch.setattr(_kernels.importlib, "import_module", broken)

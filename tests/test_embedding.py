@@ -6,7 +6,7 @@ import pytest
 import lucidnet as ln
 from helpers import check_grad, check_parity, parity, rand
 from lucidnet.nn.embedding import Embedding
-from lucidnet.ops.embedding import embedding, index_add_rows
+from lucidnet.fused.embedding import embedding, index_add_rows
 
 
 def _reference(v, idx, g):
@@ -153,7 +153,7 @@ def test_module_matches_torch_module():
 
 
 def test_tables_read_with_the_same_ids_share_one_plan_per_pass():
-    import lucidnet.ops.embedding as E
+    import lucidnet.fused.embedding as E
     rng = np.random.default_rng(5)
     idx = ln.tensor(rng.integers(0, 40, 64))
     a, b = Embedding(40, 4), Embedding(40, 6)
@@ -177,7 +177,7 @@ def test_tables_read_with_the_same_ids_share_one_plan_per_pass():
     E._shared.entries.clear()
 
 
-from lucidnet.ops.embedding import embedding_dot  # noqa: E402
+from lucidnet.fused.embedding import embedding_dot  # noqa: E402
 
 U_IDX, I_IDX = np.array([0, 2, 2, 1, 0]), np.array([3, 3, 0, 1, 3])
 
@@ -220,7 +220,7 @@ def test_embedding_dot_checks_and_one_sided_gradient():
 def test_a_plan_left_over_from_a_partial_backward_is_not_reused():
     """Two lookups of one index array, a backward that reaches only one of them: the plan made then must not
     serve a later pass after the array was changed in place."""
-    import lucidnet.ops.embedding as E
+    import lucidnet.fused.embedding as E
     E._shared.entries.clear()
     a, b = Embedding(30, 4), Embedding(30, 4)
     idx = ln.tensor(np.arange(20) % 7)

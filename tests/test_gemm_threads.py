@@ -1,10 +1,11 @@
-"""The packed-weight GEMM kernel (ops/_gemm_numba) and lucidnet's row threads (ops/_threads)."""
+"""The packed-weight GEMM kernel (kernels/gemm_numba) and lucidnet's row threads (kernels/threads)."""
 import numpy as np
 import pytest
 
 import lucidnet as ln
 from lucidnet import nn
-from lucidnet.ops import _kernels, _threads
+from lucidnet import kernels as _kernels
+from lucidnet.kernels import threads as _threads
 
 needs_numba = pytest.mark.skipif(not _kernels.numba_available(), reason="numba is not installed")
 
@@ -13,7 +14,7 @@ needs_numba = pytest.mark.skipif(not _kernels.numba_available(), reason="numba i
 def gemm():
     if not _kernels.numba_available():
         pytest.skip("numba is not installed")
-    from lucidnet.ops import _gemm_numba
+    from lucidnet.kernels import gemm_numba as _gemm_numba
     return _gemm_numba
 
 

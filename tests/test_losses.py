@@ -9,7 +9,7 @@ from helpers import check_grad, check_parity, parity, rand, torch
 import lucidnet as ln
 import lucidnet.nn.losses as LF
 from lucidnet import nn
-from lucidnet.ops import loss as kernels
+from lucidnet.fused import loss as kernels
 
 REDUCTIONS = ["mean", "sum", "none"]
 

@@ -9,7 +9,7 @@ from helpers import parity, torch
 
 import lucidnet as ln
 from lucidnet import optim
-from lucidnet.ops import _kernels
+from lucidnet import kernels as _kernels
 
 SHAPES = [(6, 4), (4,), (3, 2, 2)]
 
@@ -487,7 +487,7 @@ def _optim_run(cls, kw, numba: bool):
     ("Adam", dict(amsgrad=True)), ("AdamW", dict(weight_decay=0.1)), ("SGD", dict()), ("SGD", dict(momentum=0.9)),
     ("SGD", dict(momentum=0.9, nesterov=True, weight_decay=1e-3))])
 def test_fused_updates_give_the_bits_of_the_numpy_passes(cls, kw):
-    """The compiled updates (optim/_fused_numba) and the NumPy passes agree bit for bit, for row- and
+    """The compiled updates (kernels/optim_numba) and the NumPy passes agree bit for bit, for row- and
     column-major parameters alike."""
     cls = getattr(ln.optim, cls)
     for a, b in zip(_optim_run(cls, kw, True), _optim_run(cls, kw, False)):

@@ -6,8 +6,8 @@ from helpers import check_grad, check_parity, parity, rand, torch
 
 import lucidnet as ln
 from lucidnet.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
-from lucidnet.ops import _kernels
-from lucidnet.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from lucidnet import kernels as _kernels
+from lucidnet.fused.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 
 
 
@@ -102,7 +102,7 @@ def test_adaptive_avg_pool2d_gradcheck(xs, size):
 
 def test_pools_after_a_conv_read_its_nhwc_view(backend):
     """A conv's output is an NCHW view of NHWC memory; pooling it equals pooling a contiguous copy."""
-    from lucidnet.ops.conv import conv2d
+    from lucidnet.fused.conv import conv2d
     y = conv2d(ln.randn(2, 3, 9, 9), ln.randn(5, 3, 2, 2))
     yc = ln.tensor(np.ascontiguousarray(y.numpy()))
     for f in (lambda t: max_pool2d(t, 3, 2, 1), lambda t: avg_pool2d(t, 2), lambda t: adaptive_avg_pool2d(t, 3)):
@@ -114,7 +114,7 @@ def test_pools_after_a_conv_read_its_nhwc_view(backend):
 def test_pools_of_a_conv_output_match_pytorch(backend, pool):
     """Values and gradients through conv -> pool, where the pool's input lies in NHWC memory."""
     th = torch()
-    from lucidnet.ops.conv import conv2d
+    from lucidnet.fused.conv import conv2d
     ours = {"max": lambda t: max_pool2d(t, 3, 2, 1), "avg": lambda t: avg_pool2d(t, 3, 2, 1, True, False),
             "adaptive": lambda t: adaptive_avg_pool2d(t, (3, 2))}[pool]
     F = th.nn.functional
@@ -162,9 +162,9 @@ def test_errors_name_the_layer_and_the_shapes():
 @pytest.mark.parametrize("xs,k,s,p,d,ceil", MAXPOOL)
 def test_numba_maxpool_matches_numpy(xs, k, s, p, d, ceil):
     if not _kernels.numba_available():
-        pytest.skip("numba is not installed (pip install lucidnet[fast])")
-    from lucidnet.ops._kernels import numba_impl, numpy_impl
-    from lucidnet.ops.pool import pool_out_size, pool_params
+        pytest.skip("numba is not installed (pip install numba)")
+    from lucidnet.kernels import conv_numba as numba_impl, conv_numpy as numpy_impl
+    from lucidnet.fused.pool import pool_out_size, pool_params
     k, s, p, d = pool_params("test", k, s, p, d)
     n, c, h, w = xs
     ho, wo = (pool_out_size(h, k[0], s[0], p[0], d[0], ceil), pool_out_size(w, k[1], s[1], p[1], d[1], ceil))

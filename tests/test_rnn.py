@@ -8,8 +8,8 @@ import pytest
 import lucidnet as ln
 from helpers import check_grad, rand
 from lucidnet import nn
-from lucidnet.ops import _kernels
-from lucidnet.ops.rnn import MODES, rnn_layer
+from lucidnet import kernels as _kernels
+from lucidnet.fused.rnn import MODES, rnn_layer
 
 T, B, I, H = 4, 3, 2, 3
 LENGTHS = np.array([4, 1, 3])
@@ -152,7 +152,7 @@ def test_zero_length_keeps_the_initial_state():
 def test_numba_tanh_approximation():
     if not _kernels.numba_available():
         pytest.skip("numba is not installed")
-    from lucidnet.ops import _rnn_numba
+    from lucidnet.kernels import rnn_numba as _rnn_numba
     x = np.concatenate([np.linspace(-12, 12, 200001), [0.0, 1e-30, -1e-8, 1e4, -1e4]]).astype(np.float32)
     out = np.empty_like(x)
     _rnn_numba.tanh(x, out)

@@ -8,7 +8,7 @@ import pytest
 import lucidnet as ln
 from helpers import parity, rand
 from lucidnet import nn
-from lucidnet.ops import _kernels
+from lucidnet import kernels as _kernels
 
 KINDS = [("RNN", {"nonlinearity": "tanh"}), ("RNN", {"nonlinearity": "relu"}), ("LSTM", {}), ("GRU", {})]
 CONFIGS = [{}, {"batch_first": True}, {"num_layers": 2, "bidirectional": True},

@@ -5,7 +5,7 @@ from helpers import check_grad, check_parity, parity, rand, torch
 
 import lucidnet as ln
 from lucidnet.nn.upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
-from lucidnet.ops.interpolate import interpolate, interpolation_matrix
+from lucidnet.fused.interpolate import interpolate, interpolation_matrix
 
 CASES = [
     ((2, 3, 4, 5), dict(scale_factor=2, mode="nearest")),

@@ -6,6 +6,6 @@
 'mlp'
 """
 from .mlp import MLP
-from .registry import build, config_of, register, registered
+from .registry import PLUGINS, build, config_of, lookup, register, registered
 
-__all__ = ["MLP", "build", "config_of", "register", "registered"]
+__all__ = ["MLP", "PLUGINS", "build", "config_of", "lookup", "register", "registered"]

@@ -1,7 +1,7 @@
 """Convolution layers: ``Conv1d``, ``Conv2d`` and ``ConvTranspose2d``, with PyTorch's parameters and init.
 
 Weights have PyTorch's shapes (Conv: (out, in/groups, *kernel); ConvTranspose: (in, out/groups, *kernel)),
-so a PyTorch state dict loads as it is. The ops live in ``lucidnet.ops.conv``.
+so a PyTorch state dict loads as it is. The ops live in ``lucidnet.fused.conv``.
 
 >>> import lucidnet as ln
 >>> from lucidnet.nn.conv import Conv2d
@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Sequence, Union
 
-from ..ops import conv as C
+from ..fused import conv as C
 from ..tensor import Tensor, empty
 from . import init
 from .module import Module

@@ -14,48 +14,10 @@ float32 and turned into the mask in place: no float64 temporaries. In eval mode 
 """
 from __future__ import annotations
 
-from ..autograd.function import Function
-from ..backend import xp
-from ..random import generator
+from ..fused.dropout import Dropout as _DropoutFn
+from ..fused.dropout import Zero as _Zero
 from ..tensor import Tensor
 from .module import Module
-
-
-class _Dropout(Function):
-    """``x * mask``; the float32 mask holds 0 or 1/(1-p) (float32 inputs) or 0/1 (other dtypes, scaled after).
-
-    ``mask_shape``: the shape of the mask, broadcast over ``x`` (Dropout2d: (N, C, 1, 1), whole channels)."""
-
-    def forward(self, x, p=0.5, mask_shape=None):
-        m = generator().random(x.shape if mask_shape is None else mask_shape, dtype=xp.float32)
-        xp.greater_equal(m, p, out=m)  # 1.0 where kept, 0.0 where dropped, in place
-        scale = 1.0 / (1.0 - p)
-        if x.dtype == xp.float32:
-            m *= scale
-            self.scale = None
-            out = x * m
-        else:  # float64 (or float16): scale in the input's own precision
-            self.scale = scale
-            out = x * m
-            out *= scale
-        self.mask = m
-        return out.astype(x.dtype, copy=False)
-
-    def backward(self, g):
-        gx = g * self.mask  # (broadcast from a channel mask: the same shape as g)
-        if self.scale is not None:
-            gx *= self.scale
-        return (gx.astype(g.dtype, copy=False),)
-
-
-class _Zero(Function):
-    """p = 1: every element dropped; the output and the gradient are zeros."""
-
-    def forward(self, x):
-        return xp.zeros_like(x)
-
-    def backward(self, g):
-        return (xp.zeros_like(g),)
 
 
 def _check_p(p: float, who: str) -> None:
@@ -71,7 +33,7 @@ def _drop(x: Tensor, p: float, training: bool, who: str, mask_shape: tuple | Non
         return _Zero.apply(x)
     if x.dtype.kind != "f":
         raise TypeError(f"{who}: expected a floating tensor, got dtype {x.dtype}")
-    return _Dropout.apply(x, p=float(p), mask_shape=mask_shape)
+    return _DropoutFn.apply(x, p=float(p), mask_shape=mask_shape)
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:

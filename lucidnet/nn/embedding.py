@@ -1,8 +1,8 @@
 """``Embedding``: a learned table of vectors, one row per id (words, users, items)."""
 from __future__ import annotations
 
-from ..ops.embedding import Embedding as _EmbeddingFn
-from ..ops.embedding import check_indices
+from ..fused.embedding import Embedding as _EmbeddingFn
+from ..fused.embedding import check_indices
 from ..tensor import Tensor, empty
 from . import init
 from .module import Module

@@ -10,11 +10,11 @@ Activations, ``linear`` and ``pad`` are the ops of ``lucidnet.ops`` (backward be
 """
 from ..ops import (elu, gelu, leaky_relu, linear, log_softmax, pad, relu, sigmoid, silu,  # noqa: F401
                    softmax, softplus, tanh)
-from ..ops.conv import conv1d, conv2d, conv_transpose2d  # noqa: F401
-from ..ops.embedding import embedding  # noqa: F401
-from ..ops.interpolate import interpolate  # noqa: F401
-from ..ops.norm import batch_norm, group_norm, layer_norm  # noqa: F401
-from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: F401
+from ..fused.conv import conv1d, conv2d, conv_transpose2d  # noqa: F401
+from ..fused.embedding import embedding  # noqa: F401
+from ..fused.interpolate import interpolate  # noqa: F401
+from ..fused.norm import batch_norm, group_norm, layer_norm  # noqa: F401
+from ..fused.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: F401
 from .dropout import dropout, dropout2d  # noqa: F401
 from .losses import *  # noqa: F401,F403
 from .losses import __all__ as _loss_names

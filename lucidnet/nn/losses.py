@@ -20,7 +20,7 @@ from typing import Any
 
 from ..autograd.grad_mode import is_grad_enabled
 from ..backend import xp
-from ..ops import loss as _k
+from ..fused import loss as _k
 from ..tensor import Tensor
 
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "huber_loss", "l1_loss",

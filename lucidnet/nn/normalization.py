@@ -2,7 +2,7 @@
 
 Parameters and buffers have PyTorch's names, shapes and order (``weight``, ``bias``, ``running_mean``,
 ``running_var``, ``num_batches_tracked``), so a PyTorch ``state_dict`` loads as it is. The kernels (one
-node each, with its own backward) are in ``lucidnet.ops.norm``.
+node each, with its own backward) are in ``lucidnet.fused.norm``.
 
 >>> import lucidnet as ln
 >>> bn = ln.nn.BatchNorm2d(16)
@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..autograd.grad_mode import no_grad
-from ..ops.norm import _normalized_shape, batch_norm, group_norm, layer_norm
+from ..fused.norm import as_normalized_shape, batch_norm, group_norm, layer_norm
 from ..tensor import Tensor, int64, ones, tensor, zeros
 from .module import Module
 from .parameter import Parameter
@@ -157,7 +157,7 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5, elementwise_affine: bool = True,
                  bias: bool = True, dtype=None):
         super().__init__()
-        shape = _normalized_shape(normalized_shape)
+        shape = as_normalized_shape(normalized_shape)
         if not shape or any(s < 1 for s in shape):
             raise ValueError(f"LayerNorm: normalized_shape must be positive ints, got {normalized_shape!r}")
         self.normalized_shape = shape

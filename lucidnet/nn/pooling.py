@@ -1,6 +1,6 @@
 """Pooling layers: ``MaxPool2d``, ``AvgPool2d`` and ``AdaptiveAvgPool2d`` (global average pooling included).
 
-Thin modules over ``lucidnet.ops.pool`` (which holds the backward), with PyTorch's arguments and defaults.
+Thin modules over ``lucidnet.fused.pool`` (which holds the backward), with PyTorch's arguments and defaults.
 
 >>> import lucidnet as ln
 >>> from lucidnet.nn.pooling import AdaptiveAvgPool2d, MaxPool2d
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence, Union
 
-from ..ops import pool as P
+from ..fused import pool as P
 from ..tensor import Tensor
 from .module import Module
 

@@ -5,7 +5,7 @@ the n gate ``tanh(W_in x + b_in + r * (W_hn h + b_hn))``) and init (every parame
 1/sqrt(hidden))), so state dicts load in both directions. Variable-length batches take ``lengths`` (one per
 batch element) instead of PyTorch's packed sequences: padded positions output zeros, final states are
 taken at each sequence's last valid step, and no gradient enters or leaves the padding. Each layer runs
-as one fused node (see ``lucidnet.ops.rnn``).
+as one fused node (see ``lucidnet.fused.rnn``).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import warnings
 from typing import Any, Optional, Tuple
 
 from .. import ops
-from ..ops.rnn import MODES, check_lengths, rnn_layer
+from ..fused.rnn import MODES, check_lengths, rnn_layer
 from ..tensor import Tensor, as_tensor, empty
 from . import init
 from .dropout import dropout as _dropout
@@ -33,7 +33,7 @@ def _add_weights(module: Module, suffix: str, in_size: int, hidden: int, gates: 
     """weight_ih{suffix} (G*H, in), weight_hh{suffix} (G*H, H), bias_ih{suffix}, bias_hh{suffix} (G*H,).
 
     Row-major (unlike ``nn.Linear``'s column-major weights): the layer's GEMMs (``W_hh @ h`` per step, the
-    weight gradients ``dz.T @ h``) measured fastest in that layout (see ``ops.rnn``)."""
+    weight gradients ``dz.T @ h``) measured fastest in that layout (see ``fused.rnn``)."""
     module.register_parameter("weight_ih" + suffix, Parameter(empty(gates * hidden, in_size, dtype=dtype)))
     module.register_parameter("weight_hh" + suffix, Parameter(empty(gates * hidden, hidden, dtype=dtype)))
     for name in ("bias_ih", "bias_hh"):

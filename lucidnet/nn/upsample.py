@@ -1,6 +1,6 @@
 """``Upsample``: resize feature maps by a scale factor or to a size, nearest or (bi)linear.
 
-The kernel (one node, its own backward) is ``lucidnet.ops.interpolate``; ``F.interpolate`` is its
+The kernel (one node, its own backward) is ``lucidnet.fused.interpolate``; ``F.interpolate`` is its
 functional form.
 
 >>> import lucidnet as ln
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..ops.interpolate import _MODES, interpolate
+from ..fused.interpolate import MODES, interpolate
 from ..tensor import Tensor
 from .module import Module
 
@@ -29,8 +29,8 @@ class Upsample(Module):
     def __init__(self, size: int | Sequence[int] | None = None, scale_factor: float | Sequence[float] | None = None,
                  mode: str = "nearest", align_corners: bool | None = None):
         super().__init__()
-        if mode not in _MODES:
-            raise ValueError(f"Upsample: mode must be one of {', '.join(_MODES)}, got {mode!r}")
+        if mode not in MODES:
+            raise ValueError(f"Upsample: mode must be one of {', '.join(MODES)}, got {mode!r}")
         if (size is None) == (scale_factor is None):
             raise ValueError("Upsample: give exactly one of size and scale_factor")
         if mode == "nearest" and align_corners is not None:

@@ -7,7 +7,8 @@ from ..autograd.function import Function
 from ..backend import xp
 
 
-def _sigmoid(a):
+def stable_sigmoid(a):
+    """The logistic function of an array, without overflow for large |a| (no autograd)."""
     # 1/(1+exp(-a)) overflows exp for a << 0; use exp(-|a|) on both sides instead
     e = xp.exp(-xp.abs(a))
     return xp.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
@@ -15,7 +16,7 @@ def _sigmoid(a):
 
 class Sigmoid(Function):
     def forward(self, a):
-        self.out = _sigmoid(a)
+        self.out = stable_sigmoid(a)
         return self.out
 
     def backward(self, g):
@@ -98,7 +99,7 @@ def _erf(x):
 class SiLU(Function):
     def forward(self, a):
         self.a = a
-        self.s = _sigmoid(a)
+        self.s = stable_sigmoid(a)
         return a * self.s
 
     def backward(self, g):
@@ -118,7 +119,7 @@ class Softplus(Function):
 
     def backward(self, g):
         z = self.a * self.beta
-        return (xp.where(z > self.threshold, g, g * _sigmoid(z)),)
+        return (xp.where(z > self.threshold, g, g * stable_sigmoid(z)),)
 
 
 class Softmax(Function):

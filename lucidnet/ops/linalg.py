@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..autograd.function import Function, unbroadcast
 from ..backend import xp
-from ._threads import matmul as _mm
+from ..kernels.threads import matmul as _mm
 
 
 class MatMul(Function):

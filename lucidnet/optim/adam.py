@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import xp
-from .optimizer import Optimizer, ParamsT, direction, flat, fused, lerp_
+from ..kernels import optim_numpy
+from .optimizer import Optimizer, ParamsT, direction, flat
 
 __all__ = ["Adam", "AdamW"]
 
@@ -65,27 +66,12 @@ class Adam(Optimizer):
             u = direction(g, d, coupled_wd, maximize, bufs[nbuf - 1])
             step_size = lr / (1.0 - beta1 ** step)
             bias_correction2_sqrt = (1.0 - beta2 ** step) ** 0.5
-            views = None if amsgrad else flat(d, u, m, v)
-            if views is not None:  # the same arithmetic in three compiled passes
-                fused().adam_update(*views, T(1.0 - beta1), T(beta2), T(1.0 - beta2), T(-step_size),
-                                     T(bias_correction2_sqrt), T(eps))
-                continue
-            lerp_(m, u, 1.0 - beta1, s)
-            v *= T(beta2)                                # v += (1 - beta2) * u * u
-            xp.multiply(u, T(1.0 - beta2), out=s)
-            s *= u
-            v += s
-            if amsgrad:
-                vmax = state["max_exp_avg_sq"]
-                xp.maximum(vmax, v, out=vmax)
-                v = vmax
-
-            xp.sqrt(v, out=s)                            # denom = sqrt(v) / sqrt(bc2) + eps
-            s /= T(bias_correction2_sqrt)
-            s += T(eps)
-            xp.divide(m, s, out=s)
-            s *= T(-step_size)
-            d += s
+            args = (1.0 - beta1, beta2, 1.0 - beta2, -step_size, bias_correction2_sqrt, eps)
+            nb, views = (None, None) if amsgrad else flat(d, u, m, v)
+            if nb is not None:  # the same arithmetic in three compiled passes
+                nb.adam_update(*views, *(T(a) for a in args))
+            else:
+                optim_numpy.adam_update(d, u, m, v, *args, s, state["max_exp_avg_sq"] if amsgrad else None)
 
 
 class AdamW(Adam):

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Callable, Iterable
 
+from .. import kernels
 from ..autograd.grad_mode import enable_grad
 from ..backend import xp
 from ..tensor import Tensor
@@ -252,36 +253,14 @@ def direction(g, d, weight_decay: float, maximize: bool, out):
     return g
 
 
-_fused = None
-
-
-def fused():
-    """The compiled update kernels (``_fused_numba``), imported on first use."""
-    global _fused
-    if _fused is None:
-        from . import _fused_numba as _fused
-    return _fused
-
-
 def flat(*arrays):
-    """1-D views of float32 arrays of one shape and one memory layout (C or Fortran) when numba's kernels
-    are on (the compiled updates of ``_fused_numba``); else None (the NumPy passes)."""
-    from ..ops import _kernels
+    """``(kernels, views)``: the compiled update kernels (``lucidnet.kernels``' ``optim`` family) and 1-D
+    views of the arrays, when those kernels take them (float32 arrays of one shape and one memory layout,
+    C or Fortran); else ``(None, None)`` (the NumPy passes of ``kernels.optim_numpy``)."""
     a0 = arrays[0]
-    if a0.dtype != xp.float32 or not _kernels.numba_enabled():
-        return None
-    for order, flag in (("C", "C_CONTIGUOUS"), ("F", "F_CONTIGUOUS")):
-        if all(a.dtype == a0.dtype and a.shape == a0.shape and a.flags[flag] for a in arrays):
-            return [a.reshape(-1, order=order) for a in arrays]
-    return None
-
-
-def lerp_(a, b, weight: float, tmp) -> None:
-    """``a += weight * (b - a)`` in place, in PyTorch's two-branch form (exact at weight 0 and 1)."""
-    xp.subtract(b, a, out=tmp)
-    if weight < 0.5:
-        tmp *= a.dtype.type(weight)
-        a += tmp
-    else:
-        tmp *= a.dtype.type(1.0 - weight)
-        xp.subtract(b, tmp, out=a)
+    nb = kernels.compiled("optim", *arrays)
+    if nb is not None:
+        for order, flag in (("C", "C_CONTIGUOUS"), ("F", "F_CONTIGUOUS")):
+            if all(a.shape == a0.shape and a.flags[flag] for a in arrays):
+                return nb, [a.reshape(-1, order=order) for a in arrays]
+    return None, None

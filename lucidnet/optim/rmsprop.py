@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import xp
-from .optimizer import Optimizer, ParamsT, direction, lerp_
+from ..kernels.optim_numpy import lerp_
+from .optimizer import Optimizer, ParamsT, direction
 
 __all__ = ["RMSprop"]
 

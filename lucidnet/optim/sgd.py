@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import xp
-from .optimizer import Optimizer, ParamsT, direction, flat, fused
+from ..kernels import optim_numpy
+from .optimizer import Optimizer, ParamsT, direction, flat
 
 __all__ = ["SGD"]
 
@@ -67,9 +68,8 @@ class SGD(Optimizer):
                     u = s
                 else:
                     u = buf
-            views = flat(d, u)
-            if views is not None:  # one compiled pass, the same arithmetic
-                fused().add_scaled(*views, T(-lr))
+            nb, views = flat(d, u)
+            if nb is not None:  # one compiled pass, the same arithmetic
+                nb.add_scaled(*views, T(-lr))
             else:
-                xp.multiply(u, T(-lr), out=s)
-                d += s
+                optim_numpy.add_scaled(d, u, -lr, s)

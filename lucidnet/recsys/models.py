@@ -26,7 +26,7 @@ from ..models.registry import register
 from ..nn import init
 from ..nn.embedding import Embedding
 from ..nn.parameter import Parameter
-from ..ops.embedding import embedding_dot
+from ..fused.embedding import embedding_dot
 from ..tensor import Tensor, tensor, zeros
 from .base import Recommender
 from .data import Ratings

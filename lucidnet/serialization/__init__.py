@@ -1,5 +1,5 @@
 """Saving and loading, never with pickle: files are safetensors, encoded and decoded by the ``safetensors``
-package (``pip install "lucidnet[train]"``), written atomically and checked by SHA-256 when read.
+package (a dependency of lucidnet), written atomically and checked by SHA-256 when read.
 
 - ``save(state_dict, path)`` / ``load(path)``: name -> array mappings (model weights), with optional
   JSON metadata.

@@ -14,12 +14,13 @@ import secrets
 from contextlib import contextmanager
 from typing import Iterable, Iterator
 
-__all__ = ["atomic_path", "atomic_write"]
+__all__ = ["atomic_path", "atomic_write", "create_temp"]
 
 _BINARY = getattr(os, "O_BINARY", 0)
 
 
-def _create_temp(directory: str, base: str) -> str:
+def create_temp(directory: str, base: str) -> str:
+    """Create an empty hidden file ``.<base>.<random>.tmp`` in ``directory``, with the usual file mode."""
     # O_EXCL with a random name: no clash with a concurrent writer; mode 0o666 so the umask applies
     # as for any new file (mkstemp would make it 0o600).
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY
@@ -68,7 +69,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    tmp = _create_temp(directory, os.path.basename(path))
+    tmp = create_temp(directory, os.path.basename(path))
     try:
         yield tmp
         _fsync_file(tmp)

@@ -12,7 +12,7 @@ No pickle is involved, so loading a file runs no code. lucidnet adds, in the met
 itself (header length, JSON, file size) so that a truncated or foreign file gets a message giving the
 sizes, and turns every error of the package into a ``CheckpointError`` naming the file.
 
-The ``safetensors`` package is an optional dependency (``pip install "lucidnet[train]"``), imported when a
+The ``safetensors`` package (a dependency of lucidnet) is imported when a
 file is read or written.
 """
 from __future__ import annotations
@@ -58,7 +58,7 @@ def _safetensors() -> Any:
         import safetensors.numpy
     except ImportError as e:
         raise ImportError('lucidnet saves and loads files with the safetensors package, which is not installed: '
-                          'pip install "lucidnet[train]"') from e
+                          'pip install safetensors') from e
     return safetensors
 
 

@@ -1,4 +1,4 @@
-"""NumPy reference of the fused time-step kernels of the recurrent layers (twins of ``_rnn_numba.py``).
+"""NumPy reference of the fused time-step kernels of the recurrent layers (twins of ``rnn_numba.py``).
 
 These run for float64 (gradient checks), when numba is missing, or with ``LUCIDNET_NUMBA=0``; the tests hold
 the numba kernels to them. One call is one time step ``t`` of one direction, over the whole batch.
@@ -25,15 +25,15 @@ GRU's ``dh * z``, and what inactive rows pass through); the state gradient is ``
 from __future__ import annotations
 
 from ..backend import xp as np
-from .activation import _sigmoid
+from ..ops.activation import stable_sigmoid
 
-__all__ = ["step_at", "rnn_forward_step", "rnn_backward_step", "lstm_forward_step", "lstm_backward_step", "gru_forward_step",
-           "gru_backward_step"]
+__all__ = ["step_at", "rnn_forward_step", "rnn_backward_step", "lstm_forward_step", "lstm_backward_step",
+           "gru_forward_step", "gru_backward_step"]
 
 
 def step_at(d: int, t_: int, n: int) -> tuple[int, int, int]:
     """(t, prev, nxt) of the ``n``-th step that direction ``d`` runs over ``t_`` steps: time ``t`` reads state
-    ``prev`` and writes state ``nxt`` (plain Python, so that ``_rnn_numba`` compiles this same function)."""
+    ``prev`` and writes state ``nxt`` (plain Python, so that ``rnn_numba`` compiles this same function)."""
     if d == 0:
         return n, n, n + 1
     return t_ - 1 - n, t_ - n, t_ - 1 - n
@@ -93,9 +93,9 @@ def lstm_forward_step(xp, r, bias, hs, cs, tc, y, t, prev, nxt, off, bf, lens):
     z = xp[t]
     z += r
     z += bias
-    z[:, :2 * hd] = _sigmoid(z[:, :2 * hd])
+    z[:, :2 * hd] = stable_sigmoid(z[:, :2 * hd])
     np.tanh(z[:, 2 * hd:3 * hd], out=z[:, 2 * hd:3 * hd])
-    z[:, 3 * hd:] = _sigmoid(z[:, 3 * hd:])
+    z[:, 3 * hd:] = stable_sigmoid(z[:, 3 * hd:])
     i, f, g, o = z[:, :hd], z[:, hd:2 * hd], z[:, 2 * hd:3 * hd], z[:, 3 * hd:]
     c = cs[nxt]
     np.multiply(f, cs[prev], out=c)
@@ -127,7 +127,7 @@ def gru_forward_step(xp, r, bias, bias_h, hs, hnb, y, t, prev, nxt, off, bf, len
     z = xp[t]
     z += bias
     rh = r + bias_h
-    z[:, :2 * hd] = _sigmoid(z[:, :2 * hd] + rh[:, :2 * hd])
+    z[:, :2 * hd] = stable_sigmoid(z[:, :2 * hd] + rh[:, :2 * hd])
     rg, zg = z[:, :hd], z[:, hd:2 * hd]
     hnb[t] = rh[:, 2 * hd:]
     n = z[:, 2 * hd:]

@@ -1,6 +1,6 @@
 """Multi-threaded fused kernels (numba) for convolution and max-pooling, on NHWC arrays.
 
-Each kernel has a NumPy twin of the same signature in ``numpy_impl.py`` (the reference the tests compare
+Each kernel has a NumPy twin of the same signature in ``conv_numpy.py`` (the reference the tests compare
 against, and the path that runs when numba is missing). Arrays are C-contiguous; outputs are written into
 the arrays passed in. Geometry: kernel (kh, kw), stride (sh, sw), top/left padding (pt, pl), dilation
 (dh, dw); an input pixel ``h = oh * sh - pt + i * dh`` feeds output row ``oh`` through kernel tap ``i``.
@@ -11,17 +11,8 @@ emits no negative-index wraparound checks, and LLVM vectorizes the loops (severa
 """
 from __future__ import annotations
 
-import os
-
-import numba
 import numpy as np
 from numba import njit, prange
-
-# numba's "workqueue" threads sleep between kernels; GNU OpenMP's spin, and steal the cores from OpenBLAS's
-# GEMM threads that run between our kernels (measured: several times slower steps). NUMBA_THREADING_LAYER
-# still decides when it is set. workqueue must not be entered from two threads at once: _kernels locks.
-if "NUMBA_THREADING_LAYER" not in os.environ:
-    numba.config.THREADING_LAYER = "workqueue"
 
 _U1 = np.uint64(1)
 

@@ -3,8 +3,8 @@
 A step of a recurrent layer is one GEMM (``h_prev @ W_hh.T``) and one step kernel here, which adds the
 precomputed input projection and the biases, applies the gates, updates the state and writes the output;
 the backward step is the mirror. ``forward_rows`` and ``backward_rows`` run all the steps of a sequence in
-one call, the GEMM by the packed-weight kernel of ``_gemm_numba``, over a range of batch rows (each
-thread of ``ops/_threads`` takes its own rows). Each step kernel has a NumPy twin in ``_rnn_numpy.py``
+one call, the GEMM by the packed-weight kernel of ``gemm_numba``, over a range of batch rows (each
+thread of ``kernels.threads`` takes its own rows). Each step kernel has a NumPy twin in ``rnn_numpy.py``
 (the reference the tests hold these to, and the path for float64 or when numba is missing) with the same
 arguments but the row range ``b0, b1``; the arrays and their layouts are described there. ``r`` and
 ``gmm`` may be wider than G*H and H (the GEMM's output is whole panels of 16 columns).
@@ -31,8 +31,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._gemm_numba import gemm_rows, pack, padded  # noqa: F401 (pack, padded: for ops/rnn.py)
-from ._rnn_numpy import step_at
+from .gemm_numba import gemm_rows, pack, padded  # noqa: F401 (pack, padded: for fused/rnn.py)
+from .rnn_numpy import step_at
 
 _F = np.float32
 _ZERO, _HALF, _ONE = _F(0.0), _F(0.5), _F(1.0)

@@ -10,15 +10,16 @@ time in the same node (no per-step graph). Per direction, the forward is:
 and the backward is the mirror loop (one fused kernel, one GEMM per step) followed by one GEMM each for
 the input gradient and the two weight gradients over all steps.
 
-With numba (float32), the whole loop over time is one compiled call (``_rnn_numba.forward_rows`` /
-``backward_rows``) whose per-step GEMMs multiply weights packed once per call (``_gemm_numba``: at batch 32
+With numba (float32), the whole loop over time is one compiled call (``kernels.rnn_numba.forward_rows`` /
+``backward_rows``) whose per-step GEMMs multiply weights packed once per call (``kernels.gemm_numba``: at batch 32
 OpenBLAS spends more time repacking the weight on every step than multiplying), and the batch rows are shared
-out among lucidnet's threads (``_threads``): rows are independent in a recurrent layer, so each thread runs
+out among lucidnet's threads (``kernels.threads``): rows are independent in a recurrent layer, so each thread runs
 its rows through all the steps with no synchronisation. The input projection (where G*H is a multiple of 16)
 and the input gradient are computed step by step inside those loops too, while their rows are in cache;
-the weight gradients stay one large GEMM each, through ``_threads.matmul`` on the same threads. Measured on
-the ``lstm`` workload (2 cores): a training step 38 ms -> ~26 ms. Without numba, or for float64, the loop runs
-in Python, one NumPy kernel (``_rnn_numpy``) and one BLAS call per step. Weights of any memory layout work;
+the weight gradients stay one large GEMM each, through ``kernels.threads.matmul`` on the same threads. OpenBLAS
+runs on one thread for the duration of the layer's forward and backward only (``kernels.threads.own_blas``).
+Without numba, or for float64, the loop runs in Python, one NumPy kernel (``rnn_numpy``) and one BLAS call
+per step. Weights of any memory layout work;
 ``nn``'s are row-major, the layout in which the weight-gradient GEMMs ran fastest.
 
 Variable lengths: row b is active at step t while t < lengths[b]. An inactive row keeps its state and
@@ -31,36 +32,15 @@ gradients to the layer's node (see ``rnn_layer``).
 """
 from __future__ import annotations
 
-import importlib
-import warnings
-
+from .. import kernels as K
 from ..autograd.function import Function
 from ..backend import xp
-from . import _kernels, _rnn_numpy
-from ._threads import matmul, own_blas, run_rows
+from ..kernels import rnn_numpy
+from ..kernels.threads import matmul, own_blas, run_rows
 
 __all__ = ["MODES", "RNNLayer", "LayerState", "rnn_layer", "check_lengths"]
 
 MODES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}  # mode -> number of gates
-
-_nb = None  # the numba kernels, imported on first float32 use (importing numba takes about half a second)
-
-
-def kernels(dtype):
-    """The step kernels for ``dtype``: numba's for float32 when enabled (``_kernels.set_numba``,
-    ``LUCIDNET_NUMBA``), NumPy's otherwise."""
-    global _nb
-    if dtype != xp.float32 or not _kernels.numba_enabled():
-        return _rnn_numpy
-    if _nb is None:
-        try:
-            _nb = importlib.import_module("._rnn_numba", __package__)
-        except Exception as e:  # a broken install: NumPy kernels, with a word
-            warnings.warn(f"lucidnet: numba failed to import ({e}); the recurrent layers use NumPy kernels",
-                          RuntimeWarning, stacklevel=3)
-            _nb = False
-    return _nb or _rnn_numpy
-
 
 def _biases(mode, b_ih, b_hh, n, dt):
     """(bias added to the input side, bias added to W_hh h (GRU only))."""
@@ -93,7 +73,7 @@ def _steps(d: int, t_: int, backward: bool = False):
     """(n, t, prev, nxt) of each step of direction ``d`` in the order the forward (or backward) runs them."""
     order = range(t_ - 1, -1, -1) if backward else range(t_)
     for n in order:
-        yield (n, *_rnn_numpy.step_at(d, t_, n))
+        yield (n, *rnn_numpy.step_at(d, t_, n))
 
 
 _NO_PANELS = xp.empty((0, 0, 16), dtype=xp.float32)  # no weight: forward_rows has the projection done, ...
@@ -107,7 +87,7 @@ def _or(a, b):
 
 def _forward_steps(d, t_, mode, proj, r, bias, bias_h, w_hh, saved, y, off, bf, lens, zero_first, relu):
     """The forward of direction ``d`` one step at a time with the NumPy kernels (float64, or no numba)."""
-    hs, k = saved.hs, _rnn_numpy
+    hs, k = saved.hs, rnn_numpy
     for n, t, prev, nxt in _steps(d, t_):
         if n == 0 and zero_first:
             r.fill(0)
@@ -123,7 +103,7 @@ def _forward_steps(d, t_, mode, proj, r, bias, bias_h, w_hh, saved, y, off, bf, 
 
 def _backward_steps(d, t_, mode, dy, bf, off, gmm, p, dc, s, dz, dr, w_hh, lens, last_gemm, relu):
     """The backward through time of direction ``d`` one step at a time with the NumPy kernels."""
-    k = _rnn_numpy
+    k = rnn_numpy
     for n, t, prev, nxt in _steps(d, t_, backward=True):
         if mode == "lstm":
             k.lstm_backward_step(dy, bf, off, gmm, p, dc, s.act, s.cs, s.tc, dz, t, prev, lens)
@@ -142,20 +122,29 @@ class RNNLayer(Function):
     (B, T, D*H)); the final states go into ``sink`` ({"h": (D, B, H), "c": (D, B, H) for the LSTM})."""
 
     def forward(self, x, h0, c0, *w, mode="lstm", lengths=None, batch_first=False, sink=None):
-        bf = batch_first
+        k = K.select("rnn", x)  # the compiled loops (float32, numba on) or the NumPy step kernels
+        if k is rnn_numpy:
+            return self._forward(k, x, h0, c0, w, mode, lengths, batch_first, sink)
+        with own_blas():  # the sequence kernels run on lucidnet's threads, BLAS on one (see kernels.threads)
+            return self._forward(k, x, h0, c0, w, mode, lengths, batch_first, sink)
+
+    def backward(self, g):
+        if self.k is rnn_numpy:
+            return self._backward(g)
+        with own_blas():
+            return self._backward(g)
+
+    def _forward(self, k, x, h0, c0, w, mode, lengths, bf, sink):
         t_, b_, i_ = (x.shape[1], x.shape[0], x.shape[2]) if bf else x.shape
         x2 = xp.ascontiguousarray(x.transpose(1, 0, 2) if bf else x).reshape(t_ * b_, i_)
         nd, hd, ng = len(w) // 4, w[1].shape[1], MODES[mode]
         dt = x2.dtype
-        k = kernels(dt)
         lens = xp.full(b_, t_, dtype=xp.int64) if lengths is None else lengths
         y = xp.empty((b_, t_, nd * hd) if bf else (t_, b_, nd * hd), dtype=dt)
         states = {"h": xp.empty((nd, b_, hd), dtype=dt)}
         if mode == "lstm":
             states["c"] = xp.empty((nd, b_, hd), dtype=dt)
-        fused = k is not _rnn_numpy
-        if fused:
-            own_blas()  # the sequence kernels run on lucidnet's threads (see _threads)
+        fused = k is not rnn_numpy
         r = xp.empty((b_, k.padded(ng * hd) if fused else ng * hd), dtype=dt)
         relu = mode == "rnn_relu"
         self.dirs = []
@@ -193,7 +182,7 @@ class RNNLayer(Function):
         self.state_grads, self.zero = {}, None
         return y
 
-    def backward(self, g):
+    def _backward(self, g):
         t_, b_, i_, nd, hd, ng = self.sizes
         mode, bf, k, lens = self.mode, self.bf, self.k, self.lens
         dt = self.x2.dtype
@@ -207,7 +196,7 @@ class RNNLayer(Function):
             grads[1] = xp.empty((nd, b_, hd), dtype=dt)
         if mode == "lstm" and needs[2]:
             grads[2] = xp.empty((nd, b_, hd), dtype=dt)
-        fused = k is not _rnn_numpy
+        fused = k is not rnn_numpy
         gmm = xp.empty((b_, k.padded(hd) if fused else hd), dtype=dt)
         p = xp.empty((b_, hd), dtype=dt)
         dc = xp.empty((b_, hd), dtype=dt) if mode == "lstm" else None

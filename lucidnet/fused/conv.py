@@ -7,7 +7,7 @@ what NCHW means; only the strides differ, as with PyTorch's channels_last). The 
 reads it without a copy. Gradients come back in the layout of the tensor they belong to.
 
 >>> import lucidnet as ln
->>> from lucidnet.ops.conv import conv2d
+>>> from lucidnet.fused.conv import conv2d
 >>> x = ln.ones(1, 1, 4, 4)
 >>> w = ln.ones(2, 1, 3, 3)
 >>> conv2d(x, w, padding=1).shape
@@ -21,8 +21,8 @@ from typing import Sequence, Union
 
 from ..autograd.function import Function
 from ..backend import xp
-from . import _kernels as K
-from ._threads import matmul
+from .. import kernels as K
+from ..kernels.threads import matmul
 
 IntOrPair = Union[int, Sequence[int]]
 Padding = Union[int, Sequence[int], str]
@@ -251,7 +251,7 @@ def unbatch(out, unbatched: bool):
     """Drop the batch dim that ``_as_batch`` added."""
     if not unbatched:
         return out
-    from .shape import squeeze
+    from ..ops.shape import squeeze
     return squeeze(out, 0)
 
 
@@ -261,7 +261,7 @@ def _as_batch(who: str, x, spatial: int):
     if x.ndim == nd:
         return x, False
     if x.ndim == nd - 1:
-        from .shape import unsqueeze
+        from ..ops.shape import unsqueeze
         return unsqueeze(x, 0), True
     dims = "(N, C, L)" if spatial == 1 else "(N, C, H, W)"
     raise ValueError(f"{who}: expected a {nd}-D input {dims} (or {nd - 1}-D unbatched), got shape {tuple(x.shape)}")
@@ -338,7 +338,7 @@ def conv1d(x, weight, bias=None, stride: int | Sequence[int] = 1, padding: int |
 
     ``padding``: int, ``"same"`` (stride 1 only) or ``"valid"``. An unbatched (C, L) input works too.
     """
-    from .shape import reshape
+    from ..ops.shape import reshape
     x, unbatched = _as_batch(_who, x, 1)
     if weight.ndim != 3:
         raise ValueError(f"{_who}: expected a 3-D weight (out, in/groups, k), got shape {tuple(weight.shape)}")

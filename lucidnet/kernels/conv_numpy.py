@@ -1,13 +1,13 @@
 """NumPy reference kernels for convolution and max-pooling, on NHWC arrays.
 
-Same signatures and results as the numba kernels in ``numba_impl.py`` (see there for the geometry); these
+Same signatures and results as the numba kernels in ``conv_numba.py`` (see there for the geometry); these
 run when numba is missing or switched off, and the tests hold the numba kernels to them.
 """
 from __future__ import annotations
 
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ...backend import xp
+from ..backend import xp
 
 
 def _padded(x, pt, pl, need_h, need_w, value):

@@ -5,7 +5,7 @@ Each loop stores into one array, so LLVM vectorises it (with several stored arra
 run time that they do not overlap, gives up and stays scalar); ``error_model="numpy"`` drops the
 division-by-zero branch. No fast-math: the operations and their order are those of the NumPy path
 (PyTorch's: ``lerp``, ``mul``/``addcmul``, ``sqrt``/``div``/``add``, ``addcdiv``), so both give the same
-bits. Measured on 262,144 float32 parameters: Adam 154 us against 386 us for the NumPy passes.
+bits. The NumPy twin is ``optim_numpy``.
 """
 from __future__ import annotations
 

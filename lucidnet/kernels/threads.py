@@ -6,25 +6,30 @@ one hand-off each way per call and no synchronisation in between. The number of 
 (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``), the setting the other numba kernels follow.
 
 OpenBLAS's threads spin for ~0.1 s after every multi-threaded call, and a spinning thread takes a core
-from these workers (measured: the LSTM's sequence kernel 5.8 -> 12.3 ms after one 2-thread GEMM). So the
-first kernel that runs on these threads takes the threading over (:func:`own_blas`): OpenBLAS is set to
-one thread (threadpoolctl), and the large GEMMs of the layers go through :func:`matmul`, which shares
-their rows (or columns) out among the same workers, each a single-threaded BLAS call. Until then, and
-where threadpoolctl is missing, :func:`matmul` is ``numpy.matmul`` and OpenBLAS threads as it likes.
+from these workers (the LSTM's sequence kernel runs about twice as long after one 2-thread GEMM). So a
+kernel that runs on these threads takes the threading over for its duration (``with own_blas():``):
+OpenBLAS is set to one thread (threadpoolctl), and the large GEMMs of the layers go through :func:`matmul`,
+which shares their rows (or columns) out among the same workers, each a single-threaded BLAS call; the
+previous BLAS limit comes back after. Once a recurrent kernel has taken the threads over, a large
+:func:`matmul` outside such a block opens one for its own duration (the old process-wide switch, scoped).
+Before that, and where threadpoolctl is missing, :func:`matmul` is ``numpy.matmul`` and OpenBLAS threads
+as it likes.
 
 >>> import numpy as np
->>> from lucidnet.ops._threads import row_ranges
+>>> from lucidnet.kernels.threads import row_ranges
 >>> row_ranges(32, 2), row_ranges(20, 2), row_ranges(5, 2)
 ([(0, 16), (16, 32)], [(0, 16), (16, 20)], [(0, 5)])
 """
 from __future__ import annotations
 
 import os
+import sys
 import threading
 
+from .. import config
 from ..backend import xp
 
-__all__ = ["row_ranges", "run_rows", "own_blas", "matmul"]
+__all__ = ["row_ranges", "run_rows", "own_blas", "matmul", "set_blas_threads", "blas_info"]
 
 
 def row_ranges(rows: int, threads: int, align: int = 8, min_rows: int = 8) -> list[tuple[int, int]]:
@@ -134,7 +139,7 @@ def _threads() -> int:
 def run_rows(fn, rows: int, *args) -> None:
     """``fn(*args, r0, r1)`` for ranges ``(r0, r1)`` that cover ``range(rows)``, in parallel; ``fn`` must
     release the GIL (numba ``nogil=True``, or a BLAS call) and write only its own rows. In parallel only
-    once :func:`own_blas` has taken the threads over (else OpenBLAS's spinning threads would compete)."""
+    inside an :class:`own_blas` block (else OpenBLAS's spinning threads would compete)."""
     ranges = row_ranges(rows, _threads() if _owned else 1)
     if len(ranges) == 1 or not _lock.acquire(blocking=False):
         fn(*args, 0, rows)
@@ -161,22 +166,75 @@ def run_rows(fn, rows: int, *args) -> None:
         _lock.release()
 
 
-_owned = False
+_owned = False  # inside an own_blas() block: OpenBLAS on one thread, the rows shared out among the workers
+_taken = False  # an own_blas() block has taken the threads over once: matmul takes them for its own duration
 _MIN_FLOPS = 1 << 22  # smaller GEMMs (under ~40 us on one core) stay one BLAS call
+_controllers = None  # threadpoolctl's BLAS controllers (False: no threadpoolctl) ...
+_modules_seen = -1  # ... found again whenever the number of imported modules has changed (a new BLAS?)
 
 
-def own_blas() -> bool:
-    """Take intra-op threading over from OpenBLAS (see the module's docstring); True once taken. Nothing
-    changes with one thread, or without threadpoolctl (``pip install lucidnet[fast]``)."""
-    global _owned
-    if not _owned and _threads() > 1:
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:
-            return False
-        threadpool_limits(1, user_api="blas")
-        _owned = True
-    return _owned
+def _blas() -> list:
+    """threadpoolctl's controllers of the loaded BLAS libraries ([] without threadpoolctl). A library loaded
+    later (scipy's, which numba imports) is found at the next call, and an explicit
+    ``lucidnet.set_num_threads`` applies to it."""
+    global _controllers, _modules_seen
+    if _controllers is False or len(sys.modules) == _modules_seen:
+        return _controllers or []
+    _modules_seen = len(sys.modules)
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        _controllers = False
+        return []
+    _controllers = ThreadpoolController().select(user_api="blas").lib_controllers
+    if config.threads_explicit():
+        for lib in _controllers:
+            lib.set_num_threads(config.threads_explicit())
+    return _controllers
+
+
+def set_blas_threads(n: int) -> None:
+    """Set every loaded BLAS library to ``n`` threads (nothing without threadpoolctl)."""
+    for lib in _blas():
+        lib.set_num_threads(n)
+
+
+def blas_info() -> list[dict]:
+    """threadpoolctl's description of each loaded BLAS library ([] without threadpoolctl)."""
+    return [lib.info() for lib in _blas()]
+
+
+class own_blas:
+    """``with own_blas():`` take intra-op threading over from OpenBLAS for the block: OpenBLAS runs on one
+    thread and :func:`run_rows` / :func:`matmul` share work out among lucidnet's row workers; the previous
+    BLAS limits come back at the end (a limit is only switched when it differs, two cheap calls). Nested
+    blocks leave it to the outermost. After ``lucidnet.set_num_threads`` that setting governs: BLAS is left
+    as it is and the rows run in parallel. Nothing changes with one thread, or without threadpoolctl."""
+
+    __slots__ = ("outer", "restore")
+
+    def __enter__(self) -> "own_blas":
+        global _owned, _taken
+        self.outer, self.restore = not _owned, ()
+        if _owned:
+            return self
+        libs = _blas()
+        if config.threads_explicit():
+            _owned = True
+        elif _threads() > 1 and libs:
+            self.restore = [(lib, n) for lib in libs if (n := lib.num_threads) != 1]
+            for lib, _ in self.restore:
+                lib.set_num_threads(1)
+            _owned = _taken = True
+        return self
+
+    def __exit__(self, *exc) -> None:
+        global _owned
+        if self.outer:
+            for lib, n in self.restore:
+                lib.set_num_threads(n)
+            _owned = False
+            _blas()  # a BLAS the kernel's first compile loaded is found now
 
 
 def _mm_rows(a, b, out, r0, r1):
@@ -189,18 +247,19 @@ def _mm_cols(a, b, out, c0, c1):
 
 def matmul(a, b, out=None):
     """``numpy.matmul(a, b, out=out)``; a large 2-D product is shared out among the row workers by rows of
-    the output (or by columns when it has more of them) once :func:`own_blas` has taken the threads over.
+    the output (or by columns when it has more of them) inside an :class:`own_blas` block.
 
     >>> import numpy as np
     >>> matmul(np.ones((2, 3), np.float32), np.ones((3, 4), np.float32))[0]
     array([3., 3., 3., 3.], dtype=float32)
     """
-    if not _owned or a.ndim != 2 or b.ndim != 2 or 2 * a.shape[0] * a.shape[1] * b.shape[1] < _MIN_FLOPS:
+    if not (_owned or _taken) or a.ndim != 2 or b.ndim != 2 or 2 * a.shape[0] * a.shape[1] * b.shape[1] < _MIN_FLOPS:
         return xp.matmul(a, b) if out is None else xp.matmul(a, b, out=out)
     if out is None:
         out = xp.empty((a.shape[0], b.shape[1]), dtype=xp.result_type(a, b))
-    if a.shape[0] >= b.shape[1]:
-        run_rows(_mm_rows, a.shape[0], a, b, out)
-    else:
-        run_rows(_mm_cols, b.shape[1], a, b, out)
+    with own_blas():  # nothing to do inside a block already
+        if a.shape[0] >= b.shape[1]:
+            run_rows(_mm_rows, a.shape[0], a, b, out)
+        else:
+            run_rows(_mm_cols, b.shape[1], a, b, out)
     return out

@@ -7,8 +7,8 @@ as exact as NumPy's own ``sum``). Variances are two-pass (mean first, then the c
 E[x^2] - E[x]^2. No float64 temporaries for a float32 input.
 
 Layouts: batch norm works in its input's memory layout, (N, C, L) or channels-last (N, L, C) (what a
-convolution returns, see ``ops.conv``), and its output keeps that layout. With numba installed, float32
-channels-last (and (N, C)) batch norm runs fused multi-threaded kernels (``_norm_numba``: two passes
+convolution returns, see ``fused.conv``), and its output keeps that layout. With numba installed, float32
+channels-last (and (N, C)) batch norm runs fused multi-threaded kernels (``kernels.norm_numba``: two passes
 forward, two backward); the NumPy path is their reference. Layer norm and group norm see their input as
 rows (R, D) and reduce each row (group norm's rows are (sample, group) pairs).
 
@@ -25,12 +25,7 @@ from typing import Sequence
 
 from ..autograd.function import Function
 from ..backend import xp
-from . import _kernels
-
-try:  # numba is optional (pip install lucidnet[fast]); the NumPy code below is the reference
-    from . import _norm_numba
-except ImportError:  # pragma: no cover - depends on the environment
-    _norm_numba = None
+from .. import kernels
 
 __all__ = ["BatchNorm", "LayerNorm", "GroupNorm", "batch_norm", "layer_norm", "group_norm"]
 
@@ -58,7 +53,7 @@ def _channel_dot(a3, b3, last: bool):
 
 
 def _channels_last(a) -> bool:
-    """Whether (N, C, *) lies in memory as (N, *, C) (a conv's output does: see ``ops.conv``)."""
+    """Whether (N, C, *) lies in memory as (N, *, C) (a conv's output does: see ``fused.conv``)."""
     return a.ndim == 2 or (not a.flags.c_contiguous and xp.moveaxis(a, 1, -1).flags.c_contiguous)
 
 
@@ -83,9 +78,10 @@ def _per_channel(v, last: bool):
     return v if last else v[:, None]
 
 
-def _numba_rows(a, last: bool) -> bool:
-    """Whether the fused numba kernels take this batch-norm input: float32 rows of channels (M, C)."""
-    return last and _norm_numba is not None and a.dtype == xp.float32 and _kernels.numba_enabled()
+def _numba_rows(a, last: bool):
+    """The fused numba kernels (``kernels.norm_numba``) when they take this batch-norm input: float32 rows
+    of channels (M, C); else None (the NumPy path below, their reference)."""
+    return kernels.compiled("norm", a) if last else None
 
 
 def _as3(a, n: int, c: int):
@@ -166,11 +162,11 @@ class BatchNorm(Function):
         last = _channels_last(x)
         x3 = _view3(x, last)                                       # (N, C, L) or (N, L, C)
         m = x.size // x.shape[1]
-        fused = self.fused = _numba_rows(x, last)                  # then x3 is (N, L, C): rows (M, C)
+        fused = self.fused = _numba_rows(x, last)                  # a module or None; then x3 is (N, L, C): rows (M, C)
         self.shape, self.training, self.last = x.shape, training, last
         if training:
             if fused:
-                mean, var = _norm_numba.moments(x3.reshape(m, -1))
+                mean, var = fused.moments(x3.reshape(m, -1))
             else:
                 mean = _channel_sum(x3, last)
                 mean /= m
@@ -193,13 +189,14 @@ class BatchNorm(Function):
             shift += bias
         self.x3, self.mean = x3, mean
         if fused:
-            out = _norm_numba.affine(x3.reshape(m, -1), scale, shift).reshape(x3.shape)
+            out = fused.affine(x3.reshape(m, -1), scale, shift).reshape(x3.shape)
         else:
             out = xp.multiply(x3, _per_channel(scale, last))
             out += _per_channel(shift, last)
         return _unview3(out, x.shape, last)
 
     def _backward_fused(self, g):
+        nb = self.fused
         x3, mean, invstd, scale = self.x3, self.mean, self.invstd, self.scale
         c = x3.shape[2]
         x2 = x3.reshape(-1, c)
@@ -208,13 +205,13 @@ class BatchNorm(Function):
         need_x, need_w, need_b = self.needs
         gx = gw = gb = None
         if self.training:
-            sum_g, dot = _norm_numba.grad_sums(g2, x2, mean)  # sum(g), sum(g * (x - mean)) per channel
+            sum_g, dot = nb.grad_sums(g2, x2, mean)  # sum(g), sum(g * (x - mean)) per channel
             if need_x:
-                gx = _norm_numba.grad_input(g2, x2, mean, invstd * invstd * dot / m, sum_g / m, scale)
+                gx = nb.grad_input(g2, x2, mean, invstd * invstd * dot / m, sum_g / m, scale)
         else:
             sum_g = dot = None
             if need_w or need_b:
-                sum_g, dot = _norm_numba.grad_sums(g2, x2, mean)
+                sum_g, dot = nb.grad_sums(g2, x2, mean)
             if need_x:
                 gx = xp.multiply(g2, scale)
         if gx is not None:
@@ -333,7 +330,7 @@ class LayerNorm(Function):
         return gx, gw, gb
 
 
-def _normalized_shape(normalized_shape) -> tuple:
+def as_normalized_shape(normalized_shape) -> tuple:
     if isinstance(normalized_shape, int):
         return (normalized_shape,)
     return tuple(int(s) for s in normalized_shape)
@@ -342,7 +339,7 @@ def _normalized_shape(normalized_shape) -> tuple:
 def layer_norm(input, normalized_shape: int | Sequence[int], weight=None, bias=None, eps: float = 1e-5):
     """PyTorch's ``F.layer_norm``: normalise over the trailing ``normalized_shape`` dims of the input."""
     x = input
-    shape = _normalized_shape(normalized_shape)
+    shape = as_normalized_shape(normalized_shape)
     k = len(shape)
     if k == 0 or tuple(x.shape[x.ndim - k:]) != shape or x.ndim < k:
         raise ValueError(f"layer_norm: normalized_shape {shape} must be the trailing dims of the input; got input of "

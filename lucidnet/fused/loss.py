@@ -15,7 +15,7 @@ import math
 
 from ..autograd.function import Function
 from ..backend import xp
-from .activation import _sigmoid
+from ..ops.activation import stable_sigmoid
 
 
 def _reduce(loss, reduction: str, denom=None):
@@ -174,7 +174,7 @@ class BinaryCrossEntropyWithLogits(Function):
         x, y, w, pw = self.x, self.y, self.weight, self.pos_weight
         gx = gy = None
         if self.needs[0]:                                       # sigmoid(x) - y, or lw sigmoid(x) - pw y
-            gx = _sigmoid(x)
+            gx = stable_sigmoid(x)
             if pw is None:
                 gx -= y
             else:

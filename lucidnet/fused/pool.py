@@ -2,10 +2,10 @@
 
 Like the convolutions (see ``conv.py``), the pools work on NHWC memory and return NCHW views of it, so a
 conv -> relu -> pool -> conv chain never transposes. Max-pooling runs a fused multi-threaded kernel when
-numba is installed (``_kernels``); average pooling is a few shifted adds.
+numba is installed (``lucidnet.kernels``); average pooling is a few shifted adds.
 
 >>> import lucidnet as ln
->>> from lucidnet.ops.pool import max_pool2d, avg_pool2d
+>>> from lucidnet.fused.pool import max_pool2d, avg_pool2d
 >>> x = ln.arange(16.0).reshape(1, 1, 4, 4)
 >>> max_pool2d(x, 2)[0, 0].tolist()
 [[5.0, 7.0], [13.0, 15.0]]
@@ -18,7 +18,7 @@ from typing import Optional, Sequence, Union
 
 from ..autograd.function import Function
 from ..backend import xp
-from . import _kernels as K
+from .. import kernels as K
 from .conv import _as_batch, nhwc, pair, unbatch
 
 IntOrPair = Union[int, Sequence[int]]
@@ -66,7 +66,7 @@ class MaxPool2d(Function):
 def _through_relu(x):
     """(z, relu(z) array) when ``x`` is the output of ops.relu(z) and nothing asks for x's own gradient,
     so that max-pooling can differentiate through both at once; else (x, None)."""
-    from .activation import ReLU
+    from ..ops.activation import ReLU
     node = getattr(x, "_node", None)
     if type(node) is ReLU and not node.freed and node.parents[0] is not None and not x._retains_grad:
         return node.parents[0], x.data

@@ -23,7 +23,7 @@ from ..backend import xp
 
 __all__ = ["Interpolate", "interpolate", "interpolation_matrix"]
 
-_MODES = {"nearest": (3, 4), "linear": (3,), "bilinear": (4,)}
+MODES = {"nearest": (3, 4), "linear": (3,), "bilinear": (4,)}
 
 
 def interpolation_matrix(in_size: int, out_size: int, mode: str, align_corners: bool = False,
@@ -101,10 +101,10 @@ def interpolate(input, size: int | Sequence[int] | None = None, scale_factor: fl
     (linear modes only, default False): map the corner pixels' centres onto each other.
     """
     x = input
-    if mode not in _MODES:
-        raise ValueError(f"interpolate: mode must be one of {', '.join(_MODES)}, got {mode!r}")
-    if x.ndim not in _MODES[mode]:
-        want = " or ".join(f"{d}-D" for d in _MODES[mode])
+    if mode not in MODES:
+        raise ValueError(f"interpolate: mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if x.ndim not in MODES[mode]:
+        want = " or ".join(f"{d}-D" for d in MODES[mode])
         raise ValueError(f"interpolate: mode {mode!r} expects a {want} input, got shape {tuple(x.shape)}")
     if x.dtype.kind != "f":
         raise TypeError(f"interpolate: expected a floating tensor, got dtype {x.dtype}")

@@ -14,7 +14,7 @@ accumulators may alias the arrays for all LLVM knows. The block computes ``R`` r
 broadcasts per step of the dot products, and an FMA per (row, step).
 
 >>> import numpy as np
->>> from lucidnet.ops import _gemm_numba as g
+>>> from lucidnet.kernels import gemm_numba as g
 >>> a, b = np.ones((3, 5), np.float32), np.ones((5, 20), np.float32)
 >>> c = np.empty((3, g.padded(20)), np.float32)
 >>> g.gemm_rows(a, g.pack(b), c, 0, 3)
