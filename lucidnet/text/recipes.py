@@ -18,9 +18,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .. import models, optim
-from ..train import Callback, EarlyStopping, History, evaluate, fit
+from ..data import StreamLoader
+from ..train import EVAL_BATCH_SIZE, Callback, EarlyStopping, History, TBPTTStep, Trainer, evaluate, fit
 from .batching import BucketLoader, SequenceDataset
-from .lm import LMTrainer, evaluate_lm
+from .lm import evaluate_lm
 from .tokenize import tokenize
 from .vocab import CharVocab, Vocab
 
@@ -126,13 +127,13 @@ def train_classifier(name: str, train: tuple[Sequence[str], np.ndarray], dev: tu
     stop = EarlyStopping("val_accuracy", mode="max", patience=int(tcfg.get("patience", epochs)),
                          restore_best_weights=True)
     history = fit(model, train_loader, loss="cross_entropy", optimizer=opt, epochs=epochs,
-                  val_data=BucketLoader(dev_ds, 256, shuffle=False), metrics=["accuracy"], verbose=verbose,
+                  val_data=BucketLoader(dev_ds, EVAL_BATCH_SIZE, shuffle=False), metrics=["accuracy"], verbose=verbose,
                   callbacks=[*callbacks, stop], checkpoint=checkpoint, resume=True if resume else None,
                   scheduler=sched, scheduler_interval="step")
     seconds = time.perf_counter() - t0
     test_acc = None
     if test is not None:
-        test_acc = float(evaluate(model, BucketLoader(data(tok_test, test[1]), 256, shuffle=False),
+        test_acc = float(evaluate(model, BucketLoader(data(tok_test, test[1]), EVAL_BATCH_SIZE, shuffle=False),
                                   metrics=["accuracy"])["accuracy"])
     best = stop.best_epoch
     dev_acc = float(history.history["val_accuracy"][history.epoch.index(best)]) if best >= 0 else float("nan")
@@ -157,7 +158,7 @@ def train_char_lm(name: str, train_text: str, val_text: str, *, vocab_text: str 
     loss (nats/char) is ``val_text`` read straight through with the state carried. The characters of
     ``vocab_text`` (default: both texts) make the vocabulary. ``schedule``: "constant", or else cosine decay to 0
     over the epochs, per step; with ``max_minutes`` in the settings, the run is a time budget instead: the decay
-    runs over that much training time (``LMTrainer``'s "time-cosine") and ``epochs`` is only a cap (default
+    runs over that much training time (``CosineAnnealingTimeLR``) and ``epochs`` is only a cap (default
     1000 when the settings leave it at the recipe's)."""
     max_minutes = (train_overrides or {}).get("max_minutes")
     if max_minutes is None:
@@ -173,16 +174,17 @@ def train_char_lm(name: str, train_text: str, val_text: str, *, vocab_text: str 
     train_ids, val_ids = vocab.encode(train_text), vocab.encode(val_text)
     bs, t = int(tcfg["batch_size"]), int(tcfg["seq_len"])
     opt = optim.Adam(model.parameters(), lr=float(tcfg["lr"]))
-    steps = -(-(len(train_ids) // bs - 1) // t)
+    loader = StreamLoader(train_ids, bs, t)
+    max_seconds = None if max_minutes is None else 60.0 * float(max_minutes)
     sched: Any = None
     if schedule != "constant":
-        sched = ("time-cosine" if max_minutes is not None else
-                 optim.lr_scheduler.CosineAnnealingLR(opt, T_max=int(tcfg["epochs"]) * steps))
-    trainer = LMTrainer(model, opt, batch_size=bs, seq_len=t, clip_grad_norm=tcfg.get("clip"), scheduler=sched,
-                        callbacks=callbacks, verbose=verbose, val_batch_size=int(tcfg.get("val_batch_size", 1)))
-    history = trainer.fit(train_ids, int(tcfg["epochs"]), val_ids=val_ids,
-                          max_seconds=None if max_minutes is None else 60.0 * float(max_minutes),
-                          checkpoint=checkpoint, resume=resume)
+        sched = (optim.lr_scheduler.CosineAnnealingTimeLR(opt, max_seconds) if max_seconds is not None else
+                 optim.lr_scheduler.CosineAnnealingLR(opt, T_max=int(tcfg["epochs"]) * len(loader)))
+    step = TBPTTStep(t, val_batch_size=int(tcfg.get("val_batch_size", 1)))
+    trainer = Trainer(model, optimizer=opt, scheduler=sched, scheduler_interval="step", callbacks=callbacks,
+                      verbose=verbose, clip_grad_norm=tcfg.get("clip"), step=step)
+    history = trainer.fit(loader, int(tcfg["epochs"]), val_data=val_ids, max_seconds=max_seconds,
+                          checkpoint=checkpoint, resume=True if resume else None)
     vals = history.history.get("val_loss") or [None]
     val_loss = vals[-1]
     if val_loss is None or int(tcfg.get("val_batch_size", 1)) != 1:
