@@ -259,6 +259,7 @@ class Trainer:
                              f"{type(loader).__name__} has none. Checkpoint at epoch ends only (checkpoint= alone)")
         resume_path = self._resume_path(resume, checkpoint)
 
+        _ = self.optimizer  # built now (from a name), before the callbacks and a resume use it
         self.train_loader = loader
         self.has_validation = val_loader is not None
         self.history = History()
