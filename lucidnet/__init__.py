@@ -19,6 +19,7 @@ from .tensor import (Tensor, arange, as_tensor, bool_, empty, eye, float16, floa
 
 __version__ = "0.1.0"
 from . import nn  # noqa: E402  (after the engine it builds on)
+from .nn import inference  # noqa: E402
 from . import optim  # noqa: E402
 from . import data  # noqa: E402
 from . import models  # noqa: E402

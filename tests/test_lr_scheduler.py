@@ -242,3 +242,34 @@ def test_scheduler_errors():
         sched.step()
     with pytest.raises(ValueError, match="total_steps=3"):
         sched.step()
+
+
+def test_cosine_annealing_time_lr_follows_the_clock_and_resumes():
+    import math
+
+    now = [100.0]
+    w = ln.tensor([1.0], requires_grad=True)
+    opt = ln.optim.SGD([w], lr=0.2)
+    sched = ln.optim.lr_scheduler.CosineAnnealingTimeLR(opt, budget_seconds=10.0, eta_min=0.02, clock=lambda: now[0])
+    assert sched.get_last_lr() == [0.2] and not sched.done
+    now[0] += 4.0
+    sched.step()  # no time given: the clock's time since the scheduler was made
+    assert sched.elapsed == 4.0
+    assert sched.get_last_lr()[0] == pytest.approx(0.02 + 0.18 * (1 + math.cos(math.pi * 0.4)) / 2, rel=1e-12)
+    sched.step(2.5)  # the loop's training time wins over the clock
+    assert sched.elapsed == 2.5
+    state = sched.state_dict()
+    assert "clock" not in state and state["elapsed"] == 2.5
+    # a resumed scheduler continues from the saved time, on a clock that starts anywhere
+    later = [5000.0]
+    opt2 = ln.optim.SGD([ln.tensor([1.0], requires_grad=True)], lr=0.2)
+    again = ln.optim.lr_scheduler.CosineAnnealingTimeLR(opt2, 10.0, eta_min=0.02, clock=lambda: later[0])
+    again.load_state_dict(state)
+    later[0] += 1.5
+    again.step()
+    assert again.elapsed == 4.0
+    assert again.get_last_lr() == pytest.approx([0.02 + 0.18 * (1 + math.cos(math.pi * 0.4)) / 2])
+    again.step(30.0)
+    assert again.done and again.get_last_lr() == [0.02]
+    with pytest.raises(ValueError, match="budget_seconds"):
+        ln.optim.lr_scheduler.CosineAnnealingTimeLR(opt, 0.0)

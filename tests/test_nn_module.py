@@ -378,3 +378,24 @@ def test_repr_equals_pytorch_repr():
                                 n.Sigmoid(), n.Tanh(), n.ModuleList([n.Linear(2, 2, bias=False)]),
                                 n.ModuleDict({"a": n.ReLU()}), n.Linear(128, 10))
     assert repr(mk(nn)) == repr(mk(th.nn))
+
+
+def test_inference_eval_no_grad_and_restores_the_mode_even_on_error():
+    model = ln.nn.Sequential(ln.nn.Linear(3, 2), ln.nn.Dropout(0.5))
+    x = ln.ones(4, 3)
+    with ln.inference(model) as m:
+        assert m is model and not model.training and not model[1].training
+        out = model(x)
+        assert not out.requires_grad and not ln.is_grad_enabled()
+    assert model.training and ln.is_grad_enabled()
+    model.eval()
+    with ln.nn.inference(model):
+        pass
+    assert not model.training  # a model in eval mode stays there
+    model.train()
+    with pytest.raises(RuntimeError, match="boom"):
+        with ln.inference(model):
+            raise RuntimeError("boom")
+    assert model.training and ln.is_grad_enabled()
+    with ln.inference(lambda t: t * 2):  # a plain callable: only no_grad
+        assert not ln.is_grad_enabled()

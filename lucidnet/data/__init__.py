@@ -1,4 +1,5 @@
-"""Feeding data to models: map-style datasets and a resumable, optionally prefetching ``DataLoader``.
+"""Feeding data to models: map-style datasets and a resumable, optionally prefetching ``DataLoader``; token
+streams cut into chunks for truncated BPTT (``StreamLoader``).
 
 >>> import numpy as np, lucidnet as ln
 >>> from lucidnet.data import DataLoader, TensorDataset
@@ -8,8 +9,9 @@
 [(4, 3), (4, 3), (2, 3)]
 """
 from .collate import default_collate, stack_samples, to_tensors
-from .dataloader import DataLoader
+from .dataloader import DataLoader, steps_per_epoch
 from .dataset import Dataset, Subset, TensorDataset, random_split
+from .streams import StreamLoader, as_streams, chunks
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "DataLoader", "default_collate",
-           "stack_samples", "to_tensors"]
+           "stack_samples", "to_tensors", "steps_per_epoch", "StreamLoader", "as_streams", "chunks"]

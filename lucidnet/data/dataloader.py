@@ -28,7 +28,7 @@ from ..random import generator
 from ..tensor import Tensor
 from .collate import stack_samples, to_tensors
 
-__all__ = ["DataLoader"]
+__all__ = ["DataLoader", "steps_per_epoch"]
 
 
 class _Epoch:
@@ -90,6 +90,16 @@ class _Prefetcher:
         return self._thread.is_alive()
 
 
+def steps_per_epoch(n_samples: int, batch_size: int, drop_last: bool = False) -> int:
+    """The batches (optimizer steps) of one epoch over ``n_samples``: ``ceil(n / batch_size)``, or
+    ``n // batch_size`` when the last partial batch is dropped.
+
+    >>> steps_per_epoch(10, 4), steps_per_epoch(10, 4, drop_last=True)
+    (3, 2)
+    """
+    return n_samples // batch_size if drop_last else math.ceil(n_samples / batch_size)
+
+
 class DataLoader:
     """Iterate over ``dataset`` in batches of Tensors.
 
@@ -134,8 +144,7 @@ class DataLoader:
         self._resume: _Epoch | None = None  # set by load_state_dict, used by the next iter()
 
     def __len__(self) -> int:
-        n = len(self.dataset)
-        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+        return steps_per_epoch(len(self.dataset), self.batch_size, self.drop_last)
 
     # ---- iteration ----------------------------------------------------------------------------------
     def __iter__(self) -> Iterator[Any]:

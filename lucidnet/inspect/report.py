@@ -26,7 +26,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ..ops import softmax
 from ..serialization.atomic import atomic_write
+from ..tensor import from_numpy
 from ..train.metrics import confusion_matrix
 from ..train.rundir import DIAGNOSIS, MONITOR, PLOTS, PREDICTIONS, REPORT, write_metrics
 from . import plots
@@ -41,12 +43,6 @@ MAX_EXAMPLES = 32
 
 
 # ---- the run directory's files ------------------------------------------------------------------------
-def _softmax_confidence(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return (e.max(axis=1) / e.sum(axis=1)).astype(np.float32)
-
-
 def save_predictions(path: str | os.PathLike, y_true: np.ndarray, *, logits: np.ndarray | None = None,
                      y_pred: np.ndarray | None = None, images: np.ndarray | None = None,
                      max_examples: int = MAX_EXAMPLES) -> None:
@@ -58,7 +54,7 @@ def save_predictions(path: str | os.PathLike, y_true: np.ndarray, *, logits: np.
         if logits.ndim != 2 or len(logits) != len(y_true):
             raise ValueError(f"save_predictions: logits should be (N, classes) with N = {len(y_true)} labels, got "
                              f"shape {logits.shape}")
-        y_pred, conf = logits.argmax(axis=1), _softmax_confidence(logits)
+        y_pred, conf = logits.argmax(axis=1), softmax(from_numpy(logits), dim=1).data.max(axis=1).astype(np.float32)
     elif y_pred is not None:
         conf = None
     else:

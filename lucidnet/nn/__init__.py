@@ -1,4 +1,5 @@
-"""Layers and models: ``Module``, ``Parameter``, the layers, containers, losses, ``init`` and ``functional``.
+"""Layers and models: ``Module``, ``Parameter``, the layers, containers, losses, ``init`` and ``functional``;
+``inference(model)`` to run a model in eval mode without a graph.
 
 >>> import lucidnet as ln
 >>> from lucidnet import nn
@@ -17,6 +18,7 @@ from .container import ModuleDict, ModuleList, Sequential
 from .conv import Conv1d, Conv2d, ConvTranspose2d
 from .dropout import Dropout, Dropout2d
 from .embedding import Embedding
+from .inference import inference
 from .linear import Flatten, Identity, Linear
 from .loss import *  # noqa: F401,F403
 from .loss import __all__ as _loss_names
@@ -33,5 +35,5 @@ __all__ = [
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
     "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
     "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "ELU", "GELU", "SiLU", "Softplus", "Softmax", "LogSoftmax",
-    "functional", "init", "utils", *_loss_names,
+    "functional", "init", "utils", "inference", *_loss_names,
 ]

@@ -40,7 +40,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import nn
-from ..autograd.grad_mode import no_grad
+from ..nn.inference import inference
 from ..tensor import Tensor, get_default_dtype
 
 __all__ = ["summary", "Summary", "LayerRow", "register_flops", "format_bytes", "format_count"]
@@ -272,15 +272,12 @@ def summary(model: Any, input_shape: Any = None, *, input_data: Any = None, batc
     shown = [m for _, m in model.named_modules() if not m._modules or any(
         p is not None for p in m._parameters.values())]
     handles = [m.register_forward_hook(hook) for m in shown]
-    was_training = model.training
-    model.eval()
     try:
-        with no_grad():
+        with inference(model):
             model(*inputs)
     finally:
         for h in handles:
             h.remove()
-        model.train(was_training)
     for m in shown:
         own = [p for p in m._parameters.values() if p is not None]
         if id(m) not in seen and own:

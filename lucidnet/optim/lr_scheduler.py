@@ -17,6 +17,7 @@ and ``step()`` is called once per epoch (or per batch for ``OneCycleLR``), after
 from __future__ import annotations
 
 import math
+import time
 import types
 from bisect import bisect_right
 from collections import Counter
@@ -25,7 +26,8 @@ from typing import Any, Callable, Iterable, Literal, Sequence
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR",
-           "CosineAnnealingLR", "SequentialLR", "ChainedScheduler", "OneCycleLR", "ReduceLROnPlateau"]
+           "CosineAnnealingLR", "CosineAnnealingTimeLR", "SequentialLR", "ChainedScheduler", "OneCycleLR",
+           "ReduceLROnPlateau"]
 
 
 def _check_optimizer(optimizer, who: str) -> None:
@@ -295,6 +297,59 @@ class CosineAnnealingLR(LRScheduler):
     def _get_closed_form_lr(self) -> list[float]:
         return [self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
                 for base in self.base_lrs]
+
+
+class CosineAnnealingTimeLR(LRScheduler):
+    r"""Cosine annealing from the base lr to ``eta_min`` over ``budget_seconds`` of training time (a budget
+    in time rather than in epochs): ``eta_min + (base_lr - eta_min) * (1 + cos(pi * min(1, e / budget))) / 2``
+    with ``e`` the training seconds so far; ``done`` once the budget is spent.
+
+    ``step(elapsed)`` takes the training time so far from the loop (so that the loop can leave out the time
+    it spends on validation); ``step()`` reads ``clock`` instead (seconds since the scheduler was made or
+    loaded, added to the time saved). ``state_dict`` holds the elapsed time, so a resumed run continues the
+    schedule where it stopped.
+
+    >>> import lucidnet as ln
+    >>> opt = ln.optim.SGD([ln.tensor([1.0], requires_grad=True)], lr=1.0)
+    >>> sched = ln.optim.lr_scheduler.CosineAnnealingTimeLR(opt, budget_seconds=60.0)
+    >>> sched.step(30.0); round(sched.get_last_lr()[0], 6), sched.done
+    (0.5, False)
+    >>> sched.step(90.0); sched.get_last_lr(), sched.done
+    ([0.0], True)
+    """
+
+    def __init__(self, optimizer: Optimizer, budget_seconds: float, eta_min: float = 0.0,
+                 clock: Callable[[], float] = time.perf_counter):
+        if not budget_seconds > 0:
+            raise ValueError(f"CosineAnnealingTimeLR: budget_seconds must be positive, got {budget_seconds}")
+        self.budget_seconds, self.eta_min = float(budget_seconds), eta_min
+        self.elapsed = 0.0
+        self.clock = clock
+        self._t0 = clock()
+        super().__init__(optimizer)
+
+    @property
+    def done(self) -> bool:
+        """Whether the time budget is spent (the lr is then ``eta_min``)."""
+        return self.elapsed >= self.budget_seconds
+
+    def step(self, elapsed: float | None = None) -> None:  # type: ignore[override]
+        """Set the lr for ``elapsed`` seconds of training (default: the clock's time since made or loaded)."""
+        if not self._is_initial:
+            self.elapsed = self.clock() - self._t0 if elapsed is None else float(elapsed)
+        super().step()
+
+    def get_lr(self) -> list[float]:
+        f = 0.5 * (1.0 + math.cos(math.pi * min(1.0, self.elapsed / self.budget_seconds)))
+        return [self.eta_min + (base - self.eta_min) * f for base in self.base_lrs]
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything but the optimizer and the clock (the elapsed time is saved)."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "clock", "_t0")}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.__dict__.update(state_dict)
+        self._t0 = self.clock() - self.elapsed
 
 
 class SequentialLR(LRScheduler):

@@ -7,7 +7,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ..autograd.grad_mode import no_grad
+from ..nn.inference import inference
 from ..nn.module import Module
 from ..tensor import Tensor
 
@@ -100,20 +100,17 @@ class Recommender(Module):
     def score(self, users, items, batch_size: int = 65536) -> np.ndarray:
         """Scores of (user index, item index) pairs as a float32 NumPy array: predicted ratings (clipped to
         ``rating_range``) or logits. Eval mode, no graph, in batches; the training mode is restored."""
+        # batch_size counts (user, item) pairs, a few floats each, not samples of a model's input: it is not
+        # lucidnet.train.EVAL_BATCH_SIZE (score_items asks for every item of every user in one call)
         u = np.asarray(getattr(users, "data", users)).reshape(-1)
         i = np.asarray(getattr(items, "data", items)).reshape(-1)
         if u.shape != i.shape:
             raise ValueError(f"{type(self).__name__}.score: {u.size} users and {i.size} items; "
                              "give one of each per pair")
         self._check_ids(u, i)
-        was = self.training
-        self.eval()
-        try:
-            with no_grad():
-                out = [self._pair_scores(u[s:s + batch_size], i[s:s + batch_size])
-                       for s in range(0, len(u), batch_size)]
-        finally:
-            self.train(was)
+        with inference(self):
+            out = [self._pair_scores(u[s:s + batch_size], i[s:s + batch_size])
+                   for s in range(0, len(u), batch_size)]
         scores = np.concatenate(out) if out else np.zeros(0, np.float32)
         if self.rating_range is not None:
             np.clip(scores, *self.rating_range, out=scores)

@@ -5,8 +5,8 @@
 - ``Vocab`` / ``CharVocab`` (min_freq, max_size, pad and unk tokens; JSON save/load), ``load_vocab``;
 - ``pad_sequences``, ``SequenceDataset``, ``BucketLoader`` (batches of similar lengths);
 - models (registered in ``lucidnet.models``): ``TextCNN``, ``LSTMClassifier``, ``CharLSTM``;
-- ``encode_texts``, ``predict_proba`` (classification); ``LMTrainer``, ``evaluate_lm`` (TBPTT language
-  modelling), ``generate`` (sampling with temperature and top-k).
+- ``encode_texts``, ``predict_proba`` (classification); ``evaluate_lm`` (language models are trained by
+  ``lucidnet.train.Trainer`` with a ``TBPTTStep``), ``generate`` (sampling with temperature and top-k).
 
 >>> from lucidnet.text import tokenize, Vocab, pad_sequences
 >>> texts = ["A fine film.", "A dull film."]
@@ -18,7 +18,7 @@
 from .batching import BucketLoader, SequenceDataset, bucket_batches, pad_sequences
 from .classify import encode_texts, predict_proba
 from .generate import generate, sample_next
-from .lm import LMTrainer, as_streams, chunks, detach_state, evaluate_lm
+from .lm import evaluate_lm
 from .models import CharLSTM, LSTMClassifier, TextCNN, length_mask
 from .subword import SubwordTokenizer
 from .tokenize import split_words, tokenize
@@ -26,5 +26,4 @@ from .vocab import CharVocab, Vocab, load_vocab
 
 __all__ = ["tokenize", "split_words", "SubwordTokenizer", "Vocab", "CharVocab", "load_vocab", "pad_sequences",
            "SequenceDataset", "bucket_batches", "BucketLoader", "TextCNN", "LSTMClassifier", "CharLSTM",
-           "length_mask", "encode_texts", "predict_proba", "LMTrainer", "evaluate_lm", "as_streams", "chunks",
-           "detach_state", "generate", "sample_next"]
+           "length_mask", "encode_texts", "predict_proba", "evaluate_lm", "generate", "sample_next"]

@@ -16,8 +16,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..autograd.grad_mode import no_grad
-from ..tensor import Tensor
+from ..nn.inference import inference
+from ..ops import softmax
+from ..tensor import Tensor, from_numpy
+from ..train import EVAL_BATCH_SIZE
 from .batching import pad_sequences
 from .tokenize import tokenize
 from .vocab import Vocab
@@ -39,23 +41,16 @@ def encode_texts(texts: Sequence[str], vocab: Vocab, tokenizer: Callable[[str], 
 
 
 def predict_proba(model: Any, vocab: Vocab, texts: Sequence[str], tokenizer: Callable[[str], list[str]] = tokenize,
-                  batch_size: int = 256) -> np.ndarray:
+                  batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
     """Class probabilities (N, C), float64 rows summing to 1, of a classifier ``model(tokens, lengths)`` over raw
     ``texts`` (tokenized and encoded with ``vocab``). Eval mode, no graph; the model's mode is restored."""
     ids = encode_texts(texts, vocab, tokenizer)
     min_len = int(getattr(model, "min_length", 1))
     pad = 0 if vocab.pad_id is None else vocab.pad_id
-    was_training = getattr(model, "training", False)
-    model.eval()
     probs = []
-    try:
-        with no_grad():
-            for lo in range(0, len(ids), batch_size):
-                tokens, lengths = pad_sequences(ids[lo:lo + batch_size], pad, min_len=min_len)
-                z = np.asarray(model(Tensor(tokens), Tensor(lengths)).data, dtype=np.float64)
-                z -= z.max(axis=1, keepdims=True)
-                np.exp(z, out=z)
-                probs.append(z / z.sum(axis=1, keepdims=True))
-    finally:
-        model.train(was_training)
+    with inference(model):
+        for lo in range(0, len(ids), batch_size):
+            tokens, lengths = pad_sequences(ids[lo:lo + batch_size], pad, min_len=min_len)
+            z = np.asarray(model(Tensor(tokens), Tensor(lengths)).data, dtype=np.float64)
+            probs.append(softmax(from_numpy(z), dim=1).data)
     return np.concatenate(probs) if probs else np.zeros((0, 0))

@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.grad_mode import no_grad
+from ..nn.inference import inference
+from ..ops import softmax
 from ..random import generator
-from ..tensor import Tensor
+from ..tensor import Tensor, from_numpy
 from .vocab import CharVocab
 
 __all__ = ["sample_next", "generate"]
@@ -37,8 +38,7 @@ def sample_next(logits: np.ndarray, temperature: float = 1.0, top_k: int | None 
     if top_k is not None and top_k < z.size:
         kth = np.partition(z, -top_k)[-top_k]
         z = np.where(z >= kth, z, -np.inf)
-    p = np.exp(z - z.max())
-    p /= p.sum()
+    p = softmax(from_numpy(z)).data
     rng = generator() if rng is None else rng
     return int(rng.choice(z.size, p=p))
 
@@ -57,17 +57,12 @@ def generate(model: Any, vocab: CharVocab, prompt: str, length: int = 500, tempe
     except KeyError as e:
         raise ValueError(f"generate: the prompt has a character the model never saw in training ({e.args[0]})") \
             from None
-    was_training = getattr(model, "training", False)
-    model.eval()
     out: list[int] = []
-    try:
-        with no_grad():
-            logits, state = model(Tensor(ids[None, :]), None)
-            for i in range(length):
-                nxt = sample_next(logits.data[0, -1], temperature, top_k, rng)
-                out.append(nxt)
-                if i + 1 < length:
-                    logits, state = model(Tensor(np.array([[nxt]], dtype=np.int64)), state)
-    finally:
-        model.train(was_training)
+    with inference(model):
+        logits, state = model(Tensor(ids[None, :]), None)
+        for i in range(length):
+            nxt = sample_next(logits.data[0, -1], temperature, top_k, rng)
+            out.append(nxt)
+            if i + 1 < length:
+                logits, state = model(Tensor(np.array([[nxt]], dtype=np.int64)), state)
     return prompt + vocab.decode(out)

@@ -25,20 +25,21 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .. import __version__, models, optim
-from ..random import manual_seed
+from ..data import StreamLoader
 from ..datasets.sst2 import SST2
 from ..datasets.tinyshakespeare import TinyShakespeare, split_text
 from ..inspect import Monitor
 from ..inspect.report import finish_run
 from ..optim.factory import build_optimizer, build_scheduler
-from ..train import Callback, CSVLogger, EarlyStopping, fit, predict, rundir
+from ..random import manual_seed
+from ..train import EVAL_BATCH_SIZE, Callback, CSVLogger, EarlyStopping, TBPTTStep, Trainer, fit, predict, rundir
 from ..train import evaluate as evaluate_model
 from ..train.metrics import confusion_matrix
 from ..train.recipe import Recipe, Run, RunOptions, data_dir
 from .batching import BucketLoader, SequenceDataset
 from .classify import predict_proba
 from .generate import generate
-from .lm import LMTrainer, evaluate_lm
+from .lm import evaluate_lm
 from .tokenize import tokenize
 from .vocab import CharVocab, Vocab, load_vocab
 
@@ -49,7 +50,6 @@ DATASETS = ("sst2", "tinyshakespeare")
 TASKS = ("text-classification", "language-model")
 CLASSIFIERS = ("lstm", "bilstm", "textcnn")
 LANGUAGE_MODELS = ("char-lstm",)
-EVAL_BATCH_SIZE = 256
 _CLASSIFY = {"optimizer": "adam", "schedule": "cosine", "min_freq": 1}
 
 
@@ -156,16 +156,17 @@ def train_char_lm(recipe: Recipe | str, train_text: str, val_text: str, *, vocab
     train_ids, val_ids = vocab.encode(train_text), vocab.encode(val_text)
     bs, t = int(tcfg["batch_size"]), int(tcfg["seq_len"])
     opt = build_optimizer(tcfg["optimizer"], model.parameters(), lr=float(tcfg["lr"]))
-    steps = -(-(len(train_ids) // bs - 1) // t)
+    loader = StreamLoader(train_ids, bs, t)
+    max_seconds = None if max_minutes is None else 60.0 * float(max_minutes)
     sched: Any = None
     if schedule != "constant":
-        sched = ("time-cosine" if max_minutes is not None else
-                 optim.lr_scheduler.CosineAnnealingLR(opt, T_max=int(tcfg["epochs"]) * steps))
-    trainer = LMTrainer(model, opt, batch_size=bs, seq_len=t, clip_grad_norm=tcfg.get("clip"), scheduler=sched,
-                        callbacks=callbacks, verbose=verbose, val_batch_size=int(tcfg.get("val_batch_size", 1)))
-    history = trainer.fit(train_ids, int(tcfg["epochs"]), val_ids=val_ids,
-                          max_seconds=None if max_minutes is None else 60.0 * float(max_minutes),
-                          checkpoint=checkpoint, resume=resume)
+        sched = (optim.lr_scheduler.CosineAnnealingTimeLR(opt, max_seconds) if max_seconds is not None else
+                 build_scheduler(schedule, opt, int(tcfg["epochs"]) * len(loader)))
+    step = TBPTTStep(t, val_batch_size=int(tcfg.get("val_batch_size", 1)))
+    trainer = Trainer(model, optimizer=opt, scheduler=sched, scheduler_interval="step", callbacks=callbacks,
+                      verbose=verbose, clip_grad_norm=tcfg.get("clip"), step=step)
+    history = trainer.fit(loader, int(tcfg["epochs"]), val_data=val_ids, max_seconds=max_seconds,
+                          checkpoint=checkpoint, resume=True if resume else None)
     vals = history.history.get("val_loss") or [None]
     val_loss = vals[-1]
     if val_loss is None or int(tcfg.get("val_batch_size", 1)) != 1:

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable
 
 from .callbacks.base import Callback
 from .history import History
-from .trainer import MetricsArg, Trainer
+from .trainer import EVAL_BATCH_SIZE, MetricsArg, Trainer
 
 __all__ = ["fit", "evaluate", "predict"]
 
@@ -31,7 +31,7 @@ def fit(model: Any, train_data: Any, *, loss: str | Callable, optimizer: Any = "
         checkpoint: str | os.PathLike | None = None, checkpoint_every: int | None = None,
         resume: str | os.PathLike | bool | None = None,
         split_batch: Callable[[Any], tuple[tuple, Any]] | None = None,
-        clip_grad_norm: float | None = None) -> History:
+        clip_grad_norm: float | None = None, max_seconds: float | None = None) -> History:
     """Train ``model`` on ``train_data``; returns a ``History`` (``history.history["val_accuracy"]``, ...).
 
     ``train_data``/``val_data``: a ``DataLoader``, a dataset, or arrays ``(x, y)`` / ``(x1, x2, ..., y)``.
@@ -40,17 +40,18 @@ def fit(model: Any, train_data: Any, *, loss: str | Callable, optimizer: Any = "
     ``metrics``: names (``"accuracy"``, ``"top5_accuracy"``, ``"f1"``, ``"mse"``, ...), ``Metric`` objects or
     functions; default ``["accuracy"]`` for classification losses. ``scheduler``: stepped per epoch or
     per step (``scheduler_interval``); ``ReduceLROnPlateau`` gets ``scheduler_monitor``.
-    ``checkpoint``/``checkpoint_every``/``resume``: see ``Trainer.fit``. Other arguments: see ``Trainer``.
+    ``checkpoint``/``checkpoint_every``/``resume``/``max_seconds``: see ``Trainer.fit``. Other arguments: see ``Trainer``.
     """
     trainer = Trainer(model, loss, optimizer, metrics, lr=lr, scheduler=scheduler,
                       scheduler_interval=scheduler_interval, scheduler_monitor=scheduler_monitor, verbose=verbose,
                       split_batch=split_batch, clip_grad_norm=clip_grad_norm)
     return trainer.fit(train_data, epochs, val_data=val_data, batch_size=batch_size, shuffle=shuffle,
-                       callbacks=callbacks, checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
+                       callbacks=callbacks, checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
+                       max_seconds=max_seconds)
 
 
 def evaluate(model: Any, data: Any, *, loss: str | Callable | None = None, metrics: MetricsArg = None,
-             batch_size: int = 32, split_batch: Callable[[Any], tuple[tuple, Any]] | None = None) -> dict[str, Any]:
+             batch_size: int = EVAL_BATCH_SIZE, split_batch: Callable[[Any], tuple[tuple, Any]] | None = None) -> dict[str, Any]:
     """``{"loss": ..., "accuracy": ...}`` over ``data``, in eval mode under ``no_grad`` (the model's mode is
     restored after). Metrics default as in ``fit``; with neither loss nor metrics there is nothing to do."""
     if loss is None and not metrics:
@@ -59,7 +60,7 @@ def evaluate(model: Any, data: Any, *, loss: str | Callable | None = None, metri
     return trainer.evaluate(data, batch_size=batch_size)
 
 
-def predict(model: Any, data: Any, *, batch_size: int = 32,
+def predict(model: Any, data: Any, *, batch_size: int = EVAL_BATCH_SIZE,
             split_batch: Callable[[Any], tuple[tuple, Any]] | None = None) -> Any:
     """The model's outputs over ``data`` as a NumPy array, in eval mode under ``no_grad``.
 

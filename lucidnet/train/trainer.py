@@ -1,9 +1,11 @@
 """``Trainer``: the training loop for any ``Module`` (``fit``, ``evaluate``, ``predict``), with callbacks,
 epoch-exact metrics and checkpoints that resume a killed run bit for bit.
 
-One training step: ``zero_grad``, forward, loss, backward, (clip), ``optimizer.step()``; then the batch's
-loss (one float) and the metrics' counts are accumulated on NumPy arrays. Nothing else runs per batch
-unless a callback asks for it (callbacks without batch hooks cost nothing per step).
+One training step (``lucidnet.train.steps``; by default ``SupervisedStep``: ``zero_grad``, forward, loss,
+backward, (clip), ``optimizer.step()``; ``TBPTTStep`` for recurrent language models); then the batch's loss
+(one float) and the metrics' counts are accumulated on NumPy arrays. Nothing else runs per batch unless a
+callback asks for it (callbacks without batch hooks cost nothing per step) or ``fit(max_seconds=...)`` times
+the batches.
 
 >>> import numpy as np, lucidnet as ln
 >>> _ = ln.manual_seed(0)
@@ -21,11 +23,13 @@ from __future__ import annotations
 
 import copy
 import os
+import time
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from ..autograd.grad_mode import no_grad
+from ..nn.inference import inference
+from ..optim.lr_scheduler import CosineAnnealingTimeLR
 from ..tensor import Tensor
 from . import metrics as _metrics
 from .callbacks.base import Callback, CallbackList
@@ -37,8 +41,11 @@ from .data import split_batch as default_split
 from .history import History
 from .metrics import Mean, Metric
 from .resolve import CLASSIFICATION_LOSSES, LOGIT_LOSSES, get_loss, get_optimizer
+from .steps import SupervisedStep, TrainStep
 
-__all__ = ["Trainer"]
+EVAL_BATCH_SIZE = 256  # samples per batch wherever the library evaluates or predicts (no graph is kept)
+
+__all__ = ["Trainer", "EVAL_BATCH_SIZE"]
 
 MetricsArg = Sequence[str | Metric | Callable] | None
 
@@ -72,9 +79,12 @@ class Trainer:
         split_batch: ``batch -> (inputs tuple, target)`` for batches that are not ``(x, y)`` /
             ``(x1, ..., y)`` tuples.
         clip_grad_norm: if set, gradients are scaled to this joint norm before each step.
+        step: what runs on each batch (``lucidnet.train.steps``): ``SupervisedStep()`` by default, or a
+            ``TBPTTStep`` (which computes its own loss: ``loss`` may then be None).
+        clock: the time source of ``elapsed`` (``time.perf_counter``; injectable for tests).
 
     During ``fit``, callbacks read ``epoch``, ``global_step``, ``batch_in_epoch``, ``params``, ``history``,
-    ``running_logs()`` and set ``stop_training``.
+    ``elapsed`` (training seconds so far, validation excluded), ``running_logs()`` and set ``stop_training``.
     """
 
     def __init__(self, model: Any, loss: str | Callable | None = None, optimizer: Any = "adam",
@@ -82,7 +92,8 @@ class Trainer:
                  scheduler_interval: str = "epoch", scheduler_monitor: str | None = None,
                  callbacks: Iterable[Callback] | None = None, verbose: int = 1,
                  split_batch: Callable[[Any], tuple[tuple, Any]] | None = None,
-                 clip_grad_norm: float | None = None):
+                 clip_grad_norm: float | None = None, step: TrainStep | None = None,
+                 clock: Callable[[], float] = time.perf_counter):
         if not callable(model):
             raise TypeError(f"Trainer: model must be a callable Module, got {type(model).__name__}")
         if verbose not in (0, 1, 2):
@@ -98,6 +109,8 @@ class Trainer:
         self.verbose = verbose
         self.split_batch = split_batch or default_split
         self.clip_grad_norm = clip_grad_norm
+        self.step = step if step is not None else SupervisedStep()
+        self.clock = clock
         self.history = History()
         # the state of a run, read by callbacks
         self.epoch = 0
@@ -105,6 +118,8 @@ class Trainer:
         self.batch_in_epoch = 0
         self.params: dict[str, Any] = {}
         self.stop_training = False
+        self.elapsed = 0.0
+        self.max_seconds: float | None = None
         self.has_validation = False
         self.resumed = False
         self.start_epoch = 0
@@ -178,6 +193,7 @@ class Trainer:
             "in_epoch": not finished,
             "batch_in_epoch": 0 if finished else self.batch_in_epoch,
             "stop_training": bool(self.stop_training),
+            "elapsed": self.elapsed,
             "loss": self._loss_mean.state_dict(),
             "metrics": {m.name: m.state_dict() for m in self.metrics},
             "callbacks": self._callback_list.state_dict() if self._callback_list is not None else {},
@@ -197,6 +213,7 @@ class Trainer:
         self.epoch = self.start_epoch = int(ck["epoch"])
         self.global_step = int(ck["step"])
         self.stop_training = bool(extra.get("stop_training", False))
+        self.elapsed = float(extra.get("elapsed", 0.0))
         if extra.get("in_epoch"):
             if loader is None and int(extra.get("batch_in_epoch", 0)) > 0:
                 raise ValueError(f"fit: {os.fspath(path)} was saved in the middle of an epoch, but "
@@ -214,7 +231,7 @@ class Trainer:
     def fit(self, train_data: Any, epochs: int = 1, *, val_data: Any = None, batch_size: int = 32,
             shuffle: bool = True, callbacks: Iterable[Callback] | None = None,
             checkpoint: str | os.PathLike | None = None, checkpoint_every: int | None = None,
-            resume: str | os.PathLike | bool | None = None) -> History:
+            resume: str | os.PathLike | bool | None = None, max_seconds: float | None = None) -> History:
         """Train for ``epochs`` epochs; returns the ``History``.
 
         ``train_data``/``val_data``: a ``DataLoader``, a dataset, or arrays ``(x, y)`` (batched by
@@ -222,24 +239,33 @@ class Trainer:
         ``checkpoint``: a path where the full training state is written (atomically) at every epoch end and,
         with ``checkpoint_every=N``, every N optimizer steps. ``resume``: a checkpoint path to continue from
         (``True``: the ``checkpoint`` path, if that file exists; otherwise start fresh).
+        ``max_seconds``: stop once this much training time (validation excluded) has passed: the epoch in
+        progress ends there and is validated (default: the budget of a ``CosineAnnealingTimeLR`` scheduler).
+        How the data is batched and validated is the step's (``Trainer(step=...)``).
         """
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
-        if self.loss_fn is None:
+        step = self.step
+        if self.loss_fn is None and isinstance(step, SupervisedStep):
             raise ValueError("fit: no loss given; pass loss='cross_entropy' (or another name) or a callable")
-        loader = as_loader(train_data, batch_size, shuffle, "fit(train_data)")
-        val_loader = None if val_data is None else as_loader(val_data, batch_size, False, "fit(val_data)")
+        if max_seconds is None and isinstance(self.scheduler, CosineAnnealingTimeLR):
+            max_seconds = self.scheduler.budget_seconds
+        if max_seconds is not None and not max_seconds >= 0:
+            raise ValueError(f"fit: max_seconds must be >= 0, got {max_seconds!r}")
+        loader = step.train_loader(train_data, batch_size, shuffle)
+        val_loader = None if val_data is None else step.val_loader(val_data, batch_size)
         if checkpoint_every is not None and not hasattr(loader, "state_dict"):
             raise ValueError(f"fit: checkpoint_every needs a loader that can resume mid-epoch (with state_dict()); "
                              f"{type(loader).__name__} has none. Checkpoint at epoch ends only (checkpoint= alone)")
         resume_path = self._resume_path(resume, checkpoint)
 
-        optimizer = self.optimizer
+        _ = self.optimizer  # built now (from a name), before the callbacks and a resume use it
         self.train_loader = loader
         self.has_validation = val_loader is not None
         self.history = History()
         self.epoch, self.global_step, self.batch_in_epoch = 0, 0, 0
         self.stop_training, self.resumed, self.start_epoch = False, False, 0
+        self.elapsed, self.max_seconds = 0.0, max_seconds
         self._epoch_finished = False
         self._reset_accumulators()
         steps = len(loader) if hasattr(loader, "__len__") else None
@@ -268,12 +294,13 @@ class Trainer:
                 mid_epoch = False
                 cbs.on_epoch_begin(epoch)
                 if not self.stop_training:
-                    self._train_epoch(loader, optimizer, cbs)
+                    self._train_epoch(loader, cbs)
                 logs = self.running_logs()
                 if val_loader is not None:
-                    val = self._run_eval(val_loader, [self._fresh(m) for m in self.metrics])
+                    val = step.evaluate(self, val_loader)
                     logs.update({f"val_{k}": v for k, v in val.items()})
                 logs["lr"] = self.current_lr()
+                logs.update(step.epoch_logs(self))
                 self._epoch_finished = True
                 cbs.on_epoch_end(epoch, logs)
                 if self.stop_training:
@@ -307,33 +334,21 @@ class Trainer:
         c.reset()
         return c
 
-    def _train_epoch(self, loader: Any, optimizer: Any, cbs: CallbackList) -> None:
-        model, loss_fn, split, metrics = self.model, self.loss_fn, self.split_batch, self.metrics
-        mean = self._loss_mean
+    def _train_epoch(self, loader: Any, cbs: CallbackList) -> None:
+        metrics, mean = self.metrics, self._loss_mean
         has_begin, has_end = cbs.has_batch_begin, cbs.has_batch_end
-        clip = self.clip_grad_norm
-        if clip is not None:
-            from ..nn.utils import clip_grad_norm_
-            params = [p for g in optimizer.param_groups for p in g["params"]]
-        if hasattr(model, "train"):
-            model.train()
+        max_seconds, clock = self.max_seconds, self.clock
+        timed = max_seconds is not None
+        if hasattr(self.model, "train"):
+            self.model.train()
+        self.step.begin_epoch()
+        run = self.step.bind(self)
         i = self.batch_in_epoch
+        start, t0 = self.elapsed, clock()
         for batch in loader:
             if has_begin:
                 cbs.on_batch_begin(i, {})
-            inputs, target = split(batch)
-            optimizer.zero_grad()
-            out = model(*inputs)
-            loss = loss_fn(out, target)
-            if not isinstance(loss, Tensor) or loss.data.size != 1:
-                raise ValueError(f"fit: the loss must return a scalar Tensor, got "
-                                 f"{type(loss).__name__} {getattr(loss, 'shape', '')}; use reduction='mean'")
-            loss.backward()
-            if clip is not None:
-                clip_grad_norm_(params, clip)
-            optimizer.step()
-            value = float(loss.data)
-            n = batch_size_of(inputs, target)
+            value, n, out, target = run(batch)
             mean.total += value * n
             mean.count += n
             if metrics:
@@ -343,48 +358,46 @@ class Trainer:
             i += 1
             self.batch_in_epoch = i
             self.global_step += 1
+            if timed:
+                self.elapsed = start + clock() - t0
+                if self.elapsed >= max_seconds:
+                    self.stop_training = True
             if has_end:
                 cbs.on_batch_end(i - 1, {"loss": value, "size": n})
             if self.stop_training:
                 break
+        self.elapsed = start + clock() - t0
 
     def _run_eval(self, loader: Any, metrics: list[Metric]) -> dict[str, Any]:
-        """Loss and metrics over ``loader`` in eval mode, under ``no_grad``."""
+        """Loss and metrics over ``loader``, under ``inference(model)``."""
         model, loss_fn, split = self.model, self.loss_fn, self.split_batch
         mean = Mean()
-        was_training = getattr(model, "training", False)
-        if hasattr(model, "eval"):
-            model.eval()
-        try:
-            with no_grad():
-                for batch in loader:
-                    inputs, target = split(batch)
-                    if target is None and (loss_fn is not None or metrics):
-                        raise ValueError("evaluate: the data has no targets (batches of inputs only); "
-                                         "pass (x, y) to compute a loss or metrics")
-                    out = model(*inputs)
-                    if loss_fn is not None:
-                        mean.update(float(loss_fn(out, target).data), batch_size_of(inputs, target))
-                    if metrics:
-                        o, t = _arr(_first(out)), _arr(target)
-                        for m in metrics:
-                            m.update(o, t)
-        finally:
-            if hasattr(model, "train"):
-                model.train(was_training)
+        with inference(model):
+            for batch in loader:
+                inputs, target = split(batch)
+                if target is None and (loss_fn is not None or metrics):
+                    raise ValueError("evaluate: the data has no targets (batches of inputs only); "
+                                     "pass (x, y) to compute a loss or metrics")
+                out = model(*inputs)
+                if loss_fn is not None:
+                    mean.update(float(loss_fn(out, target).data), batch_size_of(inputs, target))
+                if metrics:
+                    o, t = _arr(_first(out)), _arr(target)
+                    for m in metrics:
+                        m.update(o, t)
         logs: dict[str, Any] = {"loss": mean.result()} if loss_fn is not None else {}
         for m in metrics:
             logs[m.name] = m.result()
         return logs
 
-    def evaluate(self, data: Any, *, batch_size: int = 32) -> dict[str, Any]:
+    def evaluate(self, data: Any, *, batch_size: int = EVAL_BATCH_SIZE) -> dict[str, Any]:
         """``{"loss": ..., <metric>: ...}`` over ``data`` (eval mode, no graph), exact over all samples."""
         loader = as_loader(data, batch_size, False, "evaluate(data)")
         return self._run_eval(loader, [self._fresh(m) for m in self.metrics])
 
-    def predict(self, data: Any, *, batch_size: int = 32) -> Any:
+    def predict(self, data: Any, *, batch_size: int = EVAL_BATCH_SIZE) -> Any:
         """The model's outputs over ``data`` as one NumPy array (a tuple of arrays for tuple outputs),
-        in eval mode under ``no_grad``.
+        under ``inference(model)``.
 
         ``data``: an array or a tuple of arrays (every array is an input: ``model(*arrays)``), or a
         ``Dataset``/``DataLoader`` (batches split as in ``fit``; a target, if present, is ignored).
@@ -393,19 +406,12 @@ class Trainer:
         loader = as_loader(data, batch_size, False, "predict(data)")
         split = inputs_only if direct and self.split_batch is default_split else self.split_batch
         model = self.model
-        was_training = getattr(model, "training", False)
-        if hasattr(model, "eval"):
-            model.eval()
         chunks: list[Any] = []
-        try:
-            with no_grad():
-                for batch in loader:
-                    inputs, _ = split(batch)
-                    out = model(*inputs)
-                    chunks.append(tuple(_arr(o) for o in out) if isinstance(out, (tuple, list)) else _arr(out))
-        finally:
-            if hasattr(model, "train"):
-                model.train(was_training)
+        with inference(model):
+            for batch in loader:
+                inputs, _ = split(batch)
+                out = model(*inputs)
+                chunks.append(tuple(_arr(o) for o in out) if isinstance(out, (tuple, list)) else _arr(out))
         if not chunks:
             raise ValueError("predict: the data is empty")
         if isinstance(chunks[0], tuple):

@@ -28,7 +28,7 @@ from ..ops import softmax as _softmax
 from ..optim.factory import build_optimizer, build_scheduler, optimizer_defaults
 from ..random import generator, manual_seed
 from ..tensor import from_numpy
-from ..train import CSVLogger, fit, predict, rundir
+from ..train import EVAL_BATCH_SIZE, CSVLogger, fit, predict, rundir, steps_per_epoch
 from ..train.metrics import confusion_matrix
 from ..train.recipe import Recipe, Run, RunOptions, data_dir
 from . import data as image_data
@@ -41,7 +41,6 @@ DATASETS = tuple(image_data.DATASETS)
 TASKS = ("image-classification",)
 # augment POLICY -> the random transforms of a training batch (of standardised images; see augmentation())
 AUGMENTATIONS = ("crop-flip", "crop-flip-erase")
-EVAL_BATCH_SIZE = 250  # a test-set pass: fast, and a convolution's im2col buffer over a batch stays near 100 MB
 
 _TRAIN = {"epochs": 10, "batch_size": 128, "optimizer": "adam", "lr": None, "weight_decay": None,
           "schedule": "cosine", "augment": None, "label_smoothing": 0.0, "val_split": 0.0}
@@ -78,8 +77,7 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
         TensorDataset(x_train, y_train), batch_size=s["batch_size"], shuffle=True, transform=augment)
     model = models.build(config["model"])
     opt = build_optimizer(s["optimizer"], model.parameters(), lr=s["lr"], weight_decay=s["weight_decay"])
-    steps_per_epoch = -(-len(x_train) // s["batch_size"])
-    scheduler = build_scheduler(s["schedule"], opt, s["epochs"] * steps_per_epoch)
+    scheduler = build_scheduler(s["schedule"], opt, s["epochs"] * steps_per_epoch(len(x_train), s["batch_size"]))
     out = None if options.out is None else Path(options.out)
     if options.verbose:
         print(f"lucidnet {__version__}: training {recipe.name} on {dataset} "

@@ -21,6 +21,7 @@ class LRSchedulerCallback(Callback):
 
     A ``ReduceLROnPlateau`` gets the monitored quantity: ``scheduler.step(logs[monitor])`` at each epoch end
     (``monitor`` defaults to ``"val_loss"``, or ``"loss"`` when the run has no validation data).
+    A ``CosineAnnealingTimeLR`` gets the training time so far: ``scheduler.step(trainer.elapsed)``.
     Its state is saved in training checkpoints, so a resumed run continues the schedule.
 
     >>> import lucidnet as ln
@@ -37,6 +38,9 @@ class LRSchedulerCallback(Callback):
             raise TypeError(f"LRSchedulerCallback: expected a scheduler with step(), got {type(scheduler).__name__}")
         self.scheduler = scheduler
         self.plateau = is_plateau(scheduler)
+        from ...optim.lr_scheduler import CosineAnnealingTimeLR
+
+        self.by_time = isinstance(scheduler, CosineAnnealingTimeLR)
         if self.plateau and interval != "epoch":
             raise ValueError("LRSchedulerCallback: ReduceLROnPlateau steps once per epoch with a metric; "
                              "use interval='epoch'")
@@ -50,7 +54,7 @@ class LRSchedulerCallback(Callback):
 
     def on_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         if self.interval == "step":
-            self.scheduler.step()
+            self._step()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if self.interval != "epoch":
@@ -59,6 +63,12 @@ class LRSchedulerCallback(Callback):
             value = monitored(logs, self.monitor or "val_loss", "LRSchedulerCallback(ReduceLROnPlateau)")
             if value is not None:
                 self.scheduler.step(value)
+        else:
+            self._step()
+
+    def _step(self) -> None:
+        if self.by_time:
+            self.scheduler.step(self.trainer.elapsed)
         else:
             self.scheduler.step()
 
