@@ -169,10 +169,11 @@ def open_run(out: str | os.PathLike, recipe: str, settings: Mapping[str, Any], s
     (which removes that run's files, and only those). ``resume`` needs an interrupted run there (a training
     checkpoint) of the same recipe, settings and seed; any difference is refused with the list of them. The
     directory is locked for the duration; ``run.json`` records the settings and ``"status": "finished"`` once
-    the block ends without error."""
+    the block ends without error. A run that fails before its first checkpoint leaves nothing behind."""
     d = Path(out)
     if d.exists() and not d.is_dir():
         raise RunDirError(f"--out {d} is a file, not a directory")
+    created = not d.exists()
     d.mkdir(parents=True, exist_ok=True)
     _lock(d)
     try:
@@ -200,7 +201,15 @@ def open_run(out: str | os.PathLike, recipe: str, settings: Mapping[str, Any], s
                 shutil.rmtree(target) if target.is_dir() else target.unlink()
             shutil.rmtree(d / PLOTS, ignore_errors=True)
         write_json(d / RUN, {**record, "status": "running"})
-        yield d
+        try:
+            yield d
+        except BaseException:
+            if not (d / CHECKPOINT).is_file():  # nothing to resume: leave no half-run behind (bad input, say)
+                for name in RUN_FILES:
+                    (d / name).unlink(missing_ok=True)
+            raise
         write_json(d / RUN, {**record, "status": "finished"})
     finally:
         (d / LOCK).unlink(missing_ok=True)
+        if created and not any(d.iterdir()):
+            d.rmdir()
