@@ -171,8 +171,8 @@ def test_train_char_lm_resumes_bit_for_bit(tmp_path):
     from lucidnet.text.recipes import train_char_lm
 
     text = TEXT * 4
-    kw = dict(model_overrides={"hidden_size": 8, "embed_dim": 4, "num_layers": 1},
-              train_overrides={"epochs": 2, "batch_size": 4, "seq_len": 8}, verbose=0)
+    kw = dict(overrides={"hidden_size": 8, "embed_dim": 4, "num_layers": 1, "epochs": 2, "batch_size": 4,
+                         "seq_len": 8}, verbose=0)
     ln.manual_seed(0)
     straight = train_char_lm("char-lstm", text, TEXT, **kw)
     ckpt = tmp_path / "lm.safetensors"
@@ -188,7 +188,7 @@ def test_train_char_lm_resumes_bit_for_bit(tmp_path):
     ln.manual_seed(123)  # the checkpoint restores the generator
     resumed = train_char_lm("char-lstm", text, TEXT, **kw, checkpoint=ckpt, resume=True)
     assert resumed.history.history["loss"] == straight.history.history["loss"]
-    assert resumed.val_loss == straight.val_loss
+    assert resumed.metrics["val_loss"] == straight.metrics["val_loss"]
     for a, b in zip(straight.model.parameters(), resumed.model.parameters()):
         np.testing.assert_array_equal(a.data, b.data)
 
