@@ -40,7 +40,8 @@ from .evaluation import LeaveOneOut, build_leave_one_out, ranking_metrics, ratin
 from .models import GMF, NCFMLP, NeuMF
 from .training import split_validation, train_explicit, train_implicit
 
-__all__ = ["RECIPES", "EXPLICIT", "IMPLICIT", "DATASETS", "TASKS", "Selection", "run_explicit", "run_implicit", "evaluate"]
+__all__ = ["RECIPES", "EXPLICIT", "IMPLICIT", "DATASETS", "TASKS", "Selection", "run_explicit", "run_implicit", "evaluate",
+           "how_trained"]
 
 DATASETS = ("ml-100k",)
 TASKS = ("rating-prediction", "ranking")
@@ -212,9 +213,9 @@ def run_implicit(name: str, ds: Any, loo: LeaveOneOut, *, overrides: dict | None
 
 
 def how_trained(sel: Selection, refit_on: str) -> str:
-    """The final model's epoch count and where it came from, in words: "12 epochs chosen on validation (best of
-    17), then refit on train + validation"; with the epochs setting at 1, or validation still improving at the
-    last epoch allowed, the count is the setting's, and said so."""
+    """The final model's epoch count and where it came from, in words: "12 epochs chosen on validation, the best
+    of 17; then refit on train + validation". With the epochs setting at 1, or validation still improving at
+    the last epoch allowed, the count is the setting's, and said so."""
     n, limit = sel.epochs, sel.train_config["epochs"]
     if limit == 1:
         text = "1 epoch, the epochs setting"
