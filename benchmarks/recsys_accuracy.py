@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The recommendation accuracy figures of issue 6 on MovieLens-100K, from the library's recipes.
 
-    LUCIDNET_DATA=../shared/data python benchmarks/recsys_accuracy.py [--skip-folds] [--seed 0] [--json OUT]
+    LUCIDNET_DATA=../shared/data python benchmarks/recsys_accuracy.py [--skip-folds] [--seed 0] [--json OUT] [--progress]
 
 1. Explicit, official u1 split: BiasedMF and I-AutoRec trained on u1.base only (5% of u1.base held out to
    choose the epoch count, then a refit on all of u1.base), RMSE and MAE on u1.test; baselines (global mean,
@@ -12,8 +12,13 @@
    latest against 99 sampled unrated items; baselines (global mean, user + item biases, popularity) by the
    same code. The test items are never used for any choice.
 
-Runs single-threaded BLAS by default (``OPENBLAS_NUM_THREADS=1`` unless set): the models' matrices are small
-and on a shared 2-core machine a second BLAS thread only waits.
+Every model figure is the one ``lucidnet train --dataset ml-100k --model NAME [--split uK] --seed SEED`` gives:
+the benchmark runs the same recipes through the same ``lucidnet.train.recipe.run`` path, seeded the same way.
+
+The BLAS thread count changes the last bits of matrix products, and over hundreds of epochs the figures: the
+benchmark leaves it as the environment sets it, as ``lucidnet train`` does, so the two agree in the same shell.
+For figures that do not depend on the machine's core count, run both with ``OPENBLAS_NUM_THREADS=1`` (also the
+faster setting on a busy 2-core machine, where a second BLAS thread only waits).
 """
 from __future__ import annotations
 
@@ -21,59 +26,49 @@ import argparse
 import json
 import os
 import sys
-import time
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import lucidnet as ln  # noqa: E402
-from lucidnet.recsys import MovieLens100K  # noqa: E402
-from lucidnet.recsys.baselines import GlobalMean, Popularity, UserItemBias  # noqa: E402
-from lucidnet.recsys.evaluation import build_leave_one_out, ranking_metrics, rating_errors  # noqa: E402
-from lucidnet.recsys.recipes import run_explicit, run_implicit  # noqa: E402
+import lucidnet as ln
+from lucidnet.recsys import MovieLens100K
+from lucidnet.recsys.recipes import RECIPES, how_trained
+from lucidnet.train.recipe import run
 
 
-def explicit_split(ds, split: str, seed: int) -> dict:
-    base, test = ds.split(split)
-    out = {"global_mean": rating_errors(GlobalMean().fit(base), test),
-           "user_item_bias": rating_errors(UserItemBias().fit(base, ds.n_users, ds.n_items), test)}
+def _recipe(name: str, split: str | None, data: str | None, seed: int, verbose: int) -> tuple[dict, dict]:
+    """(the model's figures, the baselines') of recipe ``name`` run exactly as ``lucidnet train --dataset ml-100k
+    --model NAME [--split SPLIT] --seed SEED`` runs it (the same ``run`` path, so the same seeding)."""
+    r = run(RECIPES[name], None if split is None else {"split": split}, data=data, seed=seed, verbose=verbose)
+    sel, met = r.artifacts["selection"], r.metrics
+    if split is None:
+        m = {"hr": met["test_hr10"], "ndcg": met["test_ndcg10"], "users": met["test_users"]}
+        best = int(np.argmax(sel.history.history["val_hr"]))
+        m.update(val_hr=sel.history.history["val_hr"][best], val_ndcg=sel.history.history["val_ndcg"][best],
+                 **sel.pretrained)
+    else:
+        m = {"rmse": met["test_rmse"], "mae": met["test_mae"], "n": met["test_ratings"],
+             "best_val_rmse": min(sel.history.history["val_rmse"])}
+    refit_on = "train + validation" if split is None else f"the whole {split}.base"
+    m.update(epochs=sel.epochs, refit=sel.refit, seconds=round(r.seconds, 1), trained=how_trained(sel, refit_on))
+    return m, met["baselines"]
+
+
+def explicit_split(data: str | None, split: str, seed: int, verbose: int = 0) -> dict:
+    out: dict = {}
     for name in ("mf", "autorec"):
-        ln.manual_seed(seed)
-        t0 = time.perf_counter()
-        run = run_explicit(name, ds, base)
-        m = rating_errors(run.model, test)
-        hist = run.history.history
-        m.update(epochs=run.epochs, best_val_rmse=min(hist["val_rmse"]), refit=run.refit,
-                 seconds=round(time.perf_counter() - t0, 1))
-        out[name] = m
+        m, baselines = _recipe(name, split, data, seed, verbose)
+        out = {**baselines, **out, name: m}
     return out
 
 
-def implicit(ds, seed: int) -> dict:
-    ln.manual_seed(seed)
-    loo = build_leave_one_out(ds.ratings, ds.n_users, ds.n_items)
-    test = (loo.test.user, loo.test.item, loo.test_negatives)
-    out = {name: ranking_metrics(b, *test) for name, b in (
-        ("global_mean", GlobalMean().fit(loo.train)),
-        ("user_item_bias", UserItemBias().fit(loo.train, ds.n_users, ds.n_items)),
-        ("popularity", Popularity().fit(loo.train, ds.n_items)))}
-    ln.manual_seed(seed + 1)
-    t0 = time.perf_counter()
-    run = run_implicit("neumf", ds, loo)
-    m = ranking_metrics(run.model, *test)
-    hist = run.history.history
-    best = int(np.argmax(hist["val_hr"]))
-    m.update(epochs=run.epochs, val_hr=hist["val_hr"][best], val_ndcg=hist["val_ndcg"][best], refit=run.refit,
-             seconds=round(time.perf_counter() - t0, 1), **run.pretrained)
-    out["neumf"] = m
-    return out
+def implicit(data: str | None, seed: int, verbose: int = 0) -> dict:
+    m, baselines = _recipe("neumf", None, data, seed, verbose)
+    return {**baselines, "neumf": m}
 
 
 def _row(name: str, m: dict, keys: tuple[str, ...]) -> str:
-    how = ", refit on all training data" if m.get("refit") else ""
     return f"  {name:16s}" + "".join(f"  {k} {m[k]:.4f}" for k in keys) + (
-        f"   ({m['epochs']} epochs chosen on validation{how}; {m['seconds']} s)" if "epochs" in m else "")
+        f"   ({m['trained']}; {m['seconds']} s)" if "trained" in m else "")
 
 
 def main() -> None:
@@ -83,13 +78,15 @@ def main() -> None:
     p.add_argument("--skip-folds", action="store_true", help="only u1 for the explicit models")
     p.add_argument("--skip-implicit", action="store_true")
     p.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    p.add_argument("--progress", action="store_true", help="show each training run's progress")
     a = p.parse_args()
     ds = MovieLens100K(a.data)
-    print(f"lucidnet {ln.__version__}, {ds}, seed {a.seed}, OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
+    print(f"lucidnet {ln.__version__}, {ds}, seed {a.seed}, OPENBLAS_NUM_THREADS={threads}")
     result: dict = {}
     splits = ["u1"] if a.skip_folds else ["u1", "u2", "u3", "u4", "u5"]
     for split in splits:
-        r = result.setdefault("explicit", {})[split] = explicit_split(ds, split, a.seed)
+        r = result.setdefault("explicit", {})[split] = explicit_split(a.data, split, a.seed, int(a.progress))
         print(f"\n{split}: trained on {split}.base only (5% of it picks the epoch count), tested on {split}.test")
         for name, m in r.items():
             print(_row(name, m, ("rmse", "mae")))
@@ -103,16 +100,13 @@ def main() -> None:
         for name, m in avg.items():
             print(_row(name, m, ("rmse", "mae")))
     if not a.skip_implicit:
-        r = result["implicit"] = implicit(ds, a.seed)
+        r = result["implicit"] = implicit(a.data, a.seed, int(a.progress))
         print("\nimplicit, leave-one-out (latest item per user vs 99 sampled unrated items; epoch chosen on the "
               "second-latest)")
         for name, m in r.items():
             print(_row(name, m, ("hr", "ndcg")))
         n = r["neumf"]
-        towers = (f"; pretrained towers: GMF {n['gmf_epochs']} epochs, MLP {n['mlp_epochs']} epochs"
-                  if "gmf_epochs" in n else "")
-        print(f"  neumf on validation at the chosen epoch: HR@10 {n['val_hr']:.4f}, NDCG@10 {n['val_ndcg']:.4f}"
-              + towers)
+        print(f"  neumf on validation at the chosen epoch: HR@10 {n['val_hr']:.4f}, NDCG@10 {n['val_ndcg']:.4f}")
     if a.json:
         with open(a.json, "w") as f:
             json.dump(result, f, indent=2)

@@ -40,7 +40,8 @@ from .evaluation import LeaveOneOut, build_leave_one_out, ranking_metrics, ratin
 from .models import GMF, NCFMLP, NeuMF
 from .training import split_validation, train_explicit, train_implicit
 
-__all__ = ["RECIPES", "EXPLICIT", "IMPLICIT", "DATASETS", "TASKS", "Selection", "run_explicit", "run_implicit", "evaluate"]
+__all__ = ["RECIPES", "EXPLICIT", "IMPLICIT", "DATASETS", "TASKS", "Selection", "run_explicit", "run_implicit", "evaluate",
+           "how_trained"]
 
 DATASETS = ("ml-100k",)
 TASKS = ("rating-prediction", "ranking")
@@ -80,6 +81,36 @@ def _fit(train_cfg: dict) -> dict:
     return {k: v for k, v in train_cfg.items() if k in _FIT_SETTINGS}
 
 
+_NAMES = {"mf": "MF", "autorec": "I-AutoRec", "gmf": "GMF", "ncf_mlp": "MLP", "neumf": "NeuMF"}
+
+
+def _count(n: int, word: str = "epoch") -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+class _Phases:
+    """Labels the blocks of progress output of a recipe that trains more than once (model selection, then the
+    refit): ``[2/6] selecting the epoch count on validation: MLP tower, at most 40 epochs``."""
+
+    def __init__(self, total: int, verbose: int):
+        self.total, self.verbose, self.done = total, verbose, 0
+
+    def select(self, what: str, on: str, cfg: dict) -> None:
+        if cfg["epochs"] == 1:
+            self._say(f"training: {what}, 1 epoch (the epochs setting: no epoch count to choose on validation)")
+        else:
+            self._say(f"selecting the epoch count on validation{on}: {what}, at most {_count(cfg['epochs'])} "
+                      f"(early stopping, patience {cfg['patience']})")
+
+    def refit(self, what: str, on: str, epochs: int) -> None:
+        self._say(f"refit on {on}: {what}, {_count(epochs)}")
+
+    def _say(self, text: str) -> None:
+        self.done += 1
+        if self.verbose:
+            print(f"[{self.done}/{self.total}] {text}", flush=True)
+
+
 def _best_epochs(history: History, monitor: str, mode: str) -> int:
     """How many epochs reached the best ``monitor`` value (1-based)."""
     values = np.asarray(history.history[monitor], dtype=np.float64)
@@ -87,10 +118,11 @@ def _best_epochs(history: History, monitor: str, mode: str) -> int:
 
 
 def run_explicit(name: str, ds: Any, base: Ratings, *, val_fraction: float = 0.05, overrides: dict | None = None,
-                 refit: bool | None = None, verbose: int = 0, callbacks: list[Callback] | None = None) -> Selection:
+                 refit: bool | None = None, verbose: int = 1, callbacks: list[Callback] | None = None) -> Selection:
     """Train recipe ``name`` ("mf" or "autorec") on ``base`` (only): the epoch count is chosen on a random
     ``val_fraction`` of it, then (``refit``) a fresh model trains that long on all of ``base``. The model
-    gets a catalog (``ds``'s ids and titles, ``base`` as seen)."""
+    gets a catalog (``ds``'s ids and titles, ``base`` as seen). ``verbose``: as in ``fit`` (0 silent), each
+    training run's progress headed by what it is."""
     if name not in EXPLICIT:
         raise ValueError(f"run_explicit: {name!r} is not an explicit-rating recipe ({', '.join(EXPLICIT)})")
     model_cfg, train_cfg = _settings(name, overrides)
@@ -103,10 +135,13 @@ def run_explicit(name: str, ds: Any, base: Ratings, *, val_fraction: float = 0.0
             cfg["global_mean"] = float(data.rating.mean())
         return models.build(cfg)
 
+    phases, what = _Phases(2 if refit else 1, verbose), _NAMES[name]
+    phases.select(what, f" ({val_fraction:.0%} of the base file, RMSE)", train_cfg)
     model = build(train)
     history = train_explicit(model, train, val, verbose=verbose, callbacks=callbacks or [], **_fit(train_cfg))
     epochs = _best_epochs(history, "val_rmse", "min")
     if refit:
+        phases.refit(what, "the whole base file", epochs)
         model = build(base)
         train_explicit(model, base, None, verbose=verbose, **{**_fit(train_cfg), "epochs": epochs})
     model.catalog = Catalog.from_dataset(ds, base)
@@ -114,11 +149,12 @@ def run_explicit(name: str, ds: Any, base: Ratings, *, val_fraction: float = 0.0
 
 
 def run_implicit(name: str, ds: Any, loo: LeaveOneOut, *, overrides: dict | None = None, refit: bool | None = None,
-                 pretrain: bool | None = None, verbose: int = 0,
+                 pretrain: bool | None = None, verbose: int = 1,
                  callbacks: list[Callback] | None = None) -> Selection:
     """Train recipe ``name`` ("neumf", "gmf", "ncf_mlp") on ``loo.train``, the epoch count chosen on
     ``loo.val`` (HR@10); then (``refit``) train a fresh model that long on ``loo.train`` + ``loo.val``.
-    ``pretrain`` (neumf): first train a GMF and an MLP tower the same way, and start NeuMF from them."""
+    ``pretrain`` (neumf): first train a GMF and an MLP tower the same way, and start NeuMF from them.
+    ``verbose``: as in ``fit`` (0 silent), each training run's progress headed by what it is."""
     if name not in IMPLICIT:
         raise ValueError(f"run_implicit: {name!r} is not an implicit-feedback recipe ({', '.join(IMPLICIT)})")
     if loo.val is None:
@@ -131,9 +167,12 @@ def run_implicit(name: str, ds: Any, loo: LeaveOneOut, *, overrides: dict | None
     full = loo.without_validation()
     sizes = {"n_users": ds.n_users, "n_items": ds.n_items}
     extra: dict[str, int] = {}
+    phases = _Phases((3 if pretrain else 1) * (2 if refit else 1), verbose)
+    on = "train + validation"
 
-    def select(make: Callable[[], Any], cfg: dict, cbs: list[Callback]) -> tuple[Any, int, History]:
+    def select(what: str, make: Callable[[], Any], cfg: dict, cbs: list[Callback]) -> tuple[Any, int, History]:
         """(model at its best validation epoch, that epoch count, history)."""
+        phases.select(what, " (HR@10)", cfg)
         m = make()
         h = train_implicit(m, loo, verbose=verbose, callbacks=cbs, **_fit(cfg))
         n = _best_epochs(h, "val_hr", "max")
@@ -146,26 +185,48 @@ def run_implicit(name: str, ds: Any, loo: LeaveOneOut, *, overrides: dict | None
         gcfg, gtrain = _settings("gmf", {**shared, "dim": model_cfg["gmf_dim"], "l2": model_cfg["l2"]})
         mcfg, mtrain = _settings("ncf_mlp", {**shared, "dim": model_cfg["mlp_dim"], "layers": model_cfg["layers"],
                                              "dropout": model_cfg["dropout"], "l2": model_cfg["l2"]})
-        gmf, extra["gmf_epochs"], _ = select(lambda: GMF(**sizes, **gcfg), gtrain, [])
-        mlp, extra["mlp_epochs"], _ = select(lambda: NCFMLP(**sizes, **mcfg), mtrain, [])
+        gmf, extra["gmf_epochs"], _ = select("GMF tower", lambda: GMF(**sizes, **gcfg), gtrain, [])
+        mlp, extra["mlp_epochs"], _ = select("MLP tower", lambda: NCFMLP(**sizes, **mcfg), mtrain, [])
         alpha = 0.5
-        model, epochs, history = select(
-            lambda: NeuMF.from_pretrained(gmf, mlp, alpha, l2=model_cfg["l2"]), train_cfg, callbacks or [])
+        model, epochs, history = select("NeuMF from the two towers",
+                                        lambda: NeuMF.from_pretrained(gmf, mlp, alpha, l2=model_cfg["l2"]),
+                                        train_cfg, callbacks or [])
         if refit:
+            phases.refit("GMF tower", on, extra["gmf_epochs"])
             gmf = GMF(**sizes, **gcfg)
             train_implicit(gmf, full, verbose=verbose, **{**_fit(gtrain), "epochs": extra["gmf_epochs"]})
+            phases.refit("MLP tower", on, extra["mlp_epochs"])
             mlp = NCFMLP(**sizes, **mcfg)
             train_implicit(mlp, full, verbose=verbose, **{**_fit(mtrain), "epochs": extra["mlp_epochs"]})
+            phases.refit("NeuMF from the two towers", on, epochs)
             model = NeuMF.from_pretrained(gmf, mlp, alpha, l2=model_cfg["l2"])
             train_implicit(model, full, verbose=verbose, **{**_fit(train_cfg), "epochs": epochs})
     else:
         make = lambda: models.build({"name": name, **sizes, **model_cfg})  # noqa: E731
-        model, epochs, history = select(make, train_cfg, callbacks or [])
+        model, epochs, history = select(_NAMES[name], make, train_cfg, callbacks or [])
         if refit:
+            phases.refit(_NAMES[name], on, epochs)
             model = make()
             train_implicit(model, full, verbose=verbose, **{**_fit(train_cfg), "epochs": epochs})
     model.catalog = Catalog.from_dataset(ds, full.train if refit else loo.train)
     return Selection(model, history, train_cfg, epochs, full.train if refit else loo.train, refit, extra)
+
+
+def how_trained(sel: Selection, refit_on: str) -> str:
+    """The final model's epoch count and where it came from, in words: "12 epochs chosen on validation, the best
+    of 17; then refit on train + validation". With the epochs setting at 1, or validation still improving at
+    the last epoch allowed, the count is the setting's, and said so."""
+    n, limit = sel.epochs, sel.train_config["epochs"]
+    if limit == 1:
+        text = "1 epoch, the epochs setting"
+    elif n == limit:
+        text = f"{_count(n)}, the epochs setting (validation still improving at the last)"
+    else:
+        text = f"{_count(n)} chosen on validation, the best of {len(sel.history.epoch)}"
+    if sel.pretrained:
+        text = (f"NeuMF {text}; its towers GMF {_count(sel.pretrained['gmf_epochs'])}, "
+                f"MLP {_count(sel.pretrained['mlp_epochs'])}")
+    return f"{text}; " + (f"then refit on {refit_on}" if sel.refit else "the best epoch's weights kept")
 
 
 def _run(recipe: Recipe, options: RunOptions) -> Run:
@@ -179,7 +240,7 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
     ds = MovieLens100K(options.data, download=options.download)
     out = None if options.out is None else Path(options.out)
     cbs = [] if out is None else [CSVLogger(out / rundir.HISTORY)]
-    verbose = 2 if options.verbose else 0
+    verbose = options.verbose
     if verbose:
         print(f"lucidnet {__version__}: training {name} on ml-100k" + (f" -> {out}" if out else ""))
     overrides = {k: v for k, v in recipe.settings().items() if k not in recipe.data and k != "name"}
@@ -219,8 +280,8 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
                               ("user_item_bias", UserItemBias().fit(loo.train, ds.n_users, ds.n_items)),
                               ("popularity", Popularity().fit(loo.train, ds.n_items)))}
         line = f"leave-one-out HR@10 {m['hr']:.4f}  NDCG@10 {m['ndcg']:.4f}"
-    how = "then refit on all training data" if sel.refit else "best epoch kept"
-    message = f"{line}  ({sel.epochs} epochs chosen on validation, {how}; {train_time:.1f} s)"
+    refit_on = f"the whole {split}.base" if recipe.task == "rating-prediction" else "train + validation"
+    message = f"{line}  ({how_trained(sel, refit_on)}; {train_time:.1f} s)"
     if out is not None:
         rundir.save_run(out, model, config)
         model.catalog.save(out / rundir.CATALOG)
