@@ -210,6 +210,8 @@ def test_a_validation_metric_that_keeps_improving_is_no_overfitting():
     assert d.healthy and "overfitting" in d.checked
     d = diagnose(history={"loss": [0.7, 0.5, 0.4, 0.3]})
     assert d.skipped[-1] == "overfitting (no validation data)"
+    d = diagnose(history={"loss": [0.7, 0.5], "val_accuracy": [None, 0.8]})
+    assert d.skipped[-1] == "overfitting (validation metrics of one epoch only)"
 
 
 def test_with_nothing_checked_the_doctor_never_says_healthy():

@@ -409,7 +409,9 @@ class _Doctor:
     def check_overfitting(self) -> None:
         keys = [k for k in self.hist if k.startswith("val_") and np.isfinite(self.hist[k]).sum() >= 2]
         if not keys:
-            self.skipped.append("overfitting (no validation data)")
+            short = any(k.startswith("val_") and np.isfinite(v).any() for k, v in self.hist.items())
+            self.skipped.append("overfitting (validation metrics of one epoch only)" if short else
+                                "overfitting (no validation data)")
             return
         self.checked.append("overfitting")
         train = np.asarray(self.hist.get("loss", []), dtype=np.float64)
