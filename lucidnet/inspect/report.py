@@ -268,9 +268,9 @@ def headline(metrics: Mapping | None) -> tuple[str, str, list[tuple[str, str]]] 
     for key, label, also in HEADLINES:
         v = (metrics or {}).get(key)
         if isinstance(v, (int, float)) and not isinstance(v, bool):
-            rest = [(_LABELS[k], _fmt(float(metrics[k]))) for k in also
+            rest = [(_LABELS[k], f"{float(metrics[k]):#.4g}") for k in also
                     if isinstance(metrics.get(k), (int, float)) and not isinstance(metrics.get(k), bool)]
-            return label, _fmt(float(v)), rest
+            return label, f"{float(v):#.4g}", rest  # 4 significant digits, trailing zeros kept: 0.8500
     return None
 
 
