@@ -136,3 +136,13 @@ def test_clear_errors(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--augment", "rotate"])
 
+
+
+def test_the_bundled_subset_holds_out_10_percent_for_validation_by_default():
+    from lucidnet.vision.recipes import _check
+
+    assert RECIPES["mlp"].train["val_split"] is None  # the dataset's default
+    assert _check(RECIPES["mlp"])["val_split"] == 0.1  # fashion-mnist-bundled
+    for name in ("fashion-mnist", "mnist"):
+        assert _check(RECIPES["mlp"].with_overrides({"dataset": name}))["val_split"] == 0.0
+    assert _check(RECIPES["cnn"].with_overrides({"val_split": 0.0}))["val_split"] == 0.0  # asked for: kept

@@ -189,3 +189,99 @@ def test_zero_gradients_everywhere_and_tiny_updates():
     st = {"weight_norm": [1.0] * 25, "grad_norm": [1e-3] * 25, "update_ratio": [1e-8] * 25}
     d = diagnose(log_of([1.0] * 25, {"0": dict(st), "1": dict(st)}))
     assert d.problems() == ["stuck_loss"] and d.findings[0].suggestion.startswith("raise the learning rate")
+
+
+# ---- what misled new users (issue: the network doctor) ---------------------------------------------------
+@pytest.mark.parametrize("hist", [
+    {"loss": [0.7, 0.5, 0.4, 0.3, 0.2], "val_accuracy": [0.70, 0.80, 0.78, 0.74, 0.72]},  # dev accuracy only
+    {"loss": [1.2, 1.0, 0.9, 0.8, 0.7], "val_rmse": [1.00, 0.93, 0.95, 0.99, 1.02]},  # a recommender's val RMSE
+    {"loss": [0.6, 0.5, 0.4, 0.3, 0.2], "val_hr": [0.50, 0.60, 0.58, 0.55, None]}])  # missing epochs skipped
+def test_overfitting_is_judged_on_any_validation_metric(hist):
+    d = diagnose(history=hist)
+    assert "overfitting" in d.checked and not any("overfitting" in s for s in d.skipped)
+    assert d.problems() == ["overfitting"]
+    f = d.findings[0]
+    assert "at epoch 2" in f.evidence and "validation" in f.evidence and "training loss fell" in f.evidence
+
+
+def test_a_validation_metric_that_keeps_improving_is_no_overfitting():
+    d = diagnose(history={"loss": [0.7, 0.5, 0.4, 0.3], "val_loss": [0.6, 0.5, 0.45, 0.44],
+                          "val_accuracy": [0.7, 0.8, 0.82, 0.83], "accuracy": [0.7, 0.8, 0.85, 0.88]})
+    assert d.healthy and "overfitting" in d.checked
+    d = diagnose(history={"loss": [0.7, 0.5, 0.4, 0.3]})
+    assert d.skipped[-1] == "overfitting (no validation data)"
+    d = diagnose(history={"loss": [0.7, 0.5], "val_accuracy": [None, 0.8]})
+    assert d.skipped[-1] == "overfitting (validation metrics of one epoch only)"
+
+
+def test_with_nothing_checked_the_doctor_never_says_healthy():
+    d = diagnose(history={"loss": [0.7], "lr": [0.01]})  # one epoch, no monitor, no validation
+    assert d.checked == [] and not d.healthy and d.findings == []
+    text = str(d)
+    assert "healthy" not in text.lower() and text.startswith("Doctor: nothing could be checked.")
+    assert "Not checked: the loss (fewer than 2 values); layer statistics (no Monitor in the run)" in text
+    assert d.to_dict()["healthy"] is False
+
+
+def embedding_log(grad_norm, used_weight_norm=None):
+    """An Embedding table of 10,000 rows (norm 100) whose batches touch 1% of the rows, before a Linear."""
+    n = 25
+    emb = {"weight_norm": [100.0] * n, "grad_norm": [grad_norm] * n, "update_ratio": [1e-4] * n}
+    if used_weight_norm is not None:
+        emb.update(used_weight_norm=[used_weight_norm] * n, rows_used=[0.01] * n)
+    fc = {"weight_norm": [1.0] * n, "grad_norm": [0.1] * n, "update_ratio": [1e-3] * n}
+    log = log_of(np.linspace(0.7, 0.3, n), {"embedding": emb, "fc": fc})
+    log.types["embedding"] = "Embedding"
+    return log
+
+
+def test_an_embedding_gradient_is_judged_over_the_rows_its_batches_used():
+    # |g| / |table| = 5e-5 is 5e-4 of the last layer's 0.1: vanishing over the table, but the 1% of rows used
+    # have norm 10: 5e-3 / 0.1 = 0.05 of the last layer's, a healthy gradient
+    d = diagnose(embedding_log(5e-3, used_weight_norm=10.0))
+    assert "vanishing_gradients" not in d.problems() and d.healthy, str(d)
+    d = diagnose(embedding_log(5e-6, used_weight_norm=10.0))  # vanishing even per used row: still found
+    f = next(f for f in d.findings if f.problem == "vanishing_gradients")
+    assert f.layer == "embedding (Embedding)" and "over the rows the batches used" in f.evidence
+    d = diagnose(embedding_log(5e-3))  # a monitor.json from before the per-row statistics: not judged
+    assert "vanishing_gradients" not in d.problems()
+
+
+def test_the_monitor_records_an_embeddings_used_rows():
+    ln.manual_seed(0)
+    net = nn.Sequential(nn.Embedding(1000, 8), nn.Flatten(), nn.Linear(16, 2))
+    x = np.random.default_rng(0).integers(0, 20, (64, 2))  # only ids 0..19 of 1000
+    monitor = Monitor(every=1)
+    ln.fit(net, (x, (x[:, 0] > 9).astype(np.int64)), loss="cross_entropy", lr=0.01, epochs=1, batch_size=32,
+           callbacks=[monitor], verbose=0)
+    st = monitor.log.layers["0"]
+    assert all(0 < r <= 0.02 for r in st["rows_used"])
+    w = net[0].weight.data
+    assert st["used_weight_norm"][-1] <= np.linalg.norm(w[:20]) + 1e-4 < st["weight_norm"][-1]
+
+
+@pytest.mark.parametrize("where", ["monitor", "history"])
+def test_a_non_finite_learning_rate_is_named_not_lowered(where):
+    loss = [1.0, 0.9, math.nan, math.nan]
+    if where == "monitor":
+        st = {"weight_norm": [1.0] * 4, "grad_norm": [0.1] * 4, "update_ratio": [1e-3] * 4}
+        log = log_of(loss, {"0": dict(st), "1": dict(st)})
+        log.lr = [0.01, math.inf, math.inf, math.inf]
+        d = diagnose(log)
+    else:
+        d = diagnose(history={"loss": loss, "lr": [0.01, math.nan, math.nan, math.nan]})
+    f = d.findings[0]
+    assert f.problem == "diverging_loss" and "lower the learning rate" not in f.suggestion
+    assert "the learning rate itself was" in f.suggestion and ("inf" in f.suggestion or "nan" in f.suggestion)
+
+
+def test_a_loss_non_finite_from_the_first_batch_points_at_the_input():
+    st = {"weight_norm": [1.0] * 4, "grad_norm": [0.1] * 4, "update_ratio": [1e-3] * 4}
+    d = diagnose(log_of([math.nan] * 25, {"0": dict(st), "1": dict(st)}))
+    f = d.findings[0]
+    assert f.title == "the loss became non-finite" and "before any optimizer step" in f.evidence
+    assert f.suggestion.startswith("check the inputs and targets for NaN/inf")
+    # steady, small steps, then NaN at step 30: a bad batch, not a learning rate too high
+    d = diagnose(log_of([0.7] * 30 + [math.nan] * 5, {"0": {**st, "grad_norm": [0.1] * 4},
+                                                      "1": {**st, "grad_norm": [0.1] * 4}}, every=10))
+    assert "bad input" in d.findings[0].evidence and "steady 0.7" in d.findings[0].evidence

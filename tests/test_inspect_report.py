@@ -177,3 +177,113 @@ def test_the_screenshot_check_fails_when_the_plots_are_not_shown(run, tmp_path):
     res = screenshot(broken, tmp_path / "shot.png")
     assert res.returncode == 1
     assert res.stdout.count("FAIL plot-") == 6 and "blank" in res.stdout
+
+
+# ---- what new users tripped over (issue: report.html) ----------------------------------------------------
+from html.parser import HTMLParser
+
+
+class Parsed(HTMLParser):
+    """The page's sections in order (id, text), figure captions by section id, and tables as rows of cells."""
+
+    def __init__(self, page):
+        super().__init__()
+        self.sections, self.captions, self.tables, self.pres = [], {}, [], []
+        self._in, self._section, self._cell = [], None, None
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self._in.append((tag, a))
+        if tag == "section":
+            self._section = a.get("id")
+            self.sections.append([self._section, ""])
+        elif tag == "table":
+            self.tables.append({"class": a.get("class"), "name": a.get("data-metric"), "rows": []})
+        elif tag == "tr" and self.tables:
+            self.tables[-1]["rows"].append([])
+        elif tag in ("td", "th"):
+            self._cell = ""
+        elif tag == "pre":
+            self.pres.append([a.get("class"), ""])
+
+    def handle_endtag(self, tag):
+        while self._in and self._in.pop()[0] != tag:
+            pass
+        if tag in ("td", "th") and self.tables:
+            self.tables[-1]["rows"][-1].append(self._cell)
+            self._cell = None
+
+    def handle_data(self, data):
+        if self.sections:
+            self.sections[-1][1] += data
+        if self._cell is not None:
+            self._cell += data
+        if any(t == "figcaption" for t, _ in self._in):
+            self.captions[self._section] = self.captions.get(self._section, "") + data
+        if any(t == "pre" for t, _ in self._in):
+            self.pres[-1][1] += data
+
+
+def test_the_headline_metric_comes_first(run):
+    out, metrics = run[0], run[5]
+    page = Parsed((out / "report.html").read_text())
+    sid, text = page.sections[0]
+    assert sid == "headline" and "test accuracy" in text and f"{metrics['test_accuracy']:#.4g}" in text
+    assert '<span class="value">' in (out / "report.html").read_text()
+
+
+@pytest.mark.parametrize("metrics, label, value, also", [
+    ({"test_loss": 0.31, "test_accuracy": 0.871234, "dev_accuracy": 0.86}, "test accuracy", "0.8712", "dev accuracy"),
+    ({"val_loss": 1.4567, "val_bits_per_char": 2.1}, "validation loss (nats/char)", "1.457", "bits/char"),
+    ({"test_rmse": 0.91234, "test_mae": 0.71}, "test RMSE", "0.9123", "MAE"),
+    ({"epochs": 3, "test_hr10": 0.65, "test_ndcg10": 0.38}, "test HR@10", "0.6500", "NDCG@10")])
+def test_the_headline_of_each_kind_of_run(tmp_path, metrics, label, value, also):
+    build_report(tmp_path, {"loss": [1.0, 0.8, 0.7]}, metrics=metrics)
+    sid, text = Parsed((tmp_path / "report.html").read_text()).sections[0]
+    assert sid == "headline" and label in text and value in text and also in text
+
+
+def test_nested_metrics_are_a_table_with_4_significant_digits(tmp_path):
+    metrics = {"test_hr10": 0.25, "baselines": {
+        "global_mean": {"hr": 0.10000000000000002, "ndcg": 0.04543559338088345, "users": 20, "k": 10},
+        "popularity": {"hr": 0.10988095238095238, "ndcg": 0.05932796671494319, "users": 20, "k": 10}}}
+    build_report(tmp_path, {"loss": [1.0, 0.8, 0.7], "val_hr": [0.1, 0.2, 0.25]}, metrics=metrics)
+    text = (tmp_path / "report.html").read_text()
+    assert "0.10000000000000002" not in text and "{&quot;" not in text  # no raw JSON
+    table = next(t for t in Parsed(text).tables if t["name"] == "baselines")
+    assert table["rows"] == [["", "hr", "ndcg", "users", "k"], ["global_mean", "0.1", "0.04544", "20", "10"],
+                             ["popularity", "0.1099", "0.05933", "20", "10"]]
+
+
+def test_captions_describe_what_is_plotted(tmp_path, run):
+    build_report(tmp_path, {"loss": [1.0, 0.8, 0.7], "accuracy": [0.5, 0.6, 0.7], "lr": [0.1] * 3})
+    caps = Parsed((tmp_path / "report.html").read_text()).captions
+    assert "validation" not in caps["loss"].lower() and "per step" not in caps["loss"]
+    assert "training loss averaged over each epoch" in caps["loss"]
+    assert caps["metrics"] == "accuracy at the end of each epoch, on the training data."
+    caps = Parsed((run[0] / "report.html").read_text()).captions  # a monitor and validation data
+    assert "per step" in caps["loss"] and "validation loss" in caps["loss"]
+    assert "training data and the validation data" in caps["metrics"]
+    assert "dead ReLU" in caps["layers"] and "saturated" not in caps["layers"]  # the run has no sigmoid/tanh
+
+
+def test_the_configuration_wraps(run):
+    page = (run[0] / "report.html").read_text()
+    assert "pre.wrap{white-space:pre-wrap" in page
+    cls, text = next(p for p in Parsed(page).pres if '"model"' in p[1])
+    assert cls == "wrap"
+
+
+def test_loss_and_metrics_share_one_epoch_axis(monkeypatch):
+    figs = []
+    real = plots_mod._png
+    monkeypatch.setattr(plots_mod, "_png", lambda fig: figs.append(fig) or real(fig))
+    hist = {"loss": [1.0, 0.8, 0.7], "val_loss": [1.1, 0.9, 0.8], "accuracy": [0.5, 0.6, 0.7]}
+    log = MonitorLog()
+    log.loss = [1.2, 1.0, 0.9, 0.8, 0.75, 0.7]  # two steps an epoch
+    plots_mod.loss_curves(hist, log)
+    plots_mod.metric_curves(hist)
+    lines = {ln_.get_label(): list(ln_.get_xdata()) for fig in figs for ax in fig.axes for ln_ in ax.get_lines()}
+    assert lines["train (epoch mean)"] == lines["validation"] == lines["train"] == [1, 2, 3]
+    assert lines["train (per step)"][-1] == 3.0

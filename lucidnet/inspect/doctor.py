@@ -7,14 +7,17 @@ The checks, and what sets each off (thresholds are module constants):
   loss above ``RISE_FACTOR`` x the start;
 * stuck loss: after ``MIN_STEPS`` steps the loss is still above ``STUCK_FRACTION`` of its start;
 * vanishing gradients: a layer's relative gradient ``|grad| / |weight|`` is under ``VANISH_RATIO`` of
-  the last layer's;
+  the last layer's (an ``Embedding``'s over the rows its batches used: the others get no gradient by nature);
 * exploding gradients: a non-finite gradient, a gradient above ``EXPLODE_RELATIVE`` x its weight, or a
   relative gradient above ``1 / VANISH_RATIO`` x the last layer's;
 * dead ReLUs: over ``DEAD_FRACTION`` of a ReLU layer's units never fire;
 * saturated sigmoid/tanh: over ``SATURATED_FRACTION`` of outputs sit in the flat tails;
 * large updates: an optimizer step moves a weight by over ``UPDATE_RATIO_HIGH`` of its norm;
-* overfitting: the validation loss rises for ``OVERFIT_PATIENCE`` epochs past its best while the training
-  loss keeps falling, or train accuracy beats validation accuracy by over ``GAP``.
+* overfitting: a validation metric (``val_loss``, else any ``val_*``: accuracy, RMSE, HR, ...) worsens by
+  over ``OVERFIT_WORSE`` for ``OVERFIT_PATIENCE`` epochs past its best while the training loss keeps falling,
+  or train accuracy beats validation accuracy by over ``GAP``;
+* a non-finite learning rate is named as such (lowering it would not help), and a loss that is non-finite
+  on the first batch, or jumps there from a steady value, as a sign of bad input.
 
 Layer statistics are read over the last third of the monitored steps (medians: robust to one odd batch),
 and only from steps before the loss became non-finite.
@@ -54,6 +57,7 @@ SATURATED_FRACTION = 0.5
 UPDATE_RATIO_HIGH = 0.1
 UPDATE_RATIO_LOW = 1e-6
 OVERFIT_PATIENCE = 2
+OVERFIT_WORSE = 0.05
 GAP = 0.1
 
 
@@ -84,7 +88,8 @@ class Diagnosis:
 
     @property
     def healthy(self) -> bool:
-        return not self.findings
+        """No problem found by at least one check (a run where nothing could be checked is not healthy)."""
+        return not self.findings and bool(self.checked)
 
     def problems(self) -> list[str]:
         """The problem keys found (``["dead_relu", "stuck_loss"]``)."""
@@ -97,6 +102,8 @@ class Diagnosis:
     def __str__(self) -> str:
         if self.healthy:
             lines = [f"Doctor: healthy. No problems found (checked: {', '.join(self.checked)})."]
+        elif not self.findings:
+            lines = ["Doctor: nothing could be checked."]
         else:
             n = len(self.findings)
             lines = [f"Doctor: {n} problem{'s' if n > 1 else ''} found."]
@@ -167,9 +174,22 @@ class _Doctor:
         if not finite.all():
             at = int(np.argmax(~finite))
             self.diverged_at = at
-            self.add("diverging_loss", "the loss diverged", None,
-                     f"the loss became {loss[at]} at {unit} {at} (it started at {_g(start)}){self.update_evidence()}",
-                     f"{lower}, or clip gradients (clip_grad_norm=1.0)", "error")
+            if self.bad_lr() is not None:
+                self.add("diverging_loss", "the loss diverged", None,
+                         f"the loss became {loss[at]} at {unit} {at} (it started at {_g(start)})", lower, "error")
+            elif unit == "step" and (at == 0 or self.steady_before(loss, at)):
+                before = "on the first batch, before any optimizer step" if at == 0 else \
+                    f"at step {at}, straight from a steady {_g(loss[at - 1])} with small optimizer steps"
+                self.add("diverging_loss", "the loss became non-finite", None,
+                         f"the loss became {loss[at]} {before}: a sign of bad input rather than of a learning rate "
+                         "too high",
+                         "check the inputs and targets for NaN/inf (np.isfinite(x).all()) and the labels for values "
+                         "out of range, and the loss for log(0) or a division by zero; if the data is clean, "
+                         f"{lower}", "error")
+            else:
+                self.add("diverging_loss", "the loss diverged", None,
+                         f"the loss became {loss[at]} at {unit} {at} (it started at {_g(start)})"
+                         f"{self.update_evidence()}", f"{lower}, or clip gradients (clip_grad_norm=1.0)", "error")
             return
         peak = int(np.argmax(loss))
         tail = max(1, len(loss) // 10)
@@ -203,7 +223,29 @@ class _Doctor:
         return ("fix the layer problems named in this report first if there are any; otherwise try a 10x larger and "
                 "a 10x smaller learning rate, and check that the inputs are normalised and the labels match them")
 
+    def steady_before(self, loss: np.ndarray, at: int) -> bool:
+        """Whether the per-step loss held steady (no rise above ``RISE_FACTOR`` x its start) up to step ``at``
+        while the optimizer steps stayed small: a sudden non-finite loss then points at a bad batch."""
+        worst = self.worst_update(use_all=True)
+        return bool(at >= 2 and worst is not None and worst[1] <= UPDATE_RATIO_HIGH
+                    and np.max(loss[:at]) <= RISE_FACTOR * max(float(loss[0]), 1e-12))
+
+    def bad_lr(self) -> tuple[float, str] | None:
+        """(the first non-finite learning rate, where it was seen) or None when every recorded lr is finite."""
+        if self.log is not None:
+            for s, v in zip(self.log.steps, self.log.lr):
+                if not math.isfinite(v):
+                    return v, f"at step {s}"
+        for e, v in enumerate(self.hist.get("lr", [])):
+            if not math.isfinite(v):
+                return v, f"in epoch {e + 1}"
+        return None
+
     def lower_lr(self) -> str:
+        bad = self.bad_lr()
+        if bad is not None:
+            return (f"the learning rate itself was {bad[0]} {bad[1]}, not a number a step can use: set a finite lr "
+                    "and check the schedule that sets it (its length, warm-up and factors); lowering it will not help")
         lr = [v for v in (self.log.lr if self.log is not None else []) if math.isfinite(v)]
         if not lr:
             lr = [v for v in self.hist.get("lr", []) if math.isfinite(v)]
@@ -314,7 +356,10 @@ class _Doctor:
                 return
         rel: list[tuple[str, float, float]] = []  # (layer, |g|/|w|, |g|)
         for name in names:
-            g, w = self.stat(name, "grad_norm", idx), self.stat(name, "weight_norm", idx)
+            # an embedding's gradient reaches only the rows of the batch's ids: judged against those rows
+            sparse = self.log.types.get(name) == "Embedding"
+            g, w = self.stat(name, "grad_norm", idx), self.stat(name, "used_weight_norm" if sparse else "weight_norm",
+                                                                 idx)
             if g is not None and w is not None:
                 rel.append((name, g / w if w > 0 else g, g))
         if len(rel) < 1:
@@ -341,8 +386,9 @@ class _Doctor:
         if ratio < VANISH_RATIO:
             if worst[2] == 0 and dead_found:
                 return  # the dead-unit finding explains it
+            per_row = " (over the rows the batches used)" if self.log.types.get(worst[0]) == "Embedding" else ""
             self.add("vanishing_gradients", "vanishing gradients", self.log.label(worst[0]),
-                     f"its relative gradient |grad|/|weight| is {_g(worst[1])}, {_g(ratio)} of the last layer's "
+                     f"its relative gradient |grad|/|weight|{per_row} is {_g(worst[1])}, {_g(ratio)} of the last layer's "
                      f"({self.log.label(last[0])}: {_g(last[1])}), so it learns about {_g(1 / ratio)}x slower",
                      "use ReLU-family activations instead of sigmoid/tanh in deep stacks, Kaiming (He) or Xavier "
                      "initialisation, normalisation layers, residual connections, or a shallower network",
@@ -361,31 +407,55 @@ class _Doctor:
 
     # ---- validation ----------------------------------------------------------------------------------
     def check_overfitting(self) -> None:
-        val = np.asarray(self.hist.get("val_loss", []), dtype=np.float64)
-        train = np.asarray(self.hist.get("loss", []), dtype=np.float64)
-        if len(val) < 2 or not np.isfinite(val).any():
-            self.skipped.append("overfitting (no validation data)")
+        keys = [k for k in self.hist if k.startswith("val_") and np.isfinite(self.hist[k]).sum() >= 2]
+        if not keys:
+            short = any(k.startswith("val_") and np.isfinite(v).any() for k, v in self.hist.items())
+            self.skipped.append("overfitting (validation metrics of one epoch only)" if short else
+                                "overfitting (no validation data)")
             return
         self.checked.append("overfitting")
-        best = int(np.nanargmin(val))
-        tail = len(val) - 1 - best
-        if tail >= OVERFIT_PATIENCE and val[-1] > val[best] * 1.05 and len(train) == len(val) \
-                and train[-1] < train[best]:
-            self.add("overfitting", "overfitting", None,
-                     f"the validation loss was lowest at epoch {best + 1} ({_g(val[best])}) and rose to "
-                     f"{_g(val[-1])} over the next {tail} epochs while the training loss fell from "
-                     f"{_g(train[best])} to {_g(train[-1])}",
-                     f"stop earlier (EarlyStopping(restore_best_weights=True)), or regularise: dropout, weight "
-                     f"decay (AdamW), data augmentation, more data, a smaller model")
-            return
-        for key in self.hist:
-            if key.startswith("val_") and key[4:] in self.hist and "acc" in key:
+        train = np.asarray(self.hist.get("loss", []), dtype=np.float64)
+        for key in sorted(keys, key=lambda k: k != "val_loss"):  # the validation loss first
+            if self.rising(key, train):
+                return
+        for key in keys:
+            if key[4:] in self.hist and "acc" in key:
                 tr, va = self.hist[key[4:]][-1], self.hist[key][-1]
                 if math.isfinite(tr) and math.isfinite(va) and tr - va > GAP:
                     self.add("overfitting", "a large train/validation gap", None,
                              f"{key[4:]} is {_g(tr)} on the training data but {_g(va)} on the validation data",
                              "regularise: dropout, weight decay (AdamW), data augmentation, more data, a smaller model")
                     return
+
+    def rising(self, key: str, train: np.ndarray) -> bool:
+        """Whether validation metric ``key`` worsened past its best for ``OVERFIT_PATIENCE`` epochs (by over
+        ``OVERFIT_WORSE``) while the training loss fell; adds the finding."""
+        vals = np.asarray(self.hist[key], dtype=np.float64)
+        epochs = np.flatnonzero(np.isfinite(vals))  # a metric may be measured every few epochs only
+        val = vals[epochs]
+        lower = _lower_is_better(key[4:])
+        best = int(np.argmin(val) if lower else np.argmax(val))
+        tail = len(val) - 1 - best
+        worse = val[-1] > val[best] + OVERFIT_WORSE * abs(val[best]) if lower else \
+            val[-1] < val[best] - OVERFIT_WORSE * abs(val[best])
+        b, e = int(epochs[best]), int(epochs[-1])
+        if not (tail >= OVERFIT_PATIENCE and worse and e < len(train) and np.isfinite(train[[b, e]]).all()
+                and train[e] < train[b]):
+            return False
+        name = "validation loss" if key == "val_loss" else f"validation {key[4:]}"
+        way = ("was lowest", "rose") if lower else ("was highest", "fell")
+        self.add("overfitting", "overfitting", None,
+                 f"the {name} {way[0]} at epoch {b + 1} ({_g(val[best])}) and {way[1]} to {_g(val[-1])} by epoch "
+                 f"{e + 1} while the training loss fell from {_g(train[b])} to {_g(train[e])}",
+                 "stop earlier (EarlyStopping(restore_best_weights=True)), or regularise: dropout, weight decay "
+                 "(AdamW), data augmentation, more data, a smaller model")
+        return True
+
+
+def _lower_is_better(metric: str) -> bool:
+    """Losses and errors (``loss``, ``rmse``, ``mae``, ``perplexity``, ``bits_per_char``) fall as a model
+    improves; accuracies and ranking scores (``accuracy``, ``hr``, ``ndcg``, ``auc``) rise."""
+    return any(t in metric for t in ("loss", "err", "rmse", "mae", "mse", "perplexity", "bits"))
 
 
 def diagnose(monitor: Monitor | MonitorLog | Mapping | None = None, history: Any = None, *,

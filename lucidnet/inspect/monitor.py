@@ -9,7 +9,9 @@ them off after it), so the other steps run exactly as without it. It records, pe
 * ``Sigmoid`` / ``Tanh``: ``saturated``, the fraction of outputs in the flat tails (sigmoid below 0.01 or
   above 0.99, tanh beyond +-0.99), where the gradient is under 4% of its peak;
 * layers with a ``weight``: ``weight_norm``, ``grad_norm`` (L2, of the weight and its gradient) and
-  ``update_ratio``, ``|w_after - w_before| / |w_before|`` over the optimizer step.
+  ``update_ratio``, ``|w_after - w_before| / |w_before|`` over the optimizer step;
+* ``Embedding``: also ``rows_used`` (the fraction of rows with a non-zero gradient: the batch's ids) and
+  ``used_weight_norm`` (the norm of those rows), so its gradient is judged per used row, not over the table.
 
 The loss of every step is kept too (one float per step), and the learning rate at each monitored step.
 ``MonitorLog`` holds it all as plain lists; ``save``/``load`` write and read it as JSON.
@@ -272,6 +274,11 @@ class Monitor(Callback):
                     before = self._before.get(name)
                     _put(stats, "weight_norm", _norm(w.data), n)
                     _put(stats, "grad_norm", math.nan if w.grad is None else _norm(w.grad), n)
+                    if isinstance(m, nn.Embedding):  # only the rows of the batch's ids get a gradient
+                        used = np.zeros(0, np.intp) if w.grad is None else \
+                            np.flatnonzero(np.any(w.grad != 0, axis=1))
+                        _put(stats, "rows_used", len(used) / max(len(w.data), 1), n)
+                        _put(stats, "used_weight_norm", _norm(w.data[used]) if len(used) else math.nan, n)
                     ratio = math.nan
                     if before is not None:
                         bn = _norm(before)

@@ -14,7 +14,7 @@ import numpy as np
 
 from .monitor import MonitorLog
 
-__all__ = ["available", "loss_curves", "metric_curves", "lr_curve", "layer_stats", "confusion", "misclassified"]
+__all__ = ["available", "loss_curves", "metric_names", "metric_curves", "lr_curve", "layer_stats", "confusion", "misclassified"]
 
 MAX_LEGEND = 10
 
@@ -69,8 +69,8 @@ def _steps_per_epoch(log: MonitorLog | None, epochs: int) -> float | None:
 
 
 def loss_curves(history: dict[str, list], log: MonitorLog | None = None) -> bytes | None:
-    """Training loss per step (faint) and per epoch (its mean, at mid-epoch), validation loss per epoch; x in
-    epochs."""
+    """Training loss per step (faint) and per epoch (its mean), validation loss per epoch; x in epochs, one
+    convention for every curve of the report: an epoch's values at its end (1..N), a step's at its end."""
     train, val = _finite(history.get("loss", [])), _finite(history.get("val_loss", []))
     if not train.size and (log is None or not log.loss):
         return None
@@ -83,8 +83,8 @@ def loss_curves(history: dict[str, list], log: MonitorLog | None = None) -> byte
         ax.plot((np.arange(len(steps)) + 1) / spe, steps, color="tab:blue", alpha=0.25, lw=0.8,
                 label="train (per step)")
         series.append(steps)
-    if train.size:  # an epoch's mean loss belongs to the middle of the epoch; validation runs at its end
-        ax.plot(np.arange(len(train)) + 0.5, train, "o-", color="tab:blue", label="train (epoch mean)")
+    if train.size:  # at the epoch's end, like the validation loss and the metrics
+        ax.plot(np.arange(1, len(train) + 1), train, "o-", color="tab:blue", label="train (epoch mean)")
         series.append(train)
     if val.size:
         ax.plot(np.arange(1, len(val) + 1), val, "s-", color="tab:orange", label="validation")
@@ -98,10 +98,15 @@ def loss_curves(history: dict[str, list], log: MonitorLog | None = None) -> byte
     return _png(fig)
 
 
+def metric_names(history: dict[str, list]) -> list[str]:
+    """The metrics ``metric_curves`` draws (without ``val_``): every key but the losses and the lr."""
+    names = [k for k in history if k not in ("loss", "lr") and not k.startswith("val_")]
+    return names + [k[4:] for k in history if k.startswith("val_") and k[4:] not in names and k != "val_loss"]
+
+
 def metric_curves(history: dict[str, list]) -> bytes | None:
     """One panel per metric (train and validation per epoch)."""
-    names = [k for k in history if k not in ("loss", "lr") and not k.startswith("val_")]
-    names += [k[4:] for k in history if k.startswith("val_") and k[4:] not in names and k != "val_loss"]
+    names = metric_names(history)
     if not names:
         return None
     fig = _figure(min(4.2 * len(names), 12), 3.4)

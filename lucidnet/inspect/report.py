@@ -151,7 +151,8 @@ def build_report(run_dir: str | os.PathLike, history: Any, log: MonitorLog | Non
     for key, _, png, _ in drawn:
         atomic_write(plot_dir / f"{key}.png", [png])
     page = render_html(title=f"lucidnet training report: {run_dir.resolve().name}", facts=_facts(config, metrics, hist),
-                       diagnosis=diagnosis, figures=drawn, summary_text=summary_text, config=config, notes=notes)
+                       diagnosis=diagnosis, figures=drawn, summary_text=summary_text, config=config, notes=notes,
+                       metrics=metrics)
     atomic_write(run_dir / REPORT, [page.encode()])
     return diagnosis
 
@@ -159,14 +160,10 @@ def build_report(run_dir: str | os.PathLike, history: Any, log: MonitorLog | Non
 def _figures(hist: dict[str, list], log: MonitorLog | None, preds: dict | None,
              classes: list[str]) -> list[tuple[str, str, bytes | None, str]]:
     figures: list[tuple[str, str, bytes | None, str]] = [
-        ("loss", "Loss", plots.loss_curves(hist, log), "Training loss per step (faint) and its mean per epoch; "
-                                                         "validation loss at the end of each epoch."),
-        ("metrics", "Metrics", plots.metric_curves(hist), "Per epoch, on the training and validation data."),
+        ("loss", "Loss", plots.loss_curves(hist, log), _loss_caption(hist, log)),
+        ("metrics", "Metrics", plots.metric_curves(hist), _metrics_caption(hist)),
         ("lr", "Learning rate", plots.lr_curve(hist, log), ""),
-        ("layers", "Layers over time", plots.layer_stats(log, len(hist.get("loss", []))),
-         "Per layer, at every monitored step: activation mean and spread, the fraction of dead ReLU units and "
-         "of saturated sigmoid/tanh outputs, weight and gradient norms, and how much each step changes the "
-         "weights relative to their size."),
+        ("layers", "Layers over time", plots.layer_stats(log, len(hist.get("loss", []))), _layers_caption(log)),
     ]
     if preds is not None and classes:
         c = len(classes)
@@ -182,6 +179,47 @@ def _figures(hist: dict[str, list], log: MonitorLog | None, preds: dict | None,
                             f"The first {len(idx)} misclassified test images: true class, then the prediction "
                             "(and its probability)."))
     return figures
+
+
+def _has(hist: dict[str, list], key: str) -> bool:
+    return any(v is not None and np.isfinite(v) for v in hist.get(key, []))
+
+
+def _loss_caption(hist: dict[str, list], log: MonitorLog | None) -> str:
+    """What the loss plot shows (the same conditions as ``plots.loss_curves``)."""
+    parts = []
+    if log is not None and log.loss and hist.get("loss"):
+        parts.append("training loss per step (faint)")
+    if hist.get("loss"):
+        parts.append("the training loss averaged over each epoch")
+    if _has(hist, "val_loss"):
+        parts.append("the validation loss at the end of each epoch")
+    if not parts:
+        return ""
+    text = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+    return f"{text[0].upper()}{text[1:]}; x: epochs, each epoch's values at its end (1 to N)."
+
+
+def _metrics_caption(hist: dict[str, list]) -> str:
+    names = plots.metric_names(hist)
+    if not names:
+        return ""
+    train = [n for n in names if _has(hist, n)]
+    val = [n for n in names if _has(hist, f"val_{n}")]
+    where = " and ".join(w for w, have in (("the training data", train), ("the validation data", val)) if have)
+    return f"{', '.join(names)} at the end of each epoch, on {where}."
+
+
+def _layers_caption(log: MonitorLog | None) -> str:
+    if log is None or not log.steps:
+        return ""
+    stats = {k for st in log.layers.values() for k in st}
+    what = [text for key, text in (("act_mean", "activation mean and spread"), ("dead", "the fraction of dead ReLU "
+                                   "units"), ("saturated", "the fraction of saturated sigmoid/tanh outputs"),
+                                   ("weight_norm", "weight and gradient norms"),
+                                   ("update_ratio", "how much each step changes the weights relative to their size"))
+            if key in stats]
+    return f"Per layer, every {log.every} steps: {', '.join(what)}."
 
 
 def _fmt(v: Any) -> str:
@@ -202,6 +240,8 @@ def _facts(config: Mapping, metrics: Mapping | None, hist: dict[str, list]) -> l
     for k, v in (config.get("train") or {}).items():
         facts.append((k.replace("_", " "), _fmt(v)))
     for k, v in (metrics or {}).items():
+        if isinstance(v, Mapping):  # a nested table (a recommender's baselines): shown as a table of its own
+            continue
         label = k.replace("_", " ")
         if any(f[0] == label for f in facts):  # e.g. epochs asked for vs epochs run
             label = f"{label} (result)"
@@ -213,6 +253,43 @@ def _facts(config: Mapping, metrics: Mapping | None, hist: dict[str, list]) -> l
     return facts
 
 
+# the headline: the first of these that metrics.json has, with the others of its task beside it
+HEADLINES = (("test_accuracy", "test accuracy", ("test_loss", "dev_accuracy")),
+             ("test_hr10", "test HR@10", ("test_ndcg10",)),
+             ("test_rmse", "test RMSE", ("test_mae",)),
+             ("val_loss", "validation loss (nats/char)", ("val_bits_per_char",)),
+             ("test_loss", "test loss", ()))
+_LABELS = {"test_loss": "test loss", "dev_accuracy": "dev accuracy", "test_ndcg10": "NDCG@10", "test_mae": "MAE",
+           "val_bits_per_char": "bits/char"}
+
+
+def headline(metrics: Mapping | None) -> tuple[str, str, list[tuple[str, str]]] | None:
+    """(label, value, [(label, value) of the companion metrics]) of a run's headline metric, or None."""
+    for key, label, also in HEADLINES:
+        v = (metrics or {}).get(key)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            rest = [(_LABELS[k], f"{float(metrics[k]):#.4g}") for k in also
+                    if isinstance(metrics.get(k), (int, float)) and not isinstance(metrics.get(k), bool)]
+            return label, f"{float(v):#.4g}", rest  # 4 significant digits, trailing zeros kept: 0.8500
+    return None
+
+
+def _tables(metrics: Mapping | None) -> list[tuple[str, list[str], list[list[str]]]]:
+    """Nested metrics as tables: (title, header, rows); ``{name: {metric: value}}`` gives a row per name, a flat
+    ``{metric: value}`` a row per metric. Numbers to 4 significant digits."""
+    out = []
+    for k, v in (metrics or {}).items():
+        if not isinstance(v, Mapping) or not v:
+            continue
+        if all(isinstance(x, Mapping) for x in v.values()):
+            cols = list(dict.fromkeys(c for row in v.values() for c in row))
+            rows = [[str(name)] + [_fmt(row[c]) if c in row else "" for c in cols] for name, row in v.items()]
+            out.append((k.replace("_", " "), [""] + cols, rows))
+        else:
+            out.append((k.replace("_", " "), ["", "value"], [[str(a), _fmt(b)] for a, b in v.items()]))
+    return out
+
+
 # ---- HTML ------------------------------------------------------------------------------------------------
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f6f7f9;color:#1d2430}
@@ -221,7 +298,16 @@ h1{font-size:26px;margin:8px 0 2px}h2{font-size:19px;margin:0 0 10px}
 .sub{color:#5b6573;margin:0 0 18px;font-size:14px}
 section{background:#fff;border:1px solid #e1e4e8;border-radius:8px;padding:18px 20px;margin:0 0 18px}
 table.facts{border-collapse:collapse;font-size:14px}
-table.facts td{padding:3px 18px 3px 0;vertical-align:top}table.facts td:first-child{color:#5b6573;white-space:nowrap}
+table.facts td{padding:3px 18px 3px 0;vertical-align:top;overflow-wrap:anywhere}
+table.facts td:first-child{color:#5b6573;white-space:nowrap}
+table.metrics{border-collapse:collapse;font-size:14px;margin:4px 0 10px}
+table.metrics th,table.metrics td{padding:3px 14px;border-bottom:1px solid #e1e4e8;text-align:right}
+table.metrics th:first-child,table.metrics td:first-child{text-align:left}
+.headline{display:flex;align-items:baseline;gap:28px;flex-wrap:wrap}
+.headline .label{color:#5b6573;font-size:15px;display:block}
+.headline .value{font-size:40px;font-weight:600;line-height:1.1}
+.headline .also{color:#5b6573;font-size:15px}
+.nothing{border-left:5px solid #8c959f;background:#f6f8fa;padding:10px 14px;border-radius:4px;font-size:15px}
 .finding{border-left:5px solid #d4a72c;background:#fff8e5;padding:10px 14px;margin:0 0 10px;border-radius:4px}
 .finding.error{border-color:#cf222e;background:#ffebe9}
 .finding h3{margin:0 0 4px;font-size:16px}.finding p{margin:3px 0;font-size:14px}
@@ -230,6 +316,7 @@ table.facts td{padding:3px 18px 3px 0;vertical-align:top}table.facts td:first-ch
 img.plot{max-width:100%;height:auto;display:block}
 figcaption{color:#5b6573;font-size:13px;margin-top:6px}
 pre{background:#f6f8fa;padding:12px;border-radius:6px;overflow-x:auto;font-size:12.5px;line-height:1.35}
+pre.wrap{white-space:pre-wrap;overflow-wrap:anywhere}
 """
 
 
@@ -238,6 +325,8 @@ def _doctor_html(d: Diagnosis) -> str:
     if d.healthy:
         body = (f'<div class="healthy"><b>Healthy.</b> No problems found (checked: {e(", ".join(d.checked))}).'
                 '</div>')
+    elif not d.findings:
+        body = '<div class="nothing"><b>Nothing could be checked.</b> See below for why.</div>'
     else:
         parts = []
         for f in d.findings:
@@ -251,9 +340,26 @@ def _doctor_html(d: Diagnosis) -> str:
     return body
 
 
+def _headline_html(h: tuple[str, str, list[tuple[str, str]]]) -> str:
+    e = html.escape
+    label, value, also = h
+    rest = "".join(f'<div class="also"><span class="label">{e(k)}</span>{e(v)}</div>' for k, v in also)
+    return (f'<section id="headline" class="headline"><div><span class="label">{e(label)}</span>'
+            f'<span class="value">{e(value)}</span></div>{rest}</section>')
+
+
+def _table_html(title: str, header: list[str], rows: list[list[str]]) -> str:
+    e = html.escape
+    head = "".join(f"<th>{e(c)}</th>" for c in header)
+    body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return (f'<h2>{e(title[0].upper() + title[1:])}</h2><table class="metrics" data-metric="{e(title)}">'
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+
 def render_html(*, title: str, facts: Sequence[tuple[str, str]], diagnosis: Diagnosis,
                 figures: Sequence[tuple[str, str, bytes, str]], summary_text: str | None = None,
-                config: Mapping | None = None, notes: Sequence[str] = ()) -> str:
+                config: Mapping | None = None, notes: Sequence[str] = (),
+                metrics: Mapping | None = None) -> str:
     """The report page: one HTML string with every figure inlined as a data URI."""
     e = html.escape
     now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
@@ -261,9 +367,15 @@ def render_html(*, title: str, facts: Sequence[tuple[str, str]], diagnosis: Diag
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            f"<title>{e(title)}</title><style>{_CSS}</style></head><body><main>",
            f"<h1>{e(title)}</h1><p class=\"sub\">Written by lucidnet {e(_version())} on {now}.</p>"]
+    top = headline(metrics)
+    if top is not None:
+        out.append(_headline_html(top))
     if facts:
         rows = "".join(f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in facts)
         out.append(f'<section><h2>Run</h2><table class="facts">{rows}</table></section>')
+    tables = _tables(metrics)
+    if tables:
+        out.append('<section id="metric-tables">' + "".join(_table_html(*t) for t in tables) + "</section>")
     out.append(f'<section id="doctor"><h2>Doctor</h2>{_doctor_html(diagnosis)}</section>')
     for note in notes:
         out.append(f'<section class="note-box"><p class="note">{e(note)}</p></section>')
@@ -277,7 +389,7 @@ def render_html(*, title: str, facts: Sequence[tuple[str, str]], diagnosis: Diag
         out.append(f'<section id="summary"><h2>Model</h2><pre>{e(summary_text)}</pre></section>')
     if config:
         text = "\n".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in config.items())
-        out.append(f'<section id="config"><h2>Configuration</h2><pre>{e(text)}</pre></section>')
+        out.append(f'<section id="config"><h2>Configuration</h2><pre class="wrap">{e(text)}</pre></section>')
     out.append("</main></body></html>\n")
     return "\n".join(out)
 
