@@ -68,8 +68,9 @@ SETTING_OPTIONS: dict[str, dict] = {
                            "2 pixels, horizontal flips; what --augment alone means) or crop-flip-erase (and "
                            "random erasing)"),
     "--label-smoothing": dict(type=FRACTION, help="images: cross-entropy label smoothing"),
-    "--val-split": dict(type=FRACTION, help="fraction of the training data held out for validation (images: 0, none; "
-                        "explicit recommenders: 0.05, picks the epoch count)"),
+    "--val-split": dict(type=FRACTION, help="fraction of the training data held out for validation (images: 0.1 of "
+                        "the bundled subset, none of the full datasets; explicit recommenders: 0.05, which picks "
+                        "the epoch count)"),
     "--patience": dict(type=POSITIVE_INT, help="early stopping: epochs without improvement on validation"),
     "--embed-dim": dict(type=POSITIVE_INT, help="text: embedding size"),
     "--hidden-size": dict(type=POSITIVE_INT, help="text: LSTM hidden size"),
