@@ -69,6 +69,8 @@ def test_train_writes_a_run_that_recommend_reads(data, model, capsys):
         assert f"rmse {metrics['test_rmse']:.4f}" in printed and f"mae {metrics['test_mae']:.4f}" in printed
     (out / "report.html").unlink()
     assert main(["report", str(out)]) == 0 and (out / "report.html").is_file()
+    assert main(["predict", str(out), "42"]) == 2            # a recommender: recommend, not predict
+    assert "lucidnet recommend" in capsys.readouterr().err
 
 
 def test_recommend_errors_are_clear(data, capsys):

@@ -623,3 +623,16 @@ def test_malformed_checkpoint_state(tmp_path, edit, match):
     tensorfile.write(path, arrays, meta)
     with pytest.raises(CheckpointError, match=match):
         load_checkpoint(path, model=nn.Linear(2, 2))
+
+
+def test_saved_files_take_the_usual_mode(tmp_path):
+    """Model files are readable like any new file (0o666 less the umask), although safetensors re-creates the
+    file it writes with mode 0o600: other users of a shared run directory can read them."""
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        ln.save({"w": ln.zeros(3)}, tmp_path / "m.safetensors")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / "m.safetensors").st_mode) == 0o644
