@@ -7,8 +7,6 @@ import sys
 
 import pytest
 
-from lucidnet.cli import main
-
 SMALL = ["--epochs", "1", "--batch-size", "256"]
 
 
@@ -84,11 +82,22 @@ def test_a_run_directory_in_use_is_refused_naming_the_process(tmp_path):
     ("--lr", "nan", "finite"), ("--lr", "inf", "finite"), ("--lr", "0", "(0.0, inf)"),
     ("--weight-decay", "-1", "[0.0, inf)"), ("--label-smoothing", "1", "[0.0, 1.0)"), ("--dropout", "1.5", "[0.0"),
     ("--epochs", "0", "[1, inf)"), ("--batch-size", "2.5", "integer"), ("--val-split", "nan", "finite")])
-def test_numbers_out_of_range_are_refused(option, value, expected, capsys):
-    with pytest.raises(SystemExit) as e:
-        main(["train", option, value])
-    err = capsys.readouterr().err
-    assert e.value.code == 2 and f"argument {option}" in err and expected in err
+def test_numbers_out_of_range_are_refused(option, value, expected, tmp_path):
+    r = _lucidnet("train", option, value, "--out", str(tmp_path / "r"))
+    assert r.returncode == 2 and f"argument {option}" in r.stderr and expected in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and "RuntimeWarning" not in r.stderr and not (tmp_path / "r").exists()
+
+
+def test_a_model_of_another_application_is_named_as_such(tmp_path):
+    r = _lucidnet("train", "--model", "lstm", "--out", str(tmp_path / "r"))
+    assert r.returncode == 2 and "--dataset fashion-mnist-bundled takes --model cnn, mlp, resnet, vgg; got 'lstm'" \
+        in r.stderr and "recommender" not in r.stderr
+
+
+def test_run_files_are_readable_like_any_new_file(finished):
+    """safetensors re-creates the model file with mode 0o600; lucidnet gives it the mode of its other files."""
+    mode = lambda name: (finished / name).stat().st_mode & 0o777  # noqa: E731
+    assert mode("model.safetensors") == mode("config.json") == mode("metrics.json")
 
 
 def test_output_to_a_closed_pipe_does_not_kill_training(tmp_path):
