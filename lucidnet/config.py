@@ -203,4 +203,6 @@ _env_threads = os.environ.get("LUCIDNET_NUM_THREADS", "").strip()
 if _env_threads:
     if not _env_threads.isdigit() or int(_env_threads) < 1:
         raise ValueError(f"LUCIDNET_NUM_THREADS must be a positive int, got {_env_threads!r}")
-    _num_threads = int(_env_threads)  # applied to numba when it loads, to BLAS on the first compiled kernel
+    _num_threads = int(_env_threads)  # applied to BLAS now (threadpoolctl: only when asked) and to numba when it loads
+    from .kernels import threads as _threads
+    _threads.set_blas_threads(_num_threads)

@@ -75,3 +75,16 @@ def test_applicable_options_reach_the_recipe():
 def test_download_does_not_apply_to_the_bundled_subset(capsys, tmp_path):
     assert main(["train", "--download", "--out", str(tmp_path / "r"), "--quiet"]) == 2
     assert "download does not apply to fashion-mnist-bundled" in capsys.readouterr().err
+
+
+def test_options_that_cannot_apply_to_a_recipe_run_are_refused_before_work(capsys, tmp_path):
+    out = str(tmp_path / "r")
+    assert main(["train", "--data", str(tmp_path), "--out", out, "--quiet"]) == 2
+    assert "a data directory (--data) does not apply to fashion-mnist-bundled" in capsys.readouterr().err
+    from lucidnet.text.recipes import train_char_lm
+    with pytest.raises(ValueError, match="with max_minutes the schedule is cosine over the time budget or constant"):
+        train_char_lm("char-lstm", "abcdefgh" * 100, "abcdefgh" * 10, overrides={"max_minutes": 1.0,
+                                                                                  "schedule": "onecycle"})
+    assert main(["train", "--dataset", "ml-100k", "--val-split", "0", "--data", str(tmp_path), "--out", out,
+                 "--quiet"]) == 2
+    assert "val_split must be in (0, 1)" in capsys.readouterr().err

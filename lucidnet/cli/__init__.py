@@ -56,10 +56,11 @@ class _PipeSafe:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if not isinstance(sys.stdout, _PipeSafe) and hasattr(sys.stdout, "fileno"):
+    stdout = sys.stdout
+    if not isinstance(stdout, _PipeSafe) and hasattr(stdout, "fileno"):
         try:
-            sys.stdout.fileno()
-            sys.stdout = _PipeSafe(sys.stdout)
+            stdout.fileno()
+            sys.stdout = _PipeSafe(stdout)
         except (OSError, ValueError):  # no real file behind it (captured in tests): nothing to guard
             pass
     try:
@@ -70,3 +71,5 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"lucidnet {args.command}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        sys.stdout = stdout

@@ -30,7 +30,7 @@ from ..ops import softmax
 from ..serialization.atomic import atomic_write
 from ..tensor import from_numpy
 from ..train.metrics import confusion_matrix
-from ..train.rundir import DIAGNOSIS, MONITOR, PLOTS, PREDICTIONS, REPORT, write_metrics
+from ..train.rundir import DIAGNOSIS, MONITOR, PLOTS, PREDICTIONS, REPORT, save_run, write_metrics
 from . import plots
 from .doctor import Diagnosis, diagnose
 from .monitor import Monitor, MonitorLog
@@ -400,12 +400,17 @@ def _version() -> str:
     return __version__
 
 
-def finish_run(out: str | os.PathLike, message: str, history: Any, monitor: Monitor | MonitorLog | None, model: Any,
-               config: Mapping, metrics: dict, **predictions: Any) -> Diagnosis:
-    """The end of every recipe's run: ``metrics.json`` written (and the training checkpoint removed),
-    ``message`` printed, then the report (:func:`write_run_report`) and the doctor's findings printed."""
+def finish_run(out: str | os.PathLike | None, model: Any, config: Mapping, metrics: dict, message: str, history: Any,
+               monitor: Monitor | MonitorLog | None = None, *, footer: str = "", **predictions: Any) -> Diagnosis | None:
+    """The end of every recipe's run. Without a run directory (``out=None``): ``message`` printed. With one: the
+    model and config saved, ``metrics.json`` written (and the training checkpoint removed), ``message`` and
+    ``footer`` printed, then the report (:func:`write_run_report`) written and the doctor's findings printed."""
+    if out is None:
+        print(message + (f"\n{footer}" if footer else ""))
+        return None
+    save_run(out, model, dict(config))
     write_metrics(out, metrics)
-    print(message)
+    print(f"{message}  run saved to {out}" + (f"\n{footer}" if footer else ""))
     diagnosis = write_run_report(out, history, monitor, model, config=config, metrics=metrics, **predictions)
     print(f"{diagnosis}\nreport: {Path(out) / REPORT}")
     return diagnosis

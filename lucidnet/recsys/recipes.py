@@ -233,9 +233,10 @@ def how_trained(sel: Selection, refit_on: str) -> str:
 def _run(recipe: Recipe, options: RunOptions) -> Run:
     """Train a recommender on MovieLens-100K and write its run directory (with ``options.out``; see the module
     docstring): the usual files plus ``catalog.json``, which ``lucidnet recommend`` reads."""
-    name, train_cfg = recipe.name, dict(recipe.train)
-    if any(train_cfg[k] < 1 for k in ("epochs", "batch_size")):
-        raise ValueError(f"recipe {name!r}: epochs and batch_size must be positive")
+    name = recipe.name
+    if recipe.task == "rating-prediction" and not 0 < recipe.data["val_split"] < 1:
+        raise ValueError(f"recipe {name!r}: val_split must be in (0, 1) (it picks the epoch count), "
+                         f"got {recipe.data['val_split']}")
     manual_seed(options.seed)
     t0 = time.perf_counter()
     ds = MovieLens100K(options.data, download=options.download)
@@ -284,11 +285,9 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
     refit_on = f"the whole {split}.base" if recipe.task == "rating-prediction" else "train + validation"
     message = f"{line}  ({how_trained(sel, refit_on)}; {train_time:.1f} s)"
     if out is not None:
-        rundir.save_run(out, model, config)
+        out.mkdir(parents=True, exist_ok=True)
         model.catalog.save(out / rundir.CATALOG)
-        finish_run(out, f"{message}  run saved to {out}", sel.history, None, model, config, metrics)
-    elif options.verbose:
-        print(message)
+    finish_run(out, model, config, metrics, message, sel.history)
     return Run(model, sel.history, metrics, config, train_time, {"selection": sel})
 
 

@@ -93,7 +93,7 @@ def train_classifier(recipe: Recipe | str, train: tuple[Sequence[str], np.ndarra
     tok_dev = [tokenizer(t) for t in dev[0]]
     tok_test = [tokenizer(t) for t in test[0]] if test is not None else []
     tok_train, y_train, dropped = drop_overlap(tok_train, np.asarray(train[1], dtype=np.int64), [tok_dev, tok_test])
-    vocab = Vocab.build(tok_train, min_freq=int(tcfg["min_freq"]), max_size=tcfg.get("max_vocab"))
+    vocab = Vocab.build(tok_train, min_freq=int(tcfg["min_freq"]))
     if on_vocab is not None:
         on_vocab(vocab)
     mcfg.update(vocab_size=len(vocab), num_classes=num_classes, padding_idx=vocab.pad_id)
@@ -108,8 +108,7 @@ def train_classifier(recipe: Recipe | str, train: tuple[Sequence[str], np.ndarra
     train_ds = data(tok_train, y_train, float(tcfg.get("word_dropout", 0.0)))
     dev_ds = data(tok_dev, dev[1])
     epochs, bs = int(tcfg["epochs"]), int(tcfg["batch_size"])
-    opt = build_optimizer(tcfg["optimizer"], model.parameters(), lr=float(tcfg["lr"]),
-                          weight_decay=tcfg.get("weight_decay"))
+    opt = build_optimizer(tcfg["optimizer"], model.parameters(), lr=float(tcfg["lr"]))
     train_loader = BucketLoader(train_ds, bs)
     sched = build_scheduler(tcfg["schedule"], opt, epochs * len(train_loader))
     stop = EarlyStopping("val_accuracy", mode="max", patience=int(tcfg.get("patience", epochs)),
@@ -137,10 +136,10 @@ def train_char_lm(recipe: Recipe | str, train_text: str, val_text: str, *, vocab
                   on_vocab: Callable[[CharVocab], None] | None = None) -> Run:
     """Train language-model ``recipe`` (a ``Recipe`` or its name) with ``overrides`` on ``train_text`` by TBPTT
     with gradient clipping; the validation loss (nats/char) is ``val_text`` read straight through with the
-    state carried. The characters of ``vocab_text`` (default: both texts) make the vocabulary. ``schedule``
-    "constant", or else cosine decay to 0 over the epochs, per step; with ``max_minutes`` set, the run is a time
-    budget instead: the decay runs over that much training time and ``epochs`` is only a cap (1000 when left
-    at the recipe's). The ``Run``'s metrics: ``val_loss``; its artifacts: ``vocab``."""
+    state carried. The characters of ``vocab_text`` (default: both texts) make the vocabulary. ``schedule``: a
+    per-step schedule over the epochs (``optim.factory``); with ``max_minutes`` set, the run is a time budget
+    instead: "cosine" decays over that much training time, and ``epochs`` is only a cap (1000 when left at the
+    recipe's). The ``Run``'s metrics: ``val_loss``; its artifacts: ``vocab``."""
     base = _get(recipe)
     r = base.with_overrides(overrides)
     max_minutes = r.train.get("max_minutes")
@@ -148,6 +147,9 @@ def train_char_lm(recipe: Recipe | str, train_text: str, val_text: str, *, vocab
         r = r.with_overrides({"epochs": 1000})
     mcfg, tcfg = dict(r.model), dict(r.train)
     schedule = tcfg["schedule"]
+    if max_minutes is not None and schedule not in ("cosine", "constant"):
+        raise ValueError(f"recipe {r.name!r}: with max_minutes the schedule is cosine over the time budget or "
+                         f"constant, not {schedule!r}")
     vocab = CharVocab.build([vocab_text if vocab_text is not None else train_text + val_text])
     if on_vocab is not None:
         on_vocab(vocab)
@@ -177,8 +179,6 @@ def train_char_lm(recipe: Recipe | str, train_text: str, val_text: str, *, vocab
 
 def _run(recipe: Recipe, options: RunOptions) -> Run:
     """Train a text recipe on its dataset and write the run directory (with ``options.out``)."""
-    if any(recipe.train[k] < 1 for k in ("epochs", "batch_size")):
-        raise ValueError(f"recipe {recipe.name!r}: epochs and batch_size must be positive")
     manual_seed(options.seed)
     out = None if options.out is None else Path(options.out)
     monitor = Monitor() if out is not None else None
@@ -220,16 +220,10 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
     config = {"model": run.config["model"], **config, "train": {**run.config["train"], "seed": options.seed},
               "lucidnet_version": __version__}
     run.config, run.metrics = config, metrics
-    if out is not None:
-        rundir.save_run(out, run.model, config)
-        if "sample" in run.artifacts:
-            (out / rundir.SAMPLE).write_text(run.artifacts["sample"] + "\n", encoding="utf-8")
-            message += f"  run saved to {out}\n--- sample ---\n{run.artifacts['sample']}"
-        else:
-            message += f"  run saved to {out}"
-        finish_run(out, message, run.history, monitor, run.model, config, metrics)
-    elif options.verbose:
-        print(message)
+    if out is not None and "sample" in run.artifacts:
+        (out / rundir.SAMPLE).write_text(run.artifacts["sample"] + "\n", encoding="utf-8")
+    footer = f"--- sample ---\n{run.artifacts['sample']}" if "sample" in run.artifacts else ""
+    finish_run(out, run.model, config, metrics, message, run.history, monitor, footer=footer)
     return run
 
 

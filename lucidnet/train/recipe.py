@@ -32,8 +32,8 @@ class RunOptions:
     """How a recipe runs, as opposed to what it trains: where the run directory goes (``out=None``: no files,
     no checkpoint), where the data is read from (``data``: a directory; None: ``$LUCIDNET_DATA`` or the user
     cache), whether to download it, the seed, whether to resume the interrupted run in ``out`` or to
-    ``overwrite`` a run there (see ``rundir.open_run``), and verbosity (0 silent, 1 a progress bar, 2 a line
-    per epoch)."""
+    ``overwrite`` a run there (see ``rundir.open_run``), and the progress shown (0 none, 1 a progress bar, 2 a
+    line per epoch; the result is printed in every case)."""
 
     out: str | os.PathLike | None = None
     data: str | os.PathLike | None = None
@@ -115,6 +115,10 @@ def run(recipe: Recipe, overrides: Mapping[str, Any] | None = None, **options: A
     :class:`RunOptions` (``out``, ``data``, ``download``, ``seed``, ``resume``, ``overwrite``, ``verbose``).
     With ``out``, the run directory is held for the run (``rundir.open_run``)."""
     recipe, opts = recipe.with_overrides(overrides), RunOptions(**options)
+    for key in ("epochs", "batch_size"):
+        value = recipe.train.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"recipe {recipe.name!r}: {key} must be a positive int, got {value!r}")
     if opts.resume and opts.out is None:
         raise ValueError("resume continues the interrupted run in a run directory; give out=")
     if opts.out is None:

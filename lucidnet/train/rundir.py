@@ -144,7 +144,9 @@ def _lock(d: Path) -> None:
                 pid = int(path.read_text().strip() or 0)
             except (OSError, ValueError):
                 pid = 0
-            if pid and pid != os.getpid() and _pid_alive(pid):
+            if pid == os.getpid():
+                raise RunDirError(f"{d} is in use by another run of this process") from None
+            if pid and _pid_alive(pid):
                 raise RunDirError(f"{d} is in use by another run (process {pid}); wait for it to finish or choose "
                                   "another --out") from None
             path.unlink(missing_ok=True)  # stale: its process is gone
@@ -169,7 +171,8 @@ def open_run(out: str | os.PathLike, recipe: str, settings: Mapping[str, Any], s
     (which removes that run's files, and only those). ``resume`` needs an interrupted run there (a training
     checkpoint) of the same recipe, settings and seed; any difference is refused with the list of them. The
     directory is locked for the duration; ``run.json`` records the settings and ``"status": "finished"`` once
-    the block ends without error. A run that fails before its first checkpoint leaves nothing behind."""
+    the block ends without error. A run that fails before its first checkpoint (and before it saved a model)
+    leaves nothing behind."""
     d = Path(out)
     if d.exists() and not d.is_dir():
         raise RunDirError(f"--out {d} is a file, not a directory")
@@ -204,9 +207,11 @@ def open_run(out: str | os.PathLike, recipe: str, settings: Mapping[str, Any], s
         try:
             yield d
         except BaseException:
-            if not (d / CHECKPOINT).is_file():  # nothing to resume: leave no half-run behind (bad input, say)
+            if not any((d / name).is_file() for name in (CHECKPOINT, MODEL, METRICS)):
+                # nothing to resume and nothing trained: leave no half-run behind (bad input, say)
                 for name in RUN_FILES:
                     (d / name).unlink(missing_ok=True)
+                shutil.rmtree(d / PLOTS, ignore_errors=True)
             raise
         write_json(d / RUN, {**record, "status": "finished"})
     finally:

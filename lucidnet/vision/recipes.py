@@ -56,8 +56,10 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
     manual_seed(options.seed)
     t0 = time.perf_counter()
     dataset = recipe.dataset
-    if options.download and image_data.DATASETS[dataset][1]:
-        raise ValueError(f"download does not apply to {dataset}: it ships with lucidnet")
+    if (options.download or options.data is not None) and image_data.DATASETS[dataset][1]:
+        what = "download" if options.download else "a data directory (--data)"
+        raise ValueError(f"{what} does not apply to {dataset}: it ships with lucidnet (for files of your own, "
+                         "use --dataset fashion-mnist or mnist)")
     data = image_data.load(dataset, options.data, options.download)
     mean, std = float(data.x_train.mean()), float(data.x_train.std())
     shape = tuple(data.x_train.shape[1:])
@@ -102,12 +104,8 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
         metrics["train_loss"] = float(history.history["loss"][-1])
     message = (f"test accuracy: {metrics['test_accuracy']:.4f}  test loss: {metrics['test_loss']:.4f}  "
                f"({len(x_test)} test images, {train_time:.1f} s)")
-    if out is not None:
-        rundir.save_run(out, model, config)
-        finish_run(out, f"{message}  run saved to {out}", history, monitor, model, config, metrics,
-                   y_true=data.y_test, logits=logits, images=data.x_test)
-    elif options.verbose:
-        print(message)
+    finish_run(out, model, config, metrics, message, history, monitor,
+               y_true=data.y_test, logits=logits, images=data.x_test)
     return Run(model, history, metrics, config, train_time)
 
 
@@ -118,9 +116,6 @@ def _check(recipe: Recipe) -> dict[str, Any]:
     s["lr"] = defaults["lr"] if s["lr"] is None else s["lr"]
     s["weight_decay"] = defaults.get("weight_decay", 0.0) if s["weight_decay"] is None else s["weight_decay"]
     s["val_split"] = VAL_SPLIT.get(recipe.dataset, 0.0) if s["val_split"] is None else s["val_split"]
-    if s["epochs"] < 1 or s["batch_size"] < 1:
-        raise ValueError(f"recipe {recipe.name!r}: epochs and batch_size must be positive, got {s['epochs']} and "
-                         f"{s['batch_size']}")
     if not 0 <= s["val_split"] < 1:
         raise ValueError(f"recipe {recipe.name!r}: val_split must be in [0, 1), got {s['val_split']}")
     if s["lr"] <= 0 or s["weight_decay"] < 0 or not 0 <= s["label_smoothing"] < 1:

@@ -35,8 +35,8 @@ class ProgressBar(Callback):
 
     ``verbose=1``: on a terminal, a tqdm bar per epoch with the running loss and metrics (refreshed at most
     every ``mininterval`` seconds); when the output is not a terminal (a log file, CI), one summary line
-    per epoch. ``verbose=2``: one line per epoch always. ``verbose=0``: nothing. tqdm is optional
-    (``pip install lucidnet[train]``); without it, lines are printed instead of bars.
+    per epoch. ``verbose=2``: one line per epoch always. ``verbose=0``: nothing. tqdm comes with lucidnet;
+    where it is missing, lines are printed instead of bars.
 
     ``fit(verbose=...)`` adds one of these unless a ``ProgressBar`` is among the callbacks.
     """
