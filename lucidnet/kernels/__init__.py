@@ -87,7 +87,7 @@ def _prepare_numba() -> None:
     import numba
 
     # numba's "workqueue" threads sleep between kernels; GNU OpenMP's spin, and steal the cores from OpenBLAS's
-    # GEMM threads that run between our kernels (several times slower steps). NUMBA_THREADING_LAYER decides
+    # GEMM threads that run between our kernels (measured: much slower steps). NUMBA_THREADING_LAYER decides
     # when it is set. workqueue must not be entered from two threads at once: the wrappers below lock.
     if "NUMBA_THREADING_LAYER" not in os.environ:
         numba.config.THREADING_LAYER = "workqueue"

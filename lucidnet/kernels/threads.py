@@ -5,8 +5,8 @@ all time steps): the calling thread takes the first range and persistent worker 
 one hand-off each way per call and no synchronisation in between. The number of threads is numba's
 (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``), the setting the other numba kernels follow.
 
-OpenBLAS's threads spin for ~0.1 s after every multi-threaded call, and a spinning thread takes a core
-from these workers (the LSTM's sequence kernel runs about twice as long after one 2-thread GEMM). So a
+OpenBLAS's threads spin for a while after every multi-threaded call, and a spinning thread takes a core
+from these workers (the README's Threads section has the figures). So a
 kernel that runs on these threads takes the threading over for its duration (``with own_blas():``):
 OpenBLAS is set to one thread (threadpoolctl), and the large GEMMs of the layers go through :func:`matmul`,
 which shares their rows (or columns) out among the same workers, each a single-threaded BLAS call; the
@@ -42,15 +42,15 @@ def row_ranges(rows: int, threads: int, align: int = 8, min_rows: int = 8) -> li
     return [(r, min(r + step, rows)) for r in range(0, rows, step)]
 
 
-_SPIN = 2000  # sched_yield calls a wait spins for (~0.5 ms) before it blocks on its lock
+_SPIN = 2000  # sched_yield calls a wait spins for before it blocks on its lock
 _spin = None
 
 
 def _spinner():
     """``spin(flag, seen, tries)``: wait, without the GIL, until ``flag[0] != seen`` or ``tries`` run out.
 
-    A worker blocked on a lock takes ~50 us to wake up on this machine (an idle virtual CPU), several times
-    per training step; a short spin first makes the hand-off a few microseconds. The spin yields the core
+    A worker blocked on a lock is slow to wake up (an idle virtual CPU), several times per training step; a
+    short spin first makes the hand-off much cheaper. The spin yields the core
     at each turn (``sched_yield``), so a thread with work to do loses nothing to it."""
     global _spin
     if _spin is None:
@@ -168,7 +168,7 @@ def run_rows(fn, rows: int, *args) -> None:
 
 _owned = False  # inside an own_blas() block: OpenBLAS on one thread, the rows shared out among the workers
 _taken = False  # an own_blas() block has taken the threads over once: matmul takes them for its own duration
-_MIN_FLOPS = 1 << 22  # smaller GEMMs (under ~40 us on one core) stay one BLAS call
+_MIN_FLOPS = 1 << 22  # smaller GEMMs stay one BLAS call (sharing them out costs more than it saves)
 _controllers = None  # threadpoolctl's BLAS controllers (False: no threadpoolctl) ...
 _modules_seen = -1  # ... found again whenever the number of imported modules has changed (a new BLAS?)
 
