@@ -124,3 +124,21 @@ def test_version_and_the_data_option_named_for_a_file(tmp_path):
     f.write_text("x")
     r = _lucidnet("train", "--dataset", "mnist", "--data", str(f), "--out", str(tmp_path / "r"), "--quiet")
     assert r.returncode == 2 and "a file, not a directory" in r.stderr and "root=" not in r.stderr.split("(")[0]
+
+
+def test_without_matplotlib_the_run_says_so_first_and_writes_the_report_without_plots(tmp_path):
+    block = ("import sys\n"
+             "class NoMatplotlib:\n"
+             "    def find_spec(self, name, path=None, target=None):\n"
+             "        if name.split('.')[0] == 'matplotlib':\n"
+             "            raise ImportError('no matplotlib here')\n"
+             "sys.meta_path.insert(0, NoMatplotlib())\n"
+             "from lucidnet.cli import main\n"
+             f"sys.exit(main(['train', '--epochs', '1', '--out', {str(tmp_path / 'r')!r}, '--quiet']))\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    r = subprocess.run([sys.executable, "-c", block], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.startswith('note: matplotlib is not installed, so report.html will have no plots: '
+                               'pip install "lucidnet[report]"')
+    assert "lucidnet: warning: " in r.stderr and "report.py" not in r.stderr    # no library file paths
+    assert (tmp_path / "r" / "report.html").is_file()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 
 from .. import __version__
 from . import evaluate, generate, predict, recommend, report, train
@@ -54,8 +55,14 @@ class _PipeSafe:
         return getattr(self._stream, name)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as a user reads them: what happened, not the library's file and line."""
+    print(f"lucidnet: warning: {message}", file=sys.stderr if file is None else file)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    show_warning, warnings.showwarning = warnings.showwarning, _show_warning
     stdout = sys.stdout
     if not isinstance(stdout, _PipeSafe) and hasattr(stdout, "fileno"):
         try:
@@ -72,4 +79,4 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lucidnet {args.command}: interrupted", file=sys.stderr)
         return 130
     finally:
-        sys.stdout = stdout
+        sys.stdout, warnings.showwarning = stdout, show_warning

@@ -142,9 +142,16 @@ def resolve(args) -> tuple:
     return recipe, {**{_setting(flag): v for flag, v in given.items()}, "dataset": args.dataset}
 
 
+def _missing(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is None
+    except (ImportError, ValueError):
+        return True
+
+
 def run(args) -> int:
     recipe, overrides = resolve(args)
-    if importlib.util.find_spec("matplotlib") is None:
+    if _missing("matplotlib"):
         print('note: matplotlib is not installed, so report.html will have no plots: pip install "lucidnet[report]"',
               file=sys.stderr)
     if args.resume and args.overwrite:
