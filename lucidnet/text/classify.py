@@ -23,14 +23,17 @@ from ..train import EVAL_BATCH_SIZE
 from .batching import pad_sequences
 from .tokenize import tokenize
 from .vocab import Vocab
+from .wordpiece import WordPieceTokenizer
 
 __all__ = ["encode_texts", "predict_proba"]
 
 
-def encode_texts(texts: Sequence[str], vocab: Vocab, tokenizer: Callable[[str], list[str]] = tokenize,
-                 max_len: int | None = None) -> list[np.ndarray]:
+def encode_texts(texts: Sequence[str], vocab: Vocab | WordPieceTokenizer,
+                 tokenizer: Callable[[str], list[str]] = tokenize, max_len: int | None = None) -> list[np.ndarray]:
     """The ids of each text's tokens (int64 arrays, at most ``max_len`` each). A text without any token is an
-    error naming it."""
+    error naming it. ``vocab`` may be a pretrained model's WordPiece tokenizer (which tokenizes by itself)."""
+    if isinstance(vocab, WordPieceTokenizer):
+        return [np.asarray(x[:max_len], dtype=np.int64) for x in vocab.encode(list(texts))]
     out = []
     for i, text in enumerate(texts):
         tokens = tokenizer(text)
@@ -40,7 +43,7 @@ def encode_texts(texts: Sequence[str], vocab: Vocab, tokenizer: Callable[[str], 
     return out
 
 
-def predict_proba(model: Any, vocab: Vocab, texts: Sequence[str], tokenizer: Callable[[str], list[str]] = tokenize,
+def predict_proba(model: Any, vocab: Vocab | WordPieceTokenizer, texts: Sequence[str], tokenizer: Callable[[str], list[str]] = tokenize,
                   batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
     """Class probabilities (N, C), float64 rows summing to 1, of a classifier ``model(tokens, lengths)`` over raw
     ``texts`` (tokenized and encoded with ``vocab``). Eval mode, no graph; the model's mode is restored."""

@@ -11,7 +11,7 @@ state carried. A run directory holds the usual files plus ``vocab.json`` (and a 
 ``sample.txt``).
 
 >>> sorted(RECIPES)
-['bilstm', 'char-lstm', 'lstm', 'textcnn']
+['bilstm', 'char-lstm', 'lstm', 'minilm', 'minilm-frozen', 'textcnn']
 >>> RECIPES["bilstm"].task, RECIPES["bilstm"].dataset
 ('text-classification', 'sst2')
 """
@@ -31,6 +31,7 @@ from ..datasets.tinyshakespeare import TinyShakespeare, split_text
 from ..inspect import Monitor
 from ..inspect.report import finish_run
 from ..optim.factory import build_optimizer, build_scheduler
+from ..optim.groups import param_groups
 from ..random import manual_seed
 from ..train import EVAL_BATCH_SIZE, Callback, CSVLogger, EarlyStopping, TBPTTStep, Trainer, fit, predict, rundir
 from ..train import evaluate as evaluate_model
@@ -42,13 +43,14 @@ from .generate import generate
 from .lm import evaluate_lm
 from .tokenize import tokenize
 from .vocab import CharVocab, Vocab, load_vocab
+from .wordpiece import WordPieceTokenizer
 
 __all__ = ["RECIPES", "CLASSIFIERS", "LANGUAGE_MODELS", "DATASETS", "TASKS", "train_classifier", "train_char_lm",
            "drop_overlap", "evaluate", "load_text_run", "predict_texts"]
 
 DATASETS = ("sst2", "tinyshakespeare")
 TASKS = ("text-classification", "language-model")
-CLASSIFIERS = ("lstm", "bilstm", "textcnn")
+CLASSIFIERS = ("lstm", "bilstm", "textcnn", "minilm", "minilm-frozen")
 LANGUAGE_MODELS = ("char-lstm",)
 _CLASSIFY = {"optimizer": "adam", "schedule": "cosine", "min_freq": 1}
 
@@ -80,54 +82,83 @@ def train_classifier(recipe: Recipe | str, train: tuple[Sequence[str], np.ndarra
                      num_classes: int = 2, *, overrides: dict[str, Any] | None = None,
                      tokenizer: Callable[[str], list[str]] = tokenize, callbacks: Sequence[Callback] = (),
                      verbose: int = 1, checkpoint: Any = None, resume: bool = False,
-                     on_vocab: Callable[[Vocab], None] | None = None) -> Run:
+                     on_vocab: Callable[[Any], None] | None = None) -> Run:
     """Train text-classification ``recipe`` (a ``Recipe`` or its name) with ``overrides`` on ``train`` =
     (texts, labels); pick the epoch by accuracy on ``dev``; report the accuracy on ``test``. Training texts
-    equal (as tokens) to a dev or test text are dropped first. ``on_vocab``: called with the vocabulary as soon
-    as it is built (to save it beside a checkpoint). The ``Run``'s metrics: ``dev_accuracy``, ``best_epoch``
-    (0-based), ``test_accuracy``, ``train_texts``, ``dropped_overlap``; its artifacts: ``vocab``."""
+    equal (as tokens) to a dev or test text are dropped first. A recipe whose model names ``pretrained`` (a
+    BERT folder or a name of ``text.pretrained.PRETRAINED``) starts from those weights and their WordPiece
+    tokenizer; with ``freeze`` it trains only the head (logistic regression on the sentence embeddings, computed
+    once). ``on_vocab``: called with the vocabulary (or tokenizer) as soon as it is ready (to save it beside a
+    checkpoint). The ``Run``'s metrics: ``dev_accuracy``, ``best_epoch`` (0-based), ``test_accuracy``,
+    ``train_texts``, ``dropped_overlap``; its artifacts: ``vocab``."""
     r = _get(recipe).with_overrides(overrides)
     mcfg, tcfg = dict(r.model), dict(r.train)
     t0 = time.perf_counter()
-    tok_train = [tokenizer(t) for t in train[0]]
-    tok_dev = [tokenizer(t) for t in dev[0]]
-    tok_test = [tokenizer(t) for t in test[0]] if test is not None else []
-    tok_train, y_train, dropped = drop_overlap(tok_train, np.asarray(train[1], dtype=np.int64), [tok_dev, tok_test])
-    vocab = Vocab.build(tok_train, min_freq=int(tcfg["min_freq"]))
+    pretrained, freeze = mcfg.pop("pretrained", None), bool(mcfg.pop("freeze", False))
+    if pretrained is not None:
+        from .pretrained import find_pretrained, load_tokenizer, read_config, read_weights
+        folder = find_pretrained(pretrained)
+        vocab = load_tokenizer(folder)
+        ids = [vocab.encode(list(split[0])) for split in (train, dev, test or ((), ()))]
+        ids[0], y_train, dropped = drop_overlap(ids[0], np.asarray(train[1], dtype=np.int64), ids[1:])
+        mcfg.update(config=read_config(folder).to_dict(), num_classes=num_classes)
+        pad_id, unk_id = vocab.pad_id, None
+    else:
+        toks = [[tokenizer(t) for t in split[0]] for split in (train, dev, test or ((), ()))]
+        toks[0], y_train, dropped = drop_overlap(toks[0], np.asarray(train[1], dtype=np.int64), toks[1:])
+        vocab = Vocab.build(toks[0], min_freq=int(tcfg["min_freq"]))
+        ids = [[vocab.encode(t) if t else vocab.encode([vocab.unk_token]) for t in split] for split in toks]
+        mcfg.update(vocab_size=len(vocab), num_classes=num_classes, padding_idx=vocab.pad_id)
+        pad_id, unk_id = vocab.pad_id, vocab.unk_id
     if on_vocab is not None:
         on_vocab(vocab)
-    mcfg.update(vocab_size=len(vocab), num_classes=num_classes, padding_idx=vocab.pad_id)
     model = models.build(mcfg)
+    if pretrained is not None:
+        read_weights(folder / "model.safetensors", model, prefix="bert.", unused=("pooler.",))
     min_len = int(getattr(model, "min_length", 1))
 
-    def data(tokens: list[list[str]], labels: Any, word_dropout: float = 0.0) -> SequenceDataset:
-        return SequenceDataset([vocab.encode(t) if t else vocab.encode([vocab.unk_token]) for t in tokens],
-                               np.asarray(labels, dtype=np.int64), pad_id=vocab.pad_id, min_len=min_len,
-                               word_dropout=word_dropout, unk_id=vocab.unk_id)
+    def data(split: int, labels: Any, word_dropout: float = 0.0) -> SequenceDataset:
+        return SequenceDataset(ids[split], np.asarray(labels, dtype=np.int64), pad_id=pad_id, min_len=min_len,
+                               word_dropout=word_dropout, unk_id=unk_id)
 
-    train_ds = data(tok_train, y_train, float(tcfg.get("word_dropout", 0.0)))
-    dev_ds = data(tok_dev, dev[1])
-    epochs, bs = int(tcfg["epochs"]), int(tcfg["batch_size"])
-    opt = build_optimizer(tcfg["optimizer"], model.parameters(), lr=float(tcfg["lr"]))
-    train_loader = BucketLoader(train_ds, bs)
-    sched = build_scheduler(tcfg["schedule"], opt, epochs * len(train_loader))
-    stop = EarlyStopping("val_accuracy", mode="max", patience=int(tcfg.get("patience", epochs)),
-                         restore_best_weights=True)
-    history = fit(model, train_loader, loss="cross_entropy", optimizer=opt, epochs=epochs,
-                  val_data=BucketLoader(dev_ds, EVAL_BATCH_SIZE, shuffle=False), metrics=["accuracy"], verbose=verbose,
-                  callbacks=[*callbacks, stop], checkpoint=checkpoint, resume=True if resume else None,
-                  scheduler=sched, scheduler_interval="step")
+    train_ds, dev_ds = data(0, y_train, float(tcfg.get("word_dropout", 0.0))), data(1, dev[1])
+    if freeze:
+        from .frozen import fit_head
+        history, stop = fit_head(model, train_ds, dev_ds, tcfg, callbacks=callbacks, verbose=verbose)
+    else:
+        history, stop = _fit_classifier(model, train_ds, dev_ds, tcfg, callbacks=callbacks, verbose=verbose,
+                                        checkpoint=checkpoint, resume=resume)
     seconds = time.perf_counter() - t0
     test_acc = None
     if test is not None:
-        test_acc = float(evaluate_model(model, BucketLoader(data(tok_test, test[1]), EVAL_BATCH_SIZE, shuffle=False),
+        test_acc = float(evaluate_model(model, BucketLoader(data(2, test[1]), EVAL_BATCH_SIZE, shuffle=False),
                                         metrics=["accuracy"])["accuracy"])
     best = stop.best_epoch
     dev_acc = float(history.history["val_accuracy"][history.epoch.index(best)]) if best >= 0 else float("nan")
     metrics = {"dev_accuracy": dev_acc, "best_epoch": best, "test_accuracy": test_acc,
-               "train_texts": len(tok_train), "dropped_overlap": dropped}
+               "train_texts": len(ids[0]), "dropped_overlap": dropped}
     return Run(model, history, metrics, {"model": models.config_of(model), "train": tcfg}, seconds,
                {"vocab": vocab})
+
+
+def _fit_classifier(model: Any, train_ds: SequenceDataset, dev_ds: SequenceDataset, tcfg: dict, **fit_kw: Any):
+    """Train the whole classifier, the epoch picked by dev accuracy: (history, the early-stopping callback)."""
+    epochs, bs = int(tcfg["epochs"]), int(tcfg["batch_size"])
+    params: Any = model.parameters()
+    if "layer_decay" in tcfg:  # fine-tuning: no decay on biases and norms, lower rates for the lower layers
+        params = param_groups(model, float(tcfg["lr"]), float(tcfg["weight_decay"]), depth=model.layer_depth,
+                              layer_decay=float(tcfg["layer_decay"]))
+    opt = build_optimizer(tcfg["optimizer"], params, lr=float(tcfg["lr"]), weight_decay=tcfg.get("weight_decay"))
+    train_loader = BucketLoader(train_ds, bs)
+    sched = build_scheduler(tcfg["schedule"], opt, epochs * len(train_loader), warmup=float(tcfg.get("warmup", 0)))
+    stop = EarlyStopping("val_accuracy", mode="max", patience=int(tcfg.get("patience", epochs)),
+                         restore_best_weights=True)
+    callbacks, resume = list(fit_kw.pop("callbacks")), fit_kw.pop("resume")
+    history = fit(model, train_loader, loss="cross_entropy", optimizer=opt, epochs=epochs,
+                  val_data=BucketLoader(dev_ds, EVAL_BATCH_SIZE, shuffle=False), metrics=["accuracy"],
+                  callbacks=[*callbacks, stop], resume=True if resume else None, scheduler=sched,
+                  scheduler_interval="step", clip_grad_norm=tcfg.get("clip"), **fit_kw)
+    return history, stop
 
 
 def train_char_lm(recipe: Recipe | str, train_text: str, val_text: str, *, vocab_text: str | None = None,
@@ -186,21 +217,27 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         common.update(callbacks=[CSVLogger(out / rundir.HISTORY), monitor], checkpoint=out / rundir.CHECKPOINT,
-                      on_vocab=lambda v: v.save(out / rundir.VOCAB))
+                      on_vocab=lambda v: v.save(out / vocab_file))
     if options.verbose:
         print(f"lucidnet {__version__}: training {recipe.name} on {recipe.dataset}" + (f" -> {out}" if out else ""))
+    wordpiece = recipe.model.get("pretrained") is not None
+    vocab_file = rundir.TOKENIZER if wordpiece else rundir.VOCAB
     config = {"recipe": recipe.name, "task": recipe.task, "dataset": recipe.dataset, "data_dir": data_dir(options),
-              "vocab": rundir.VOCAB}
+              "vocab": vocab_file}
     if recipe.task == "text-classification":
         splits = {s: SST2(options.data, s, download=options.download) for s in ("phrases", "dev", "test")}
         run = train_classifier(recipe, *((splits[s].texts, splits[s].targets) for s in ("phrases", "dev", "test")),
                                num_classes=2, **common)
         m, epochs = run.metrics, len(run.history.epoch)
-        config.update(classes=SST2.CLASS_NAMES, tokenizer="word")
+        vocab = run.artifacts["vocab"]
+        config.update(classes=SST2.CLASS_NAMES, tokenizer="wordpiece" if wordpiece else "word")
+        if wordpiece:
+            config.update(max_length=vocab.max_length, pretrained=str(recipe.model["pretrained"]))
         metrics = {"test_accuracy": m["test_accuracy"], "dev_accuracy": m["dev_accuracy"],
                    "best_epoch": m["best_epoch"] + 1, "epochs": epochs, "train_seconds": round(run.seconds, 2),
                    "seconds_per_epoch": round(run.seconds / max(epochs, 1), 2), "train_phrases": m["train_texts"],
-                   "phrases_dropped_as_dev_or_test": m["dropped_overlap"], "vocab_size": len(run.artifacts["vocab"]),
+                   "phrases_dropped_as_dev_or_test": m["dropped_overlap"],
+                   "vocab_size": vocab.vocab_size if wordpiece else len(vocab),
                    "test_sentences": len(splits["test"]), "dev_sentences": len(splits["dev"])}
         message = (f"test accuracy: {m['test_accuracy']:.4f}  (dev accuracy {m['dev_accuracy']:.4f} at epoch "
                    f"{m['best_epoch'] + 1} of {epochs}; {run.seconds:.1f} s)")
@@ -238,6 +275,8 @@ def load_text_run(run_dir: str | Path, task: str | None = None) -> tuple[Any, di
     path = Path(run_dir) / config.get("vocab", rundir.VOCAB)
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing: {run_dir} is not a complete text run directory")
+    if config.get("tokenizer") == "wordpiece":
+        return model, config, WordPieceTokenizer(path, int(config.get("max_length", 512)))
     return model, config, load_vocab(path)
 
 
@@ -247,9 +286,12 @@ def evaluate(run_dir: str | Path, data: str | Path | None = None) -> dict[str, A
     model, config, vocab = load_text_run(run_dir)
     if config.get("task") == "text-classification":
         test = SST2(data, "test")
-        tokens = [tokenize(t) or [vocab.unk_token] for t in test.texts]
-        ds = SequenceDataset([vocab.encode(t) for t in tokens], np.asarray(test.targets, dtype=np.int64),
-                             pad_id=vocab.pad_id, min_len=int(getattr(model, "min_length", 1)))
+        if isinstance(vocab, WordPieceTokenizer):
+            ids = vocab.encode(test.texts)
+        else:
+            ids = [vocab.encode(tokenize(t) or [vocab.unk_token]) for t in test.texts]
+        ds = SequenceDataset(ids, np.asarray(test.targets, dtype=np.int64), pad_id=vocab.pad_id,
+                             min_len=int(getattr(model, "min_length", 1)))
         loader = BucketLoader(ds, EVAL_BATCH_SIZE, shuffle=False)  # batches in one fixed order (by length)
         z = predict(model, loader)
         y = np.concatenate([np.asarray(getattr(b[-1], "data", b[-1])) for b in loader])
@@ -276,6 +318,15 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
              "pooling": "max", "dropout": 0.5},
             {"epochs": 8, "batch_size": 64, "lr": 2e-3, "word_dropout": 0.1, **_CLASSIFY},
             "a 2-layer BiLSTM 128+128, max pooling, word dropout 0.1"),
+    _recipe("minilm", "text-classification",
+            {"name": "bert_classifier", "pretrained": "minilm", "pooling": "mean", "dropout": 0.1},
+            {"epochs": 2, "batch_size": 32, "optimizer": "adamw", "lr": 5e-5, "weight_decay": 0.01,
+             "schedule": "linear", "warmup": 0.06, "layer_decay": 1.0, "clip": 1.0},
+            "all-MiniLM-L6-v2 (pretrained BERT, 6 x 384) fine-tuned: AdamW, warm-up then linear decay"),
+    _recipe("minilm-frozen", "text-classification",
+            {"name": "bert_classifier", "pretrained": "minilm", "pooling": "mean", "normalize": True, "freeze": True},
+            {"epochs": 30, "batch_size": 256, "optimizer": "adam", "lr": 1e-2, "weight_decay": 1e-5, "patience": 5},
+            "all-MiniLM-L6-v2 sentence embeddings (frozen) + logistic regression"),
     _recipe("char-lstm", "language-model",
             {"name": "char_lstm", "embed_dim": 64, "hidden_size": 256, "num_layers": 2, "dropout": 0.1},
             {"epochs": 14, "batch_size": 64, "seq_len": 128, "optimizer": "adam", "lr": 2e-3, "clip": 5.0,

@@ -39,18 +39,18 @@ from ..serialization import load, save
 from ..serialization.atomic import atomic_write
 
 __all__ = ["MODEL", "CONFIG", "HISTORY", "METRICS", "CHECKPOINT", "REPORT", "MONITOR", "PREDICTIONS", "DIAGNOSIS",
-           "PLOTS", "VOCAB", "SAMPLE", "CATALOG", "save_run", "load_run", "load_config", "write_json", "read_json",
+           "PLOTS", "VOCAB", "TOKENIZER", "SAMPLE", "CATALOG", "save_run", "load_run", "load_config", "write_json", "read_json",
            "read_history", "write_metrics", "open_run", "RunDirError"]
 
 MODEL, CONFIG, HISTORY, METRICS, CHECKPOINT = ("model.safetensors", "config.json", "history.csv", "metrics.json",
                                                "checkpoint.safetensors")
 REPORT, MONITOR, PREDICTIONS, DIAGNOSIS, PLOTS = ("report.html", "monitor.json", "predictions.npz", "diagnosis.json",
                                                   "plots")
-VOCAB, SAMPLE, CATALOG = "vocab.json", "sample.txt", "catalog.json"
+VOCAB, TOKENIZER, SAMPLE, CATALOG = "vocab.json", "tokenizer.json", "sample.txt", "catalog.json"
 RUN, LOCK = "run.json", ".lock"
 # the files of a run: what --overwrite removes (nothing else in the directory is touched)
-RUN_FILES = (MODEL, CONFIG, HISTORY, METRICS, CHECKPOINT, REPORT, MONITOR, PREDICTIONS, DIAGNOSIS, VOCAB, SAMPLE,
-             CATALOG, RUN)
+RUN_FILES = (MODEL, CONFIG, HISTORY, METRICS, CHECKPOINT, REPORT, MONITOR, PREDICTIONS, DIAGNOSIS, VOCAB, TOKENIZER,
+             SAMPLE, CATALOG, RUN)
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
