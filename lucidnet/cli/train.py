@@ -67,6 +67,8 @@ SETTING_OPTIONS: dict[str, dict] = {
                       help="images: augment training batches: crop-flip (random 28x28 crops of the image padded by "
                            "2 pixels, horizontal flips; what --augment alone means) or crop-flip-erase (and "
                            "random erasing)"),
+    "--labels-per-class": dict(type=POSITIVE_INT, help="images: train on only this many labelled images per class "
+                               "(drawn with --seed): learning from few labels"),
     "--label-smoothing": dict(type=FRACTION, help="images: cross-entropy label smoothing"),
     "--val-split": dict(type=FRACTION, help="fraction of the training data held out for validation (images: 0.1 of "
                         "the bundled subset, none of the full datasets; explicit recommenders: 0.05, which picks "

@@ -5,6 +5,8 @@ std. ``augment`` adds random crops and flips (``lucidnet.vision.transforms``, ap
 DataLoader). ``optimizer`` is a name of ``lucidnet.optim.factory`` (``lr`` and ``weight_decay`` left at None
 take its defaults), ``schedule`` a per-step schedule over the run. ``val_split`` left at None holds out the
 dataset's default (``VAL_SPLIT``: 10% of the bundled subset, none of the full datasets) for validation.
+``labels_per_class`` trains on that many labelled images per class only (drawn with the run's seed): learning
+from few labels.
 
 >>> sorted(RECIPES)
 ['cnn', 'mlp', 'resnet', 'vgg']
@@ -44,7 +46,7 @@ TASKS = ("image-classification",)
 AUGMENTATIONS = ("crop-flip", "crop-flip-erase")
 
 _TRAIN = {"epochs": 10, "batch_size": 128, "optimizer": "adam", "lr": None, "weight_decay": None,
-          "schedule": "cosine", "augment": None, "label_smoothing": 0.0, "val_split": None}
+          "schedule": "cosine", "augment": None, "label_smoothing": 0.0, "val_split": None, "labels_per_class": None}
 # val_split left at None: the dataset's default, 10% of the bundled subset held out (so its report and the doctor
 # judge overfitting), none of the full datasets (their test split is large; the README's figures train on all)
 VAL_SPLIT = {"fashion-mnist-bundled": 0.1}
@@ -71,6 +73,9 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
     x_train, y_train = normalise(data.x_train, config), data.y_train
     x_test = normalise(data.x_test, config)
     data.x_train = None  # the standardised copy is all training needs
+    if s["labels_per_class"]:
+        keep = few_labels(y_train, s["labels_per_class"], len(data.classes))
+        x_train, y_train = x_train[keep], y_train[keep]
     val = None
     if s["val_split"]:
         perm = generator().permutation(len(x_train))
@@ -109,18 +114,42 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
     return Run(model, history, metrics, config, train_time)
 
 
+def few_labels(y: np.ndarray, per_class: int, num_classes: int) -> np.ndarray:
+    """Indices of ``per_class`` examples of each class, drawn at random (the library generator), in random order:
+    a training set with few labels. Fewer than ``per_class`` examples of a class is an error naming it.
+
+    >>> import lucidnet as ln
+    >>> _ = ln.manual_seed(0)
+    >>> idx = few_labels(np.array([0, 1, 0, 1, 0, 1]), 2, 2)
+    >>> sorted(np.array([0, 1, 0, 1, 0, 1])[idx].tolist())
+    [0, 0, 1, 1]
+    """
+    rng = generator()
+    picked = []
+    for c in range(num_classes):
+        idx = np.flatnonzero(y == c)
+        if len(idx) < per_class:
+            raise ValueError(f"labels_per_class={per_class}: class {c} has only {len(idx)} training examples")
+        picked.append(rng.choice(idx, per_class, replace=False))
+    return rng.permutation(np.concatenate(picked))
+
+
 def _check(recipe: Recipe) -> dict[str, Any]:
     """The training settings with the optimizer's defaults filled in, checked."""
     s = dict(recipe.train)
     defaults = optimizer_defaults(s["optimizer"])
     s["lr"] = defaults["lr"] if s["lr"] is None else s["lr"]
     s["weight_decay"] = defaults.get("weight_decay", 0.0) if s["weight_decay"] is None else s["weight_decay"]
-    s["val_split"] = VAL_SPLIT.get(recipe.dataset, 0.0) if s["val_split"] is None else s["val_split"]
+    if s["val_split"] is None:  # few labels: all of them train
+        s["val_split"] = 0.0 if s["labels_per_class"] else VAL_SPLIT.get(recipe.dataset, 0.0)
     if not 0 <= s["val_split"] < 1:
         raise ValueError(f"recipe {recipe.name!r}: val_split must be in [0, 1), got {s['val_split']}")
     if s["lr"] <= 0 or s["weight_decay"] < 0 or not 0 <= s["label_smoothing"] < 1:
         raise ValueError(f"recipe {recipe.name!r}: lr must be positive, weight_decay non-negative and "
                          f"label_smoothing in [0, 1)")
+    if s["labels_per_class"] is not None and (not isinstance(s["labels_per_class"], int) or s["labels_per_class"] < 1):
+        raise ValueError(f"recipe {recipe.name!r}: labels_per_class must be a positive int, got "
+                         f"{s['labels_per_class']!r}")
     if s["augment"] is not None and s["augment"] not in AUGMENTATIONS:
         raise ValueError(f"recipe {recipe.name!r}: augment must be one of {', '.join(AUGMENTATIONS)}, "
                          f"got {s['augment']!r}")
