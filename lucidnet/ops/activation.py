@@ -42,6 +42,17 @@ class ReLU(Function):
         return (g * (self.out > 0),)
 
 
+class Hardtanh(Function):
+    """x clipped to [min_val, max_val]; the gradient passes strictly inside (PyTorch's rule)."""
+
+    def forward(self, a, min_val=-1.0, max_val=1.0):
+        self.inside = (a > min_val) & (a < max_val)
+        return xp.clip(a, a.dtype.type(min_val), a.dtype.type(max_val))
+
+    def backward(self, g):
+        return (g * self.inside,)
+
+
 class LeakyReLU(Function):
     def forward(self, a, slope=0.01):
         self.pos, self.slope = a > 0, slope
@@ -159,6 +170,17 @@ def tanh(x):
 
 def relu(x):
     return ReLU.apply(x)
+
+
+def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0):
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val={min_val} must not exceed max_val={max_val}")
+    return Hardtanh.apply(x, min_val=float(min_val), max_val=float(max_val))
+
+
+def relu6(x):
+    """min(max(x, 0), 6): ``hardtanh(x, 0, 6)``."""
+    return Hardtanh.apply(x, min_val=0.0, max_val=6.0)
 
 
 def leaky_relu(x, negative_slope: float = 0.01):
