@@ -177,3 +177,24 @@ def test_hardtanh_rejects_inverted_range_and_prints_like_pytorch():
         ln.nn.functional.hardtanh(ln.ones(2), 1.0, 0.0)
     assert repr(ln.nn.ReLU6()) == "ReLU6()"
     assert repr(ln.nn.Hardtanh(-2.0, 2.0)) == "Hardtanh(min_val=-2.0, max_val=2.0)"
+
+
+@pytest.mark.parametrize("shape", [(5,), (3, 4, 70)])
+def test_gelu_compiled_matches_numpy_reference(backend, shape):
+    """Exact GELU in float32 runs the compiled kernels (kernels.act_numba) when numba is on; both forms agree."""
+    from lucidnet import kernels
+    x = _inputs(shape, seed=3).astype(np.float32)
+    g = rand(*shape, seed=4).astype(np.float32)
+    outs = {}
+    for compiled in (False, True):
+        previous = kernels.set_numba(compiled and backend == "numba")
+        try:
+            t = ln.tensor(x, requires_grad=True)
+            y = ln.ops.gelu(t.transpose() if len(shape) > 1 else t)  # a non-contiguous input too
+            (y * ln.tensor(g.T if len(shape) > 1 else g)).sum().backward()
+            outs[compiled] = (y.numpy(), t.grad)
+        finally:
+            kernels.set_numba(previous)
+    for a, b in zip(outs[False], outs[True]):
+        assert b.dtype == np.float32
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
