@@ -96,7 +96,86 @@ def lstm(batch: int):
     return step
 
 
-WORKLOADS = {"mlp": (mlp, 128), "cnn": (cnn, 128), "mf": (mf, 1024), "ncf": (ncf, 1024), "lstm": (lstm, 32)}
+class Bert(nn.Module):
+    """MiniLM-L6-sized BERT encoder (post-LN, GELU): vocab 30522, positions 512, 6 layers, d 384, 12 heads, FFN
+    1536, LayerNorm eps 1e-12; mean-pooled over the tokens, linear to 2 (torch_anchor.py's ``Bert``)."""
+
+    def __init__(self, vocab: int = 30522, d: int = 384, layers: int = 6, heads: int = 12, ffn: int = 1536,
+                 positions: int = 512):
+        super().__init__()
+        self.tok, self.pos, self.typ = nn.Embedding(vocab, d), nn.Embedding(positions, d), nn.Embedding(2, d)
+        self.ln = nn.LayerNorm(d, eps=1e-12)
+        layer = nn.TransformerEncoderLayer(d, heads, ffn, dropout=0.1, activation="gelu", batch_first=True,
+                                           layer_norm_eps=1e-12)
+        self.enc = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.head = nn.Linear(d, 2)
+
+    def forward(self, x):
+        pos = ln.arange(x.shape[1]).unsqueeze(0)
+        h = self.ln(self.tok(x) + self.pos(pos) + self.typ(ln.zeros_like(x)))
+        return self.head(self.enc(h).mean(1))
+
+
+def _bert_batch(batch: int):
+    rng = np.random.default_rng(0)
+    return ln.tensor(rng.integers(0, 30522, (batch, 32))), ln.tensor(rng.integers(0, 2, batch))
+
+
+def bert(batch: int):
+    """A fine-tuning step of ``Bert`` on batch x 32 tokens, cross-entropy, AdamW(lr=2e-5)."""
+    m = Bert()
+    x, y = _bert_batch(batch)
+    return _step(m, optim.AdamW(m.parameters(), lr=2e-5), lambda: F.cross_entropy(m(x), y))
+
+
+def bert_infer(batch: int):
+    """``Bert`` forward only, eval mode, no graph, batch x 32 tokens."""
+    m = Bert().eval()
+    x, _ = _bert_batch(batch)
+
+    def step():
+        with ln.no_grad():
+            m(x)
+    return step
+
+
+class Seq2Seq(nn.Module):
+    """nn.Transformer d 256, 8 heads, 3+3 layers, FFN 512, ReLU, post-LN, batch first; source and target vocab
+    8000 with learned positions; causal target mask (torch_anchor.py's ``Seq2Seq``)."""
+
+    def __init__(self, vocab: int = 8000, d: int = 256, positions: int = 128):
+        super().__init__()
+        self.se, self.te = nn.Embedding(vocab, d), nn.Embedding(vocab, d)
+        self.sp, self.tp = nn.Embedding(positions, d), nn.Embedding(positions, d)
+        self.t = nn.Transformer(d, 8, 3, 3, 512, dropout=0.1, batch_first=True)
+        self.o = nn.Linear(d, vocab)
+
+    def forward(self, src, tgt):
+        ps, pt = ln.arange(src.shape[1]).unsqueeze(0), ln.arange(tgt.shape[1]).unsqueeze(0)
+        mask = nn.Transformer.generate_square_subsequent_mask(tgt.shape[1])
+        return self.o(self.t(self.se(src) + self.sp(ps), self.te(tgt) + self.tp(pt), tgt_mask=mask))
+
+
+def seq2seq(batch: int):
+    """A translation step: source 24 and target 24 (+1 shifted) tokens, cross-entropy, Adam(lr=5e-4)."""
+    m = Seq2Seq()
+    rng = np.random.default_rng(0)
+    src, tgt = ln.tensor(rng.integers(0, 8000, (batch, 24))), rng.integers(0, 8000, (batch, 25))
+    tin, tout = ln.tensor(tgt[:, :-1]), ln.tensor(tgt[:, 1:].reshape(-1))
+    return _step(m, optim.Adam(m.parameters(), lr=5e-4),
+                 lambda: F.cross_entropy(m(src, tin).reshape(-1, 8000), tout))
+
+
+def _step(m, opt, loss_fn):
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss_fn().backward()
+        opt.step()
+    return step
+
+
+WORKLOADS = {"mlp": (mlp, 128), "cnn": (cnn, 128), "mf": (mf, 1024), "ncf": (ncf, 1024), "lstm": (lstm, 32),
+             "bert": (bert, 32), "bert-infer": (bert_infer, 32), "seq2seq": (seq2seq, 64)}
 
 
 def blas_info() -> str:

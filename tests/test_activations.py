@@ -30,6 +30,11 @@ ACTS = [
     ("elu0.5", lambda x: ln.ops.elu(x, alpha=0.5), lambda x: F().elu(x, alpha=0.5)),
     ("gelu", ln.ops.gelu, lambda x: F().gelu(x)),
     ("gelu_tanh", lambda x: ln.ops.gelu(x, approximate="tanh"), lambda x: F().gelu(x, approximate="tanh")),
+    ("hardtanh", ln.ops.hardtanh, lambda x: F().hardtanh(x)),
+    ("hardtanh-2_3", lambda x: ln.nn.functional.hardtanh(x, -2.0, 3.0), lambda x: F().hardtanh(x, -2.0, 3.0)),
+    ("relu6", ln.nn.functional.relu6, lambda x: F().relu6(x)),
+    ("relu6.module", ln.nn.ReLU6(), lambda x: T().nn.ReLU6()(x)),
+    ("hardtanh.module", ln.nn.Hardtanh(-0.5, 2.0), lambda x: T().nn.Hardtanh(-0.5, 2.0)(x)),
     ("silu", ln.ops.silu, lambda x: F().silu(x)),
     ("softplus", ln.ops.softplus, lambda x: F().softplus(x)),
     ("softplus_beta2", lambda x: ln.ops.softplus(x, beta=2.0, threshold=5.0),
@@ -163,3 +168,33 @@ def test_activation_reused_output_graph_is_correct():
     x = ln.tensor(rand(3, 4, seed=3), dtype=ln.float64, requires_grad=True)
     check_grad(lambda t: ln.sigmoid(t) * ln.sigmoid(t).exp() + ln.tanh(t) ** 2 + ln.softmax(t, 1) * ln.relu(t),
                x.numpy().copy())
+
+
+def test_hardtanh_rejects_inverted_range_and_prints_like_pytorch():
+    with pytest.raises(ValueError, match="min_val=2.0 must not exceed max_val=1.0"):
+        ln.nn.Hardtanh(2.0, 1.0)
+    with pytest.raises(ValueError, match="hardtanh"):
+        ln.nn.functional.hardtanh(ln.ones(2), 1.0, 0.0)
+    assert repr(ln.nn.ReLU6()) == "ReLU6()"
+    assert repr(ln.nn.Hardtanh(-2.0, 2.0)) == "Hardtanh(min_val=-2.0, max_val=2.0)"
+
+
+@pytest.mark.parametrize("shape", [(5,), (3, 4, 70)])
+def test_gelu_compiled_matches_numpy_reference(backend, shape):
+    """Exact GELU in float32 runs the compiled kernels (kernels.act_numba) when numba is on; both forms agree."""
+    from lucidnet import kernels
+    x = _inputs(shape, seed=3).astype(np.float32)
+    g = rand(*shape, seed=4).astype(np.float32)
+    outs = {}
+    for compiled in (False, True):
+        previous = kernels.set_numba(compiled and backend == "numba")
+        try:
+            t = ln.tensor(x, requires_grad=True)
+            y = ln.ops.gelu(t.transpose() if len(shape) > 1 else t)  # a non-contiguous input too
+            (y * ln.tensor(g.T if len(shape) > 1 else g)).sum().backward()
+            outs[compiled] = (y.numpy(), t.grad)
+        finally:
+            kernels.set_numba(previous)
+    for a, b in zip(outs[False], outs[True]):
+        assert b.dtype == np.float32
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)

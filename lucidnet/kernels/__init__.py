@@ -5,6 +5,7 @@ Families (compiled module / NumPy twin):
 - ``conv``: ``conv_numba`` / ``conv_numpy``: im2col, col2im, max-pooling (the wrappers below lock them);
 - ``rnn``: ``rnn_numba`` / ``rnn_numpy``: the recurrent layers' loops over time;
 - ``norm``: ``norm_numba`` / none (batch norm's NumPy path is written inline in ``lucidnet.fused.norm``);
+- ``act``: ``act_numba`` / none (exact GELU; its NumPy path is written inline in ``lucidnet.ops.activation``);
 - ``optim``: ``optim_numba`` / ``optim_numpy``: Adam's and SGD's update passes;
 - ``gemm``: ``gemm_numba`` (the packed-weight GEMM of ``rnn_numba``; NumPy's twin is ``numpy.matmul``).
 
@@ -40,6 +41,7 @@ __all__ = ["numba_available", "numba_enabled", "numba_loaded", "set_numba", "com
 
 # family -> (compiled module, NumPy twin or None)
 FAMILIES = {"conv": ("conv_numba", "conv_numpy"), "rnn": ("rnn_numba", "rnn_numpy"), "norm": ("norm_numba", None),
+            "act": ("act_numba", None),
             "optim": ("optim_numba", "optim_numpy"), "gemm": ("gemm_numba", None)}
 
 _available = importlib.util.find_spec("numba") is not None

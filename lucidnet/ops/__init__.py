@@ -1,6 +1,7 @@
 """The primitive ops of the engine, each a Function with its forward and backward side by side."""
 from . import index
-from .activation import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, softplus, tanh
+from .activation import (elu, gelu, hardtanh, leaky_relu, log_softmax, relu, relu6, sigmoid, silu, softmax, softplus,
+                         tanh)
 from .arithmetic import (abs, add, clamp, clip, div, exp, log, maximum, minimum, mul, neg, pow, sqrt, sub,  # noqa: A004
                          where)
 from .index import gather, getitem
@@ -12,9 +13,9 @@ from .shape import (broadcast_to, cat, chunk, concatenate, expand, flatten, pad,
 
 __all__ = [
     "abs", "add", "argmax", "argmin", "broadcast_to", "cast", "cat", "chunk", "clamp", "clip", "clone", "compare",
-    "concatenate", "div", "elu", "eq", "exp", "expand", "flatten", "gather", "ge", "gelu", "getitem", "gt", "index",
+    "concatenate", "div", "elu", "eq", "exp", "expand", "flatten", "gather", "ge", "gelu", "getitem", "gt", "hardtanh", "index",
     "le", "leaky_relu", "linear", "log", "log_softmax", "logsumexp", "lt", "matmul", "max", "maximum", "mean", "min",
-    "minimum", "mul", "ne", "neg", "pad", "permute", "pow", "relu", "reshape", "sigmoid", "silu", "softmax",
+    "minimum", "mul", "ne", "neg", "pad", "permute", "pow", "relu", "relu6", "reshape", "sigmoid", "silu", "softmax",
     "softplus", "split", "sqrt", "squeeze", "stack", "std", "sub", "sum", "tanh", "transpose", "unsqueeze", "var",
     "where",
 ]

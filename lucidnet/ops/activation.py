@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+from .. import kernels
 from ..autograd.function import Function
 from ..backend import xp
 
@@ -42,6 +43,17 @@ class ReLU(Function):
         return (g * (self.out > 0),)
 
 
+class Hardtanh(Function):
+    """x clipped to [min_val, max_val]; the gradient passes strictly inside (PyTorch's rule)."""
+
+    def forward(self, a, min_val=-1.0, max_val=1.0):
+        self.inside = (a > min_val) & (a < max_val)
+        return xp.clip(a, a.dtype.type(min_val), a.dtype.type(max_val))
+
+    def backward(self, g):
+        return (g * self.inside,)
+
+
 class LeakyReLU(Function):
     def forward(self, a, slope=0.01):
         self.pos, self.slope = a > 0, slope
@@ -62,10 +74,19 @@ class ELU(Function):
 
 
 class GELU(Function):
-    """Exact GELU, x * Phi(x), or the tanh approximation (``approximate='tanh'``), as in PyTorch."""
+    """Exact GELU, x * Phi(x), or the tanh approximation (``approximate='tanh'``), as in PyTorch.
+
+    Exact GELU on float32 runs the compiled kernels of ``kernels.act_numba`` when numba is on (one pass
+    each way); the NumPy form below is their reference."""
 
     def forward(self, a, approximate="none"):
         self.a, self.approximate = a, approximate
+        nb = self.fused = kernels.compiled("act", a) if approximate == "none" else None
+        if nb is not None:
+            flat = self.a = xp.ascontiguousarray(a).reshape(-1)
+            out, self.cdf = xp.empty_like(flat), xp.empty_like(flat)
+            nb.gelu_forward(flat, out, self.cdf)
+            return out.reshape(a.shape)
         if approximate == "tanh":
             k = math.sqrt(2 / math.pi)
             self.t = xp.tanh(k * (a + 0.044715 * a ** 3))
@@ -75,6 +96,10 @@ class GELU(Function):
 
     def backward(self, g):
         a = self.a
+        if self.fused is not None:
+            out = xp.empty_like(a)
+            self.fused.gelu_backward(xp.ascontiguousarray(g).reshape(-1), a, self.cdf, out)
+            return (out.reshape(g.shape),)
         if self.approximate == "tanh":
             k = math.sqrt(2 / math.pi)
             t = self.t
@@ -159,6 +184,17 @@ def tanh(x):
 
 def relu(x):
     return ReLU.apply(x)
+
+
+def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0):
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val={min_val} must not exceed max_val={max_val}")
+    return Hardtanh.apply(x, min_val=float(min_val), max_val=float(max_val))
+
+
+def relu6(x):
+    """min(max(x, 0), 6): ``hardtanh(x, 0, 6)``."""
+    return Hardtanh.apply(x, min_val=0.0, max_val=6.0)
 
 
 def leaky_relu(x, negative_slope: float = 0.01):
