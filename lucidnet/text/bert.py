@@ -17,7 +17,6 @@ the attended tokens (what sentence-transformers pools) or on ``[CLS]``.
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any, Mapping
 
 import numpy as np
@@ -115,7 +114,7 @@ class BertSelfAttention(nn.Module):
         def split(x: Tensor) -> Tensor:  # (B, T, D) -> (B, heads, T, head_dim)
             return x.reshape(b, t, self.heads, self.head_dim).permute(0, 2, 1, 3)
 
-        out = _sdpa(split(self.query(h)), split(self.key(h)), split(self.value(h)),
+        out = F.scaled_dot_product_attention(split(self.query(h)), split(self.key(h)), split(self.value(h)),
                                              attn_mask=mask, dropout_p=self.dropout_p if self.training else 0.0)
         return out.permute(0, 2, 1, 3).reshape(b, t, d)
 
@@ -301,12 +300,3 @@ class BertClassifier(nn.Module):
             return int(name.split(".")[3]) + 1
         return self.bert.bert_config.num_hidden_layers + 1
 
-
-def _sdpa(q, k, v, attn_mask=None, dropout_p=0.0):  # TEMPORARY until F.scaled_dot_product_attention lands
-    s = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))
-    if attn_mask is not None:
-        s = s + Tensor(np.where(attn_mask.data, 0.0, -np.inf).astype(s.dtype))
-    p = s.softmax(-1)
-    if dropout_p:
-        p = F.dropout(p, dropout_p, True)
-    return p @ v
