@@ -7,6 +7,10 @@ from pathlib import Path
 import numpy as np
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+# the words of text_fixture's sentences, and punctuation
+FILL_WORDS = ["good", "great", "moving", "funny", "beautiful", "gripping", "superb", "bad", "dull", "boring", "awful",
+              "tedious", "clumsy", "lifeless", "the", "film", "a", "story", "is", "and", "acting", "its", "plot",
+              "director", "'", "s", ",", "!", ".", "'s"]
 
 
 def make_tokenizer(path: Path, words) -> None:

@@ -94,3 +94,43 @@ def test_train_char_lstm_then_generate(data, tmp_path, capsys):
     assert main(["report", str(out)]) == 0 and (out / "report.html").is_file()
     assert main(["predict", str(out), "ROMEO"]) == 2
     assert "lucidnet generate" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("model, extra, least", [
+    ("minilm", ["--epochs", "4", "--lr", "3e-3", "--warmup", "0.1", "--layer-decay", "0.9"], 0.85),
+    # a frozen random encoder: its mean-pooled words carry the cue words only weakly (chance is 0.5)
+    ("minilm-frozen", ["--epochs", "30", "--lr", "0.05"], 0.65),
+])
+def test_train_pretrained_bert_then_predict(data, tmp_path, capsys, model, extra, least):
+    """Fine-tuning (and the frozen baseline) from a BERT folder in the Hugging Face layout, then predict and
+    evaluate from the run directory alone (its tokenizer.json is copied there)."""
+    pytest.importorskip("tokenizers")
+    from bert_fixture import FILL_WORDS, make_bert_folder
+    folder = make_bert_folder(tmp_path / "bert", words=FILL_WORDS)
+    out = tmp_path / model
+    assert _train(data, out, "--dataset", "sst2", "--model", model, "--pretrained", str(folder),
+                  "--batch-size", "16", *extra) == 0
+    assert "test accuracy" in capsys.readouterr().out
+    for f in ("model.safetensors", "config.json", "tokenizer.json", "metrics.json", "report.html"):
+        assert (out / f).is_file(), f
+    assert not (out / "vocab.json").exists()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test_accuracy"] > least, metrics
+    config = json.loads((out / "config.json").read_text())
+    assert config["tokenizer"] == "wordpiece" and config["model"]["name"] == "bert_classifier"
+    folder.rename(tmp_path / "moved")  # the run needs nothing from the pretrained folder any more
+    assert main(["predict", str(out), "A gripping, superb film!", "dull and boring"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("'A gripping, superb film!':") and len(lines) == 2
+    if model == "minilm":
+        assert lines[0].startswith("'A gripping, superb film!': positive") and "negative" in lines[1].split(":")[1][:10]
+    assert main(["evaluate", str(out), "--data", str(data)]) == 0
+    assert f"accuracy {metrics['test_accuracy']:.4f}" in capsys.readouterr().out
+
+
+def test_pretrained_options_are_refused_where_they_do_not_apply(data, tmp_path, capsys):
+    assert _train(data, tmp_path / "x", "--dataset", "sst2", "--model", "bilstm", "--pretrained", "/x") == 2
+    assert "--pretrained" in capsys.readouterr().err
+    assert _train(data, tmp_path / "y", "--dataset", "sst2", "--model", "minilm", "--pretrained",
+                  str(tmp_path / "nothing")) != 0
+    assert "no such folder" in capsys.readouterr().err
