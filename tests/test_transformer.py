@@ -40,6 +40,13 @@ def _seq(length, batch_first, seed):
     return rand(*((N, length, D) if batch_first else (length, N, D)), seed=seed)
 
 
+def layer_pair(name, norm_first, activation, batch_first):
+    """PyTorch's ``nn.<name>`` and ours, with its weights."""
+    kw = dict(dim_feedforward=FF, activation=activation, batch_first=batch_first, norm_first=norm_first)
+    t = getattr(torch().nn, name)(D, NH, **kw)
+    return load_from(getattr(nn, name)(D, NH, **kw), t), t
+
+
 LAYER_CASES = [pytest.param(nf, act, bf, id=f"{'preLN' if nf else 'postLN'}-{act}-{'bf' if bf else 'sf'}")
                for nf in (False, True) for act in ("relu", "gelu") for bf in (False, True)]
 
@@ -48,9 +55,7 @@ LAYER_CASES = [pytest.param(nf, act, bf, id=f"{'preLN' if nf else 'postLN'}-{act
 @pytest.mark.parametrize("norm_first,activation,batch_first", LAYER_CASES)
 def test_encoder_layer_parity(norm_first, activation, batch_first):
     th = torch()
-    kw = dict(dim_feedforward=FF, activation=activation, batch_first=batch_first, norm_first=norm_first)
-    t = th.nn.TransformerEncoderLayer(D, NH, **kw)
-    m = load_from(nn.TransformerEncoderLayer(D, NH, **kw), t)
+    m, t = layer_pair("TransformerEncoderLayer", norm_first, activation, batch_first)
     kpm = np.zeros((N, 5), bool)
     kpm[1, 3:] = True
     compare(m, t, [_seq(5, batch_first, 1)],
@@ -62,9 +67,7 @@ def test_encoder_layer_parity(norm_first, activation, batch_first):
 @pytest.mark.parametrize("norm_first,activation,batch_first", LAYER_CASES)
 def test_decoder_layer_parity(norm_first, activation, batch_first):
     th = torch()
-    kw = dict(dim_feedforward=FF, activation=activation, batch_first=batch_first, norm_first=norm_first)
-    t = th.nn.TransformerDecoderLayer(D, NH, **kw)
-    m = load_from(nn.TransformerDecoderLayer(D, NH, **kw), t)
+    m, t = layer_pair("TransformerDecoderLayer", norm_first, activation, batch_first)
     mask = nn.Transformer.generate_square_subsequent_mask(4)
     compare(m, t, [_seq(4, batch_first, 1), _seq(6, batch_first, 2)],
             lambda mod, x, mem: mod(x, mem, tgt_mask=mask, tgt_is_causal=True),

@@ -45,9 +45,13 @@ def _activation(activation: str | Callable, who: str) -> Callable:
 class _Layer(Module):
     """What both layers share: the feed-forward block, the norms and dropouts, and the residual scheme."""
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int, dropout: float, activation, layer_norm_eps: float,
-                 batch_first: bool, norm_first: bool, bias: bool, dtype, norms: int):
+    norms = 2  # norm1.., dropout1..: 2 in an encoder layer, 3 in a decoder layer
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation: str | Callable = "relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, dtype=None):
         super().__init__()
+        norms = self.norms
         who = type(self).__name__
         if not isinstance(dim_feedforward, int) or isinstance(dim_feedforward, bool) or dim_feedforward <= 0:
             raise ValueError(f"{who}: dim_feedforward must be a positive int, got {dim_feedforward!r}")
@@ -95,12 +99,6 @@ class TransformerEncoderLayer(_Layer):
 
     Input (L, N, d_model), (N, L, d_model) with ``batch_first``, or unbatched (L, d_model)."""
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
-                 activation: str | Callable = "relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, dtype=None):
-        super().__init__(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, batch_first,
-                         norm_first, bias, dtype, norms=2)
-
     @property
     def dropout_last(self) -> Dropout:
         return self.dropout2
@@ -116,11 +114,7 @@ class TransformerDecoderLayer(_Layer):
     """Self-attention, attention over ``memory`` (the encoder's output), then the feed-forward block, each
     with a residual connection and a LayerNorm (after, or before with ``norm_first``); PyTorch's layer."""
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
-                 activation: str | Callable = "relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, dtype=None):
-        super().__init__(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, batch_first,
-                         norm_first, bias, dtype, norms=3)
+    norms = 3
 
     @property
     def dropout_last(self) -> Dropout:
