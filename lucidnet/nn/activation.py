@@ -29,6 +29,13 @@ class ReLU(_Inplace):
         return ops.relu(x)
 
 
+class ReLU6(_Inplace):
+    """min(max(x, 0), 6): MobileNetV2's activation (a clamp; its gradient passes inside [0, 6])."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.clip(x, 0.0, 6.0)
+
+
 class Sigmoid(Module):
     """1 / (1 + exp(-x)), stable for large |x|."""
 
