@@ -96,7 +96,28 @@ def lstm(batch: int):
     return step
 
 
-WORKLOADS = {"mlp": (mlp, 128), "cnn": (cnn, 128), "mf": (mf, 1024), "ncf": (ncf, 1024), "lstm": (lstm, 32)}
+def mobilenet(batch: int):
+    """torchvision's MobileNetV2 (width 1.0, ReLU6, batch norm), 1000 classes, batch x 3x224x224, training mode,
+    cross-entropy, SGD(lr=0.01, momentum=0.9)."""
+    from lucidnet.vision.models import mobilenet_v2
+    m = mobilenet_v2()
+    return _classifier(m, optim.SGD(m.parameters(), lr=0.01, momentum=0.9), (batch, 3, 224, 224), classes=1000)
+
+
+def mobilenet_infer(batch: int):
+    """The same network in eval mode, forward only under no_grad."""
+    from lucidnet.vision.models import mobilenet_v2
+    m = mobilenet_v2().eval()
+    x = ln.tensor(np.random.default_rng(0).standard_normal((batch, 3, 224, 224), dtype=np.float32))
+
+    def step():
+        with ln.no_grad():
+            m(x)
+    return step
+
+
+WORKLOADS = {"mlp": (mlp, 128), "cnn": (cnn, 128), "mf": (mf, 1024), "ncf": (ncf, 1024), "lstm": (lstm, 32),
+             "mobilenet": (mobilenet, 8), "mobilenet-infer": (mobilenet_infer, 8)}
 
 
 def blas_info() -> str:
