@@ -175,7 +175,8 @@ def load_pth(path: str | os.PathLike) -> dict[str, Any]:
     except PthError as e:
         raise PthError(f"{p}: {e}") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError,
-            struct.error, zipfile.BadZipFile, UnicodeDecodeError, OverflowError, MemoryError) as e:
+            struct.error, zipfile.BadZipFile, UnicodeDecodeError, OverflowError, MemoryError,
+            RecursionError) as e:
         raise PthError(f"{p}: not a readable PyTorch file, truncated or corrupt ({type(e).__name__}: {e})") from None
     if not isinstance(obj, dict):
         raise PthError(f"{p}: holds a {type(obj).__name__}, not a state dict (a mapping of names to tensors)")
