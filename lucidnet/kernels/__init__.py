@@ -3,6 +3,7 @@
 Families (compiled module / NumPy twin):
 
 - ``conv``: ``conv_numba`` / ``conv_numpy``: im2col, col2im, max-pooling (the wrappers below lock them);
+- ``depthwise``: ``depthwise_numba`` / ``depthwise_numpy``: depthwise convolution (one filter per channel);
 - ``rnn``: ``rnn_numba`` / ``rnn_numpy``: the recurrent layers' loops over time;
 - ``norm``: ``norm_numba`` / none (batch norm's NumPy path is written inline in ``lucidnet.fused.norm``);
 - ``act``: ``act_numba`` / none (exact GELU; its NumPy path is written inline in ``lucidnet.ops.activation``);
@@ -37,11 +38,12 @@ from ..backend import xp
 from . import conv_numpy
 
 __all__ = ["numba_available", "numba_enabled", "numba_loaded", "set_numba", "compiled", "select", "status",
-           "im2col", "col2im", "maxpool_forward", "maxpool_backward"]
+           "im2col", "col2im", "maxpool_forward", "maxpool_backward", "depthwise_forward",
+           "depthwise_backward_input", "depthwise_backward_weight"]
 
 # family -> (compiled module, NumPy twin or None)
-FAMILIES = {"conv": ("conv_numba", "conv_numpy"), "rnn": ("rnn_numba", "rnn_numpy"), "norm": ("norm_numba", None),
-            "act": ("act_numba", None),
+FAMILIES = {"conv": ("conv_numba", "conv_numpy"), "depthwise": ("depthwise_numba", "depthwise_numpy"),
+            "rnn": ("rnn_numba", "rnn_numpy"), "norm": ("norm_numba", None), "act": ("act_numba", None),
             "optim": ("optim_numba", "optim_numpy"), "gemm": ("gemm_numba", None)}
 
 _available = importlib.util.find_spec("numba") is not None
@@ -140,11 +142,12 @@ def select(family: str, *arrays) -> ModuleType:
 _lock = threading.Lock()  # numba's workqueue threading layer must not be entered by two threads at once
 
 
-def _conv_kernel(name: str, checked: tuple, *args) -> None:
-    """Run conv kernel ``name`` compiled (under the lock) when ``checked`` arrays allow it, else in NumPy."""
-    nb = compiled("conv", *checked)
+def _conv_kernel(name: str, checked: tuple, *args, family: str = "conv") -> None:
+    """Run kernel ``name`` of ``family`` compiled (under the lock) when ``checked`` arrays allow it, else in
+    NumPy."""
+    nb = compiled(family, *checked)
     if nb is None:
-        getattr(conv_numpy, name)(*args)
+        getattr(conv_numpy if family == "conv" else select(family, *checked), name)(*args)
         return
     with _lock:
         getattr(nb, name)(*args)
@@ -173,3 +176,20 @@ def maxpool_backward(g, arg, out, gx, positive: bool, kh, kw, sh, sw, pt, pl, dh
     (the geometry is that of the forward). With ``positive``, only where the pooled ``out`` is > 0: the
     gradient through a ReLU before the pool, in the same pass."""
     _conv_kernel("maxpool_backward", (g, gx), g, arg, out, gx, bool(positive), kh, kw, sh, sw, pt, pl, dh, dw)
+
+
+def depthwise_forward(x, w, out, sh, sw, pt, pl, dh, dw) -> None:
+    """Depthwise convolution: ``out`` (N, ho, wo, C) = each channel of ``x`` (N, H, W, C) correlated with its
+    own filter ``w[:, :, c]`` (w: (kh, kw, C)); taps in the padding read zeros."""
+    _conv_kernel("forward", (x, w, out), x, w, out, sh, sw, pt, pl, dh, dw, family="depthwise")
+
+
+def depthwise_backward_input(g, w, gx, sh, sw, pt, pl, dh, dw) -> None:
+    """Overwrite ``gx`` (N, H, W, C) with the gradient of :func:`depthwise_forward` w.r.t. its input, given
+    the output gradient ``g`` (N, ho, wo, C)."""
+    _conv_kernel("backward_input", (g, w, gx), g, w, gx, sh, sw, pt, pl, dh, dw, family="depthwise")
+
+
+def depthwise_backward_weight(g, x, gw, sh, sw, pt, pl, dh, dw) -> None:
+    """Overwrite ``gw`` (kh, kw, C) with the gradient of :func:`depthwise_forward` w.r.t. its weight."""
+    _conv_kernel("backward_weight", (g, x, gw), g, x, gw, sh, sw, pt, pl, dh, dw, family="depthwise")

@@ -46,9 +46,10 @@ def load(name: str, root: str | None = None, download: bool = False, splits=("tr
     return ImageData(name, list(cls.classes), xtr, ytr, xte, yte)
 
 
-def read_image(path: str | Path, size: tuple[int, int]) -> np.ndarray:
-    """A grayscale float32 image in [0, 1] of ``size`` (H, W), light-on-dark like (Fashion-)MNIST: a light
-    background is inverted. PNG, JPEG or any format Pillow reads."""
+def decode_image(path: str | Path, mode: str):
+    """The image file at ``path`` decoded by Pillow and converted to ``mode`` ("L", "RGB"): a loaded
+    ``PIL.Image``. PNG, JPEG or any format Pillow reads; a clear error for a missing, unreadable or
+    oversized (decompression-bomb) file."""
     try:
         from PIL import Image, UnidentifiedImageError
     except ImportError:
@@ -60,13 +61,23 @@ def read_image(path: str | Path, size: tuple[int, int]) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(p) as im:
-                im = im.convert("L").resize((size[1], size[0]), Image.BILINEAR)
-                x = np.asarray(im, dtype=np.float32) / 255.0
+                out = im.convert(mode)
+                out.load()
+                return out
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ValueError(f"{p}: the image is too large to read safely (more than {Image.MAX_IMAGE_PIXELS:,} "
                          "pixels: Pillow's decompression-bomb limit)") from None
     except (UnidentifiedImageError, OSError) as e:
         raise ValueError(f"{p}: not a readable image ({e})") from None
+
+
+def read_image(path: str | Path, size: tuple[int, int]) -> np.ndarray:
+    """A grayscale float32 image in [0, 1] of ``size`` (H, W), light-on-dark like (Fashion-)MNIST: a light
+    background is inverted. PNG, JPEG or any format Pillow reads."""
+    im = decode_image(path, "L")
+    from PIL import Image  # decode_image found Pillow
+    im = im.resize((size[1], size[0]), Image.BILINEAR)
+    x = np.asarray(im, dtype=np.float32) / 255.0
     border = np.concatenate([x[0], x[-1], x[:, 0], x[:, -1]])
     if border.mean() > 0.5:  # dark object on a light background: invert
         x = 1.0 - x
