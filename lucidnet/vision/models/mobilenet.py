@@ -21,7 +21,10 @@ from ...nn import functional as F
 from ...tensor import Tensor
 from ._common import check_images, dropout_p, positive_int
 
-__all__ = ["MobileNetV2", "InvertedResidual", "ConvBNReLU6", "mobilenet_v2"]
+__all__ = ["MobileNetV2", "InvertedResidual", "ConvBNReLU6", "mobilenet_v2", "IMAGENET_MEAN", "IMAGENET_STD"]
+
+# the RGB mean and std of ImageNet that its pretrained networks' inputs are normalised with
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 # expansion t, output channels c, repeats n, first stride s (torchvision's table)
 SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))

@@ -21,11 +21,10 @@ from ...models.registry import register
 from ...nn import functional as F
 from ...tensor import Tensor
 from ._common import positive_int
-from .mobilenet import MobileNetV2
+from .mobilenet import IMAGENET_MEAN, IMAGENET_STD, MobileNetV2
 
-__all__ = ["ImageNetTransfer", "IMAGENET_MEAN", "IMAGENET_STD"]
+__all__ = ["ImageNetTransfer", "BACKBONES"]
 
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 BACKBONES = {"mobilenet_v2": MobileNetV2}
 
 
