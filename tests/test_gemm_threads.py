@@ -152,7 +152,8 @@ def test_run_rows_works_in_a_forked_child(owned):
 
 @needs_numba
 def test_large_float32_matmul_is_shared_out_by_default(monkeypatch):
-    """Outside any own_blas block a large float32 GEMM goes to the row workers (float64 stays numpy.matmul);
+    """Outside any own_blas block a large float32 GEMM goes to the row workers (float64, before that, stays
+    numpy.matmul);
     the values are numpy's either way, and the BLAS thread limit is back afterwards."""
     calls = []
     real = _threads.run_rows
@@ -165,6 +166,7 @@ def test_large_float32_matmul_is_shared_out_by_default(monkeypatch):
     before = [lib["num_threads"] for lib in _threads.blas_info()]
     np.testing.assert_allclose(_threads.matmul(a, b), a @ b, rtol=1e-5, atol=1e-4)
     assert calls == [512] and [lib["num_threads"] for lib in _threads.blas_info()] == before
+    monkeypatch.setattr(_threads, "_taken", False)  # (a shared product takes the threads over from then on)
     _threads.matmul(a.astype(np.float64), b.astype(np.float64))
     assert calls == [512]
     monkeypatch.setattr(_threads, "SHARE_GEMMS", False)
