@@ -459,15 +459,13 @@ def test_clip_grad_norm_edge_cases():
 # ---- the compiled updates (numba) against the NumPy passes ---------------------------------------------------
 
 def _optim_run(cls, kw, numba: bool):
-    """Four steps of optimizer ``cls`` on row-major, column-major and 1-D float32 parameters (one large enough
-    for the parallel Adam kernel); the final values."""
+    """Four steps of optimizer ``cls`` on row-major, column-major and 1-D float32 parameters; the final values."""
     previous = _kernels.set_numba(numba)
     try:
         rng = np.random.default_rng(0)
         arrays = [rng.standard_normal((37, 5), dtype=np.float32),
                   np.asfortranarray(rng.standard_normal((6, 9), dtype=np.float32)),
-                  rng.standard_normal(11, dtype=np.float32),
-                  rng.standard_normal((70001,), dtype=np.float32)]  # chunked on numba's threads
+                  rng.standard_normal(11, dtype=np.float32)]
         params = [ln.tensor(a, requires_grad=True) for a in arrays]
         for p, a in zip(params, arrays):
             p.data = a.copy(order="K")  # keep the memory layout
