@@ -139,6 +139,41 @@ def bert_infer(batch: int):
     return step
 
 
+class Seq2Seq(nn.Module):
+    """nn.Transformer d 256, 8 heads, 3+3 layers, FFN 512, ReLU, post-LN, batch first; source and target vocab
+    8000 with learned positions; causal target mask (torch_anchor.py's ``Seq2Seq``)."""
+
+    def __init__(self, vocab: int = 8000, d: int = 256, positions: int = 128):
+        super().__init__()
+        self.se, self.te = nn.Embedding(vocab, d), nn.Embedding(vocab, d)
+        self.sp, self.tp = nn.Embedding(positions, d), nn.Embedding(positions, d)
+        self.t = nn.Transformer(d, 8, 3, 3, 512, dropout=0.1, batch_first=True)
+        self.o = nn.Linear(d, vocab)
+
+    def forward(self, src, tgt):
+        ps, pt = ln.arange(src.shape[1]).unsqueeze(0), ln.arange(tgt.shape[1]).unsqueeze(0)
+        mask = nn.Transformer.generate_square_subsequent_mask(tgt.shape[1])
+        return self.o(self.t(self.se(src) + self.sp(ps), self.te(tgt) + self.tp(pt), tgt_mask=mask))
+
+
+def seq2seq(batch: int):
+    """A translation step: source 24 and target 24 (+1 shifted) tokens, cross-entropy, Adam(lr=5e-4)."""
+    m = Seq2Seq()
+    rng = np.random.default_rng(0)
+    src, tgt = ln.tensor(rng.integers(0, 8000, (batch, 24))), rng.integers(0, 8000, (batch, 25))
+    tin, tout = ln.tensor(tgt[:, :-1]), ln.tensor(tgt[:, 1:].reshape(-1))
+    return _step(m, optim.Adam(m.parameters(), lr=5e-4),
+                 lambda: F.cross_entropy(m(src, tin).reshape(-1, 8000), tout))
+
+
+def _step(m, opt, loss_fn):
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss_fn().backward()
+        opt.step()
+    return step
+
+
 def mobilenet(batch: int):
     """torchvision's MobileNetV2 (width 1.0, ReLU6, batch norm), 1000 classes, batch x 3x224x224, training mode,
     cross-entropy, SGD(lr=0.01, momentum=0.9)."""

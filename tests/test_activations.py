@@ -198,3 +198,28 @@ def test_gelu_compiled_matches_numpy_reference(backend, shape):
     for a, b in zip(outs[False], outs[True]):
         assert b.dtype == np.float32
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("layout", ["C", "channels_last", "strided"])
+def test_hardtanh_compiled_matches_numpy_reference(backend, layout):
+    """ReLU6 / hardtanh on float32 runs one compiled pass each way when numba is on, in the input's memory
+    layout (a conv's channels-last output stays channels-last); values, NaN and gradients as the NumPy form."""
+    from lucidnet import kernels
+    base = (rand(2, 5, 6, 3, seed=5) * 4).astype(np.float32)
+    base[0, 0, 0, 0] = np.nan
+    x = {"C": base, "channels_last": base.transpose(0, 3, 1, 2), "strided": base[:, ::2]}[layout]
+    g = rand(*x.shape, seed=6).astype(np.float32)
+    outs = {}
+    for compiled in (False, True):
+        previous = kernels.set_numba(compiled and backend == "numba")
+        try:
+            t = ln.tensor(x, requires_grad=True)
+            y = ln.nn.functional.relu6(t)
+            y.backward(ln.tensor(g))
+            outs[compiled] = (y.numpy(), y.data.strides, t.grad)
+        finally:
+            kernels.set_numba(previous)
+    np.testing.assert_array_equal(outs[False][0], outs[True][0])
+    assert outs[False][1] == outs[True][1]
+    np.testing.assert_array_equal(outs[False][2], outs[True][2])
+    assert outs[True][2].dtype == np.float32

@@ -90,7 +90,7 @@ def test_numbers_out_of_range_are_refused(option, value, expected, tmp_path):
 
 def test_a_model_of_another_application_is_named_as_such(tmp_path):
     r = _lucidnet("train", "--model", "lstm", "--out", str(tmp_path / "r"))
-    assert r.returncode == 2 and "--dataset fashion-mnist-bundled takes --model cnn, mlp, resnet, vgg; got 'lstm'" \
+    assert r.returncode == 2 and "--dataset fashion-mnist-bundled takes --model cnn, mlp, mobilenet, resnet, vgg; got 'lstm'" \
         in r.stderr and "recommender" not in r.stderr
 
 

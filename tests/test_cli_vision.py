@@ -129,7 +129,7 @@ def test_model_configs_follow_the_data():
 
 def test_clear_errors(capsys):
     assert main(["train", "--model", "mf", "--quiet"]) == 2
-    assert "--dataset fashion-mnist-bundled takes --model cnn, mlp, resnet, vgg; got 'mf'" in capsys.readouterr().err
+    assert "--dataset fashion-mnist-bundled takes --model cnn, mlp, mobilenet, resnet, vgg; got 'mf'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", "--model", "cnn", "--label-smoothing", "1.5", "--quiet"])
     assert "argument --label-smoothing: expected a finite value in [0.0, 1.0)" in capsys.readouterr().err

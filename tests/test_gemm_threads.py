@@ -148,3 +148,27 @@ def test_run_rows_works_in_a_forked_child(owned):
     child.join(60)
     assert child.exitcode == 0
     assert queue.get(timeout=5) == 40.0
+
+
+@needs_numba
+def test_large_float32_matmul_is_shared_out_by_default(monkeypatch):
+    """Outside any own_blas block a large float32 GEMM goes to the row workers (float64, before that, stays
+    numpy.matmul);
+    the values are numpy's either way, and the BLAS thread limit is back afterwards."""
+    calls = []
+    real = _threads.run_rows
+    monkeypatch.setattr(_threads, "run_rows", lambda fn, rows, *a: (calls.append(rows), real(fn, rows, *a)))
+    monkeypatch.setattr(_threads, "_taken", False)
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal((512, 256), dtype=np.float32), rng.standard_normal((256, 128), dtype=np.float32)
+    _threads.matmul(a, b)  # numba (and the BLAS it may load) in place first
+    calls.clear()
+    before = [lib["num_threads"] for lib in _threads.blas_info()]
+    np.testing.assert_allclose(_threads.matmul(a, b), a @ b, rtol=1e-5, atol=1e-4)
+    assert calls == [512] and [lib["num_threads"] for lib in _threads.blas_info()] == before
+    monkeypatch.setattr(_threads, "_taken", False)  # (a shared product takes the threads over from then on)
+    _threads.matmul(a.astype(np.float64), b.astype(np.float64))
+    assert calls == [512]
+    monkeypatch.setattr(_threads, "SHARE_GEMMS", False)
+    _threads.matmul(a, b)
+    assert calls == [512]

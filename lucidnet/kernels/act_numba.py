@@ -3,6 +3,9 @@
 Exact GELU, x * Phi(x) with Phi(x) = (1 + erf(x / sqrt(2))) / 2: one pass forward (which keeps Phi for the
 backward) and one pass backward. erf is the Abramowitz-Stegun 7.1.26 form that the NumPy path of
 ``lucidnet.ops.activation`` uses for float32 (absolute error < 1.5e-7); that path is their reference.
+
+Hardtanh (ReLU6): the clipped output and the mask of the inputs strictly inside the bounds in one pass, and
+the masked gradient in one pass (the NumPy path makes four passes forward).
 """
 from __future__ import annotations
 
@@ -44,3 +47,24 @@ def gelu_backward(g, x, cdf, out):  # pragma: no cover - compiled
     for i in prange(x.shape[0]):
         v = x[i]
         out[i] = g[i] * (cdf[i] + v * math.exp(-half * v * v) * _RSQRT2PI)
+
+
+@njit(parallel=True, cache=True)
+def clip_forward(x, lo, hi, out, inside):  # pragma: no cover - compiled
+    # out = x clipped to [lo, hi] (NaN stays NaN), inside = lo < x < hi; all (n,)
+    for i in prange(x.shape[0]):
+        v = x[i]
+        inside[i] = (v > lo) and (v < hi)
+        r = v
+        if v < lo:
+            r = lo
+        elif v > hi:
+            r = hi
+        out[i] = r
+
+
+@njit(parallel=True, cache=True)
+def mask_grad(g, inside, out):  # pragma: no cover - compiled
+    # out = g * inside (a NaN gradient outside stays NaN, as with the NumPy product); all (n,)
+    for i in prange(g.shape[0]):
+        out[i] = g[i] * np.float32(inside[i])

@@ -12,8 +12,9 @@ OpenBLAS is set to one thread (threadpoolctl), and the large GEMMs of the layers
 which shares their rows (or columns) out among the same workers, each a single-threaded BLAS call; the
 previous BLAS limit comes back after. Once a recurrent kernel has taken the threads over, a large
 :func:`matmul` outside such a block opens one for its own duration (the old process-wide switch, scoped).
-Before that, and where threadpoolctl is missing, :func:`matmul` is ``numpy.matmul`` and OpenBLAS threads
-as it likes.
+Large float32 GEMMs are shared out that way from the start when the compiled kernels are on
+(:data:`SHARE_GEMMS`); float64 ones, or any without numba or threadpoolctl, are ``numpy.matmul`` and
+OpenBLAS threads as it likes.
 
 >>> import numpy as np
 >>> from lucidnet.kernels.threads import row_ranges
@@ -237,6 +238,21 @@ class own_blas:
             _blas()  # a BLAS the kernel's first compile loaded is found now
 
 
+SHARE_GEMMS = True  # large float32 GEMMs run on the row workers (one single-threaded BLAS call each) by default
+
+
+def _share(a, b) -> bool:
+    """Whether a large GEMM outside an :class:`own_blas` block is shared out among the row workers: float32
+    operands with the compiled kernels on (numba, whose thread count the workers follow, is loaded here the
+    lucidnet way). OpenBLAS's own threads meet at a barrier for every block of the product; on a machine
+    whose cores are busy with other work each meeting can wait a whole time slice, and a product with few
+    output rows and a long reduction (a weight gradient) is hit worst. Two single-threaded halves meet once."""
+    if not SHARE_GEMMS:
+        return False
+    from . import compiled
+    return compiled("gemm", a, b) is not None
+
+
 def _mm_rows(a, b, out, r0, r1):
     xp.matmul(a[r0:r1], b, out=out[r0:r1])
 
@@ -253,7 +269,8 @@ def matmul(a, b, out=None):
     >>> matmul(np.ones((2, 3), np.float32), np.ones((3, 4), np.float32))[0]
     array([3., 3., 3., 3.], dtype=float32)
     """
-    if not (_owned or _taken) or a.ndim != 2 or b.ndim != 2 or 2 * a.shape[0] * a.shape[1] * b.shape[1] < _MIN_FLOPS:
+    if (a.ndim != 2 or b.ndim != 2 or 2 * a.shape[0] * a.shape[1] * b.shape[1] < _MIN_FLOPS
+            or not (_owned or _taken or _share(a, b))):
         return xp.matmul(a, b) if out is None else xp.matmul(a, b, out=out)
     if out is None:
         out = xp.empty((a.shape[0], b.shape[1]), dtype=xp.result_type(a, b))

@@ -47,11 +47,35 @@ class Hardtanh(Function):
     """x clipped to [min_val, max_val]; the gradient passes strictly inside (PyTorch's rule)."""
 
     def forward(self, a, min_val=-1.0, max_val=1.0):
+        lo, hi = a.dtype.type(min_val), a.dtype.type(max_val)
+        nb = self.fused = kernels.compiled("act", a)
+        flat = memory_order(a) if nb is not None else None
+        if flat is not None:  # one compiled pass, in the input's memory layout (a conv's channels-last)
+            out, self.inside = xp.empty_like(a), xp.empty_like(a, dtype=bool)
+            nb.clip_forward(flat, lo, hi, memory_order(out), memory_order(self.inside))
+            return out
+        self.fused = None
         self.inside = (a > min_val) & (a < max_val)
-        return xp.clip(a, a.dtype.type(min_val), a.dtype.type(max_val))
+        return xp.clip(a, lo, hi)
 
     def backward(self, g):
-        return (g * self.inside,)
+        inside = self.inside
+        if self.fused is not None and g.dtype == xp.float32:
+            gx = xp.empty_like(inside, dtype=g.dtype)  # the mask's layout
+            gf = memory_order(g) if g.strides == gx.strides else None
+            if gf is None:
+                gx[...] = g
+                gf = memory_order(gx)
+            self.fused.mask_grad(gf, memory_order(inside), memory_order(gx))
+            return (gx,)
+        return (g * inside,)
+
+
+def memory_order(a):
+    """The elements of ``a`` as a flat view in memory order (a transposed or channels-last array too), or
+    None when they do not fill one contiguous block."""
+    flat = a.ravel(order="K")
+    return flat if flat.size == 0 or xp.may_share_memory(flat, a) else None
 
 
 class LeakyReLU(Function):

@@ -71,9 +71,21 @@ class Linear(Function):
                 _mm(x.T, g, out=gw.T)  # (in, out) row-major == (out, in) column-major
             else:
                 gw = _mm(g.T, x)
-        if len(self.needs) > 2 and self.needs[2]:  # column sums as a matrix-vector product: ~5x faster than
-            gb = xp.matmul(xp.ones(g.shape[0], dtype=g.dtype), g)  # g.sum(axis=0) over a (1024, 64) gradient
+        if len(self.needs) > 2 and self.needs[2]:
+            gb = _col_sums(g)
         return gx, gw, gb
+
+
+def _col_sums(g):
+    """Column sums of (N, D): for narrow rows a matrix-vector product (faster than ``g.sum(axis=0)`` over a
+    (1024, 64) gradient); for wide rows ``sum(axis=0)``, one vectorised pass on this thread (a multi-threaded
+    GEMV's threads wait on each other, which on a busy machine costs a time slice)."""
+    if g.shape[1] >= _WIDE_ROWS:
+        return g.sum(axis=0)
+    return xp.matmul(xp.ones(g.shape[0], dtype=g.dtype), g)
+
+
+_WIDE_ROWS = 256
 
 
 def matmul(a, b):
