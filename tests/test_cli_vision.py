@@ -146,3 +146,48 @@ def test_the_bundled_subset_holds_out_10_percent_for_validation_by_default():
     for name in ("fashion-mnist", "mnist"):
         assert _check(RECIPES["mlp"].with_overrides({"dataset": name}))["val_split"] == 0.0
     assert _check(RECIPES["cnn"].with_overrides({"val_split": 0.0}))["val_split"] == 0.0  # asked for: kept
+
+
+@pytest.mark.parity  # needs the pretrained weights package: a skip fails CI
+def test_mobilenet_transfer_with_few_labels(small_data, tmp_path, monkeypatch, capsys):
+    """--model mobilenet: ImageNet weights in every layer but the new head, --labels-per-class 2 trains on 20
+    images; the run directory rebuilds the model (its config holds no weights path) and predicts."""
+    pytest.importorskip("PIL")
+    from lucidnet.vision.pretrained import load_pth, weights_path
+    try:
+        path = weights_path("mobilenet_v2")
+    except (ImportError, FileNotFoundError) as e:
+        pytest.skip(str(e))
+    monkeypatch.setitem(SLICE, "test", 40)
+    monkeypatch.setattr(report, "write_run_report", lambda *a, **k: "Doctor: not run")
+    out = tmp_path / "mnet"
+    assert main(["train", "--model", "mobilenet", "--labels-per-class", "2", "--epochs", "1", "--out", str(out),
+                 "--quiet"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"]["name"] == "imagenet_transfer" and config["pretrained"] == "mobilenet_v2"
+    assert config["input"]["mean"] == 0.0 and config["input"]["std"] == 1.0
+    from lucidnet.train import rundir
+    model, _ = rundir.load_run(out)
+    state, ref = model.net.state_dict(), load_pth(path)
+    # a conv deep in the network is still (close to) ImageNet's after one epoch of lr 3e-4 on 20 images
+    key = "features.17.conv.2.weight"
+    assert np.abs(np.asarray(state[key]) - ref[key]).max() < 0.05 * np.abs(ref[key]).max()
+    assert state["classifier.1.weight"].shape == (10, 1280)
+    capsys.readouterr()
+    png = tmp_path / "x.png"
+    from PIL import Image
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(png)
+    assert main(["predict", str(out), str(png)]) == 0 and "x.png" in capsys.readouterr().out
+
+
+def test_labels_per_class_draws_that_many_of_each_class(small_data):
+    import lucidnet as ln
+    from lucidnet.vision.recipes import few_labels
+    y = datasets.load("fashion-mnist-bundled").y_train
+    ln.manual_seed(3)
+    idx = few_labels(y, 7, 10)
+    assert len(idx) == 70 and len(set(idx.tolist())) == 70 and np.bincount(y[idx], minlength=10).tolist() == [7] * 10
+    ln.manual_seed(3)
+    assert few_labels(y, 7, 10).tolist() == idx.tolist()  # the seed decides
+    with pytest.raises(ValueError, match="class 0 has only"):
+        few_labels(y[:20], 50, 10)
