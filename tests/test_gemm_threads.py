@@ -151,14 +151,15 @@ def test_run_rows_works_in_a_forked_child(owned):
 
 
 @needs_numba
-def test_large_float32_matmul_is_shared_out_by_default(monkeypatch):
-    """Outside any own_blas block a large float32 GEMM goes to the row workers (float64, before that, stays
-    numpy.matmul);
+def test_large_float32_matmul_is_shared_out_with_share_gemms(monkeypatch):
+    """With SHARE_GEMMS, outside any own_blas block a large float32 GEMM goes to the row workers (float64,
+    before that, stays numpy.matmul);
     the values are numpy's either way, and the BLAS thread limit is back afterwards."""
     calls = []
     real = _threads.run_rows
     monkeypatch.setattr(_threads, "run_rows", lambda fn, rows, *a: (calls.append(rows), real(fn, rows, *a)))
     monkeypatch.setattr(_threads, "_taken", False)
+    monkeypatch.setattr(_threads, "SHARE_GEMMS", True)
     rng = np.random.default_rng(2)
     a, b = rng.standard_normal((512, 256), dtype=np.float32), rng.standard_normal((256, 128), dtype=np.float32)
     _threads.matmul(a, b)  # numba (and the BLAS it may load) in place first

@@ -12,9 +12,9 @@ OpenBLAS is set to one thread (threadpoolctl), and the large GEMMs of the layers
 which shares their rows (or columns) out among the same workers, each a single-threaded BLAS call; the
 previous BLAS limit comes back after. Once a recurrent kernel has taken the threads over, a large
 :func:`matmul` outside such a block opens one for its own duration (the old process-wide switch, scoped).
-Large float32 GEMMs are shared out that way from the start when the compiled kernels are on
-(:data:`SHARE_GEMMS`); float64 ones, or any without numba or threadpoolctl, are ``numpy.matmul`` and
-OpenBLAS threads as it likes.
+With :data:`SHARE_GEMMS` set, large float32 GEMMs are shared out that way from the start (when the compiled
+kernels are on); otherwise, and for float64 or without numba or threadpoolctl, :func:`matmul` is
+``numpy.matmul`` and OpenBLAS threads as it likes.
 
 >>> import numpy as np
 >>> from lucidnet.kernels.threads import row_ranges
@@ -238,7 +238,10 @@ class own_blas:
             _blas()  # a BLAS the kernel's first compile loaded is found now
 
 
-SHARE_GEMMS = True  # large float32 GEMMs run on the row workers (one single-threaded BLAS call each) by default
+# large float32 GEMMs outside an own_blas block run on the row workers (one single-threaded BLAS call each):
+# off by default. On a quiet machine it cost the mlp and cnn steps about 30% and gained BERT nothing; it helps
+# when other processes load the cores (OpenBLAS's threads then wait at their barriers).
+SHARE_GEMMS = False
 
 
 def _share(a, b) -> bool:
