@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from .. import nn
 from ..serialization import CheckpointError
 from ..serialization import tensorfile
 from ..tensor import Tensor
+from .batching import bucket_batches
 from .bert import BertConfig, BertModel, mean_pool
 from .wordpiece import WordPieceTokenizer
 
@@ -124,13 +125,6 @@ def load_tokenizer(folder: str | Path, max_length: int | None = None) -> WordPie
     return WordPieceTokenizer(folder / "tokenizer.json", min(int(max_length or limit), limit))
 
 
-def batches_by_length(lengths: Sequence[int], batch_size: int) -> Iterable[np.ndarray]:
-    """Index batches in order of length (less padding), for inference; the caller restores the order."""
-    order = np.argsort(np.asarray(lengths), kind="stable")
-    for s in range(0, len(order), batch_size):
-        yield order[s:s + batch_size]
-
-
 class SentenceEncoder:
     """Sentence embeddings from a pretrained BERT folder: mean over the attended tokens, L2-normalised.
 
@@ -153,7 +147,7 @@ class SentenceEncoder:
         out = np.zeros((len(ids), self.model.bert_config.hidden_size), dtype=np.float32)
         self.model.eval()
         with no_grad():
-            for idx in batches_by_length([len(x) for x in ids], batch_size):
+            for idx in bucket_batches(np.fromiter(map(len, ids), np.int64, len(ids)), batch_size, shuffle=False):
                 b = self.tokenizer.pad([ids[i] for i in idx])
                 h = self.model(Tensor(b.input_ids), b.attention_mask)
                 out[idx] = mean_pool(h, b.attention_mask).data
