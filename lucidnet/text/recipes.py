@@ -1,7 +1,9 @@
 """Recipes for the text tasks (model config + training settings + data): sentence classification on SST-2
 (``train_classifier``: the model picked by dev accuracy) and a character language model on Tiny Shakespeare
 (``train_char_lm``: truncated BPTT); ``lucidnet train --dataset sst2 | tinyshakespeare`` and
-``lucidnet.train.recipe.run(RECIPES[NAME])`` run them.
+``lucidnet.train.recipe.run(RECIPES[NAME])`` run them. ``minilm`` fine-tunes a pretrained BERT
+(all-MiniLM-L6-v2, or ``pretrained=DIR``) with its WordPiece tokenizer; ``minilm-frozen`` trains logistic
+regression on its frozen sentence embeddings.
 
 SST-2: trained on the 67,349 labelled phrases (``glue-train.tsv``, less any phrase equal to a dev or test
 sentence), the epoch picked by accuracy on the sentence-level dev split, accuracy reported once on the

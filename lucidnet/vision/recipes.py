@@ -1,7 +1,7 @@
 """Image-classification recipes (``lucidnet train --dataset fashion-mnist --model cnn``, or ``run`` in Python).
 
 Every image model takes the dataset's (N, 1, 28, 28) images, standardised with the training set's mean and
-std. ``augment`` adds random crops and flips (``lucidnet.vision.transforms``, applied per batch by the
+std; the pretrained ``mobilenet`` takes the [0, 1] pixels and normalises them inside (ImageNet's statistics). ``augment`` adds random crops and flips (``lucidnet.vision.transforms``, applied per batch by the
 DataLoader). ``optimizer`` is a name of ``lucidnet.optim.factory`` (``lr`` and ``weight_decay`` left at None
 take its defaults), ``schedule`` a per-step schedule over the run. ``val_split`` left at None holds out the
 dataset's default (``VAL_SPLIT``: 10% of the bundled subset, none of the full datasets) for validation.
