@@ -7,6 +7,7 @@ from helpers import check_grad, check_parity, parity, rand, torch
 import lucidnet as ln
 import lucidnet.nn.functional as F
 from lucidnet import nn
+from lucidnet.fused.attention import attention_weights
 
 # ---- scaled_dot_product_attention ----------------------------------------------------------------------
 
@@ -259,3 +260,24 @@ def test_mha_errors_name_the_layer_and_shapes():
         m(x, x, x, is_causal=True)
     with pytest.raises(TypeError, match="float64 but the layer is float32"):
         m(x.double(), x.double(), x.double())
+
+
+def test_sdpa_compiled_softmax_matches_the_numpy_path(backend):
+    """float32 attention weights take the compiled row softmax (kernels.act_numba) when numba is on; the same
+    values as the NumPy path, zeros for a fully masked row, and a NaN score spreads over its row as in NumPy."""
+    q, k, v = (ln.tensor(a.astype(np.float32) * 4) for a in (Q, K, V))
+    m = BOOL_MASK.copy()
+    m[2] = False
+    out = F.scaled_dot_product_attention(q, k, v, ln.tensor(m)).numpy()
+    w = attention_weights(q, k, ln.tensor(m)).numpy()
+    s = np.einsum("bhle,bhse->bhls", Q * 4, K * 4) / np.sqrt(5)
+    s = np.where(m, s, -np.inf)
+    ref = np.exp(s - s.max(-1, keepdims=True, initial=-1e30, where=m))
+    ref = np.where(m, ref, 0)
+    ref /= np.maximum(ref.sum(-1, keepdims=True), 1e-30)
+    np.testing.assert_allclose(w, ref, rtol=1e-5, atol=1e-6)
+    assert np.all(w[:, :, 2] == 0) and np.all(out[:, :, 2] == 0)
+    qn = q.numpy().copy()
+    qn[0, 0, 1, 0] = np.nan
+    wn = attention_weights(ln.tensor(qn), k).numpy()
+    assert np.isnan(wn[0, 0, 1]).all() and not np.isnan(wn[0, 0, 0]).any()

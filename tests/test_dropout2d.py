@@ -28,7 +28,7 @@ def test_dropout2d_backward_uses_the_channel_mask_and_3d_input():
     for shape in ((6, 5, 4, 3), (6, 5, 7)):
         x = ln.tensor(rand(*shape, seed=1, dtype=np.float32) + 5, requires_grad=True)  # no zeros in x
         y = dropout2d(x, p)
-        assert y._node.mask.shape == shape[:2] + (1,) * (len(shape) - 2)  # one draw per channel
+        assert y._node.mask.values.shape == shape[:2] + (1,) * (len(shape) - 2)  # one draw per channel
         g = rand(*shape, seed=2, dtype=np.float32)
         y.backward(g)
         kept = y.numpy() != 0

@@ -388,3 +388,34 @@ def test_group_and_layer_norm_take_channels_last_memory():
         xl = ln.tensor(x)
         xl.data = channels_last(x)
         np.testing.assert_allclose(m(xl).numpy(), m(ln.tensor(x)).numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_layer_norm_compiled_rows_match_the_numpy_path(affine):
+    """float32 layer norm runs the one-pass row kernels of kernels.norm_numba when numba is on: output and
+    the three gradients as the NumPy path, a large mean without cancellation, nothing saved under no_grad."""
+    if not _kernels.numba_available():
+        pytest.skip("numba is not installed (pip install numba)")
+    x = rand(4, 5, 48, seed=1, dtype=np.float32) * 3 + 50
+    g = rand(4, 5, 48, seed=2, dtype=np.float32)
+    results = []
+    for fused in (False, True):
+        previous = _kernels.set_numba(fused)
+        try:
+            m = LayerNorm(48, elementwise_affine=affine)
+            if affine:
+                m.weight.data[:] = rand(48, seed=3, dtype=np.float32)
+                m.bias.data[:] = rand(48, seed=4, dtype=np.float32)
+            xt = ln.tensor(x, requires_grad=True)
+            y = m(xt)
+            assert (y._node.fused is not None) == fused
+            y.backward(ln.tensor(g))
+            with ln.no_grad():
+                y0 = m(ln.tensor(x))
+            np.testing.assert_array_equal(y0.numpy(), y.numpy())
+            results.append((y.numpy(), xt.grad) + ((m.weight.grad, m.bias.grad) if affine else ()))
+        finally:
+            _kernels.set_numba(previous)
+    for a, c in zip(*results):
+        assert c.dtype == np.float32
+        np.testing.assert_allclose(a, c, rtol=1e-5, atol=2e-5)

@@ -4,8 +4,8 @@ Forward, on arrays (``...`` batch dims broadcast as in matmul)::
 
     S = (Q @ K^T) * scale                 # (..., L, S)
     S += mask  (float)  |  S[~mask] = -inf  (bool, True = attend)  |  causal: S[j > i] = -inf
-    P = softmax(S)                        # in place, max-subtracted
-    Pd = P * drop / (1 - p)               # dropout mask from ``lucidnet.random.generator()``
+    P = softmax(S)                        # in place, max-subtracted (float32: kernels.act_numba)
+    Pd = P * drop / (1 - p)               # fused.dropout.drop: the mask from lucidnet's generator
     O = Pd @ V                            # (..., L, Ev)
 
 Backward reuses P and the dropout mask: dV = Pd^T @ g, dP = (g @ V^T) * drop / (1 - p),
@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import math
 
+from .. import kernels
 from ..autograd.function import Function, unbroadcast
 from ..backend import xp
 from ..kernels.threads import matmul as _mm
-from ..random import generator
+from .dropout import drop, drop_grad
 
 __all__ = ["ScaledDotProductAttention", "AttentionWeights", "scaled_dot_product_attention", "attention_weights",
            "causal_mask"]
@@ -61,24 +62,23 @@ class _Weights(Function):
         if causal:
             xp.copyto(s, -xp.inf, where=causal_mask(s.shape[-2], s.shape[-1]))
         # softmax over the last axis, in place
-        m = s.max(axis=-1, keepdims=True)
-        if masked:
-            m[xp.isneginf(m)] = 0                                    # a fully masked row: exp(-inf) = 0 below
-        s -= m
-        xp.exp(s, out=s)
-        den = s.sum(axis=-1, keepdims=True)
-        if masked:
-            den[den == 0] = 1                                        # ... and stays 0, not 0/0
-        s /= den
+        nb = kernels.compiled("act", s) if s.flags.c_contiguous else None
+        if nb is not None:
+            nb.softmax_rows(s.reshape(-1, s.shape[-1]))              # a fully masked row: zeros
+        else:
+            m = s.max(axis=-1, keepdims=True)
+            if masked:
+                m[xp.isneginf(m)] = 0                                # a fully masked row: exp(-inf) = 0 below
+            s -= m
+            xp.exp(s, out=s)
+            den = s.sum(axis=-1, keepdims=True)
+            if masked:
+                den[den == 0] = 1                                    # ... and stays 0, not 0/0
+            s /= den
         p = pd = s
         self.drop = None
         if dropout_p > 0:
-            keep = generator().random(p.shape, dtype=xp.float32)
-            xp.greater_equal(keep, dropout_p, out=keep)
-            keep = keep.astype(p.dtype, copy=False)
-            keep *= p.dtype.type(1.0 / (1.0 - dropout_p))
-            self.drop = keep
-            pd = p * keep
+            pd, self.drop = drop(p, dropout_p)
         self.q, self.k, self.p, self.scale = q, k, p, scale
         self.mask_shape = None if mask is None else mask.shape
         return pd
@@ -93,7 +93,7 @@ class _Weights(Function):
             return gq, gk, gm
         ds = dpd
         if self.drop is not None:
-            ds *= self.drop
+            drop_grad(ds, self.drop, out=ds)
         # softmax backward in place: dS = P * (dP - rowsum(dP * P))
         ds -= xp.einsum("...j,...j->...", ds, p)[..., None]
         ds *= p

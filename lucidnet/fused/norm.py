@@ -9,7 +9,8 @@ E[x^2] - E[x]^2. No float64 temporaries for a float32 input.
 Layouts: batch norm works in its input's memory layout, (N, C, L) or channels-last (N, L, C) (what a
 convolution returns, see ``fused.conv``), and its output keeps that layout. With numba installed, float32
 channels-last (and (N, C)) batch norm runs fused multi-threaded kernels (``kernels.norm_numba``: two passes
-forward, two backward); the NumPy path is their reference. Layer norm and group norm see their input as
+forward, two backward), and float32 layer norm one-pass row kernels; the NumPy path is their reference.
+Layer norm and group norm see their input as
 rows (R, D) and reduce each row (group norm's rows are (sample, group) pairs).
 
 >>> import lucidnet as ln
@@ -298,12 +299,24 @@ def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=Non
 # ---- layer norm ---------------------------------------------------------------------------------------
 
 class LayerNorm(Function):
-    """Normalise over the trailing dims ``nshape`` (rows of (R, D)), then ``* weight + bias`` elementwise."""
+    """Normalise over the trailing dims ``nshape`` (rows of (R, D)), then ``* weight + bias`` elementwise.
+
+    float32 with numba on runs the one-pass row kernels of ``kernels.norm_numba`` (and keeps nothing for a
+    backward under no_grad); the NumPy path below is their reference."""
 
     def forward(self, x, weight=None, bias=None, *, nshape=(), eps=1e-5):
         d = math.prod(nshape)
-        xhat, invstd = _row_normalize(x.reshape(-1, d), eps)
-        self.shape, self.nshape, self.xhat, self.invstd, self.weight = x.shape, nshape, xhat, invstd, weight
+        x2 = x.reshape(-1, d)
+        self.shape, self.nshape, self.weight = x.shape, nshape, weight
+        nb = self.fused = kernels.compiled("norm", x, *(t for t in (weight, bias) if t is not None))
+        if nb is not None:
+            w = xp.ones(d, xp.float32) if weight is None else weight.reshape(d)
+            b = xp.zeros(d, xp.float32) if bias is None else bias.reshape(d)
+            out, self.xhat, self.invstd = nb.layer_norm(xp.ascontiguousarray(x2), w, b, eps, any(self.needs))
+            self.w = w
+            return out.reshape(x.shape)
+        xhat, invstd = _row_normalize(x2, eps)
+        self.xhat, self.invstd = xhat, invstd
         out = xhat
         if weight is not None:
             out = xp.multiply(xhat, weight.reshape(d))
@@ -316,6 +329,10 @@ class LayerNorm(Function):
         d = xhat.shape[1]
         g2 = g.reshape(-1, d)
         need_x, need_w, need_b = self.needs
+        if self.fused is not None:
+            gx, gw, gb = self.fused.layer_norm_backward(xp.ascontiguousarray(g2), xhat, self.invstd, self.w)
+            return (gx.reshape(self.shape) if need_x else None, gw.reshape(self.nshape) if need_w else None,
+                    gb.reshape(self.nshape) if need_b else None)
         gx = gw = gb = None
         if need_w:
             gw = _col_sum(g2 * xhat).reshape(self.nshape)

@@ -1,4 +1,4 @@
-"""Multi-threaded fused batch-norm kernels (numba) for float32 activations laid out as rows (M, C).
+"""Multi-threaded fused batch-norm and layer-norm kernels (numba) for float32 activations laid out as rows.
 
 That is the layout of a convolution's output (channels last: M = N*H*W rows of C channels) and of a
 BatchNorm1d input (N, C). The training forward reads the input twice (statistics, then the output) and the
@@ -8,26 +8,37 @@ and is the reference these are tested against.
 Statistics are summed in float64, per thread over a fixed block of rows (so results do not depend on
 scheduling), after subtracting a per-channel shift (the first row), which keeps the one-pass variance
 ``E[d^2] - E[d]^2`` free of cancellation.
+
+Layer norm normalises each row of (R, D) on its own: one pass forward (mean and the centred variance of a
+row while it is in cache, then the row out), one pass backward that also sums the weight's and bias's
+gradients per thread over a fixed block of rows; the NumPy path of ``lucidnet.fused.norm`` is their
+reference.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import get_num_threads, njit, prange
 
+_FAST = {"arcp", "contract", "reassoc"}  # row sums in vector lanes; not nnan/ninf: NaN and inf keep their meaning
+
+
+@njit(inline="always")
+def _block(partial, t, m):  # pragma: no cover - compiled
+    # thread t's fixed block of the m rows, (start, stop); its partial sums partial[t] zeroed
+    nt = partial.shape[0]
+    step = (m + nt - 1) // nt
+    partial[t, :, :] = 0.0
+    return t * step, min(m, (t + 1) * step)
+
 
 @njit(parallel=True, cache=True)
 def _sums(x, shift, partial):  # pragma: no cover - compiled
     # partial[t, 0, c] = sum of (x - shift) over thread t's rows, partial[t, 1, c] = sum of its squares
     m, c = x.shape
-    nt = partial.shape[0]
-    step = (m + nt - 1) // nt
-    for t in prange(nt):
-        s = partial[t, 0]
-        q = partial[t, 1]
-        for j in range(c):
-            s[j] = 0.0
-            q[j] = 0.0
-        for i in range(t * step, min(m, (t + 1) * step)):
+    for t in prange(partial.shape[0]):
+        s, q = partial[t, 0], partial[t, 1]
+        start, stop = _block(partial, t, m)
+        for i in range(start, stop):
             row = x[i]
             for j in range(c):
                 d = np.float64(row[j]) - np.float64(shift[j])
@@ -49,15 +60,10 @@ def _affine(x, a, b, out):  # pragma: no cover - compiled
 def _grad_sums(g, x, mean, partial):  # pragma: no cover - compiled
     # partial[t, 0, c] = sum of g, partial[t, 1, c] = sum of g * (x - mean), over thread t's rows
     m, c = x.shape
-    nt = partial.shape[0]
-    step = (m + nt - 1) // nt
-    for t in prange(nt):
-        s = partial[t, 0]
-        d = partial[t, 1]
-        for j in range(c):
-            s[j] = 0.0
-            d[j] = 0.0
-        for i in range(t * step, min(m, (t + 1) * step)):
+    for t in prange(partial.shape[0]):
+        s, d = partial[t, 0], partial[t, 1]
+        start, stop = _block(partial, t, m)
+        for i in range(start, stop):
             grow, xrow = g[i], x[i]
             for j in range(c):
                 gv = np.float64(grow[j])
@@ -110,3 +116,72 @@ def grad_input(g2, x2, mean, k, c0, a):
     out = np.empty_like(x2)
     _grad_input(g2, x2, mean, k, c0, a, out)
     return out
+
+
+@njit(parallel=True, cache=True, fastmath=_FAST)
+def _ln_rows(x, w, b, eps, out, xhat, invstd, save):  # pragma: no cover - compiled
+    # per row: xhat = (x - mean) / sqrt(var + eps), out = xhat * w + b; xhat kept when save
+    r, d = x.shape
+    for i in prange(r):
+        row, dst = x[i], out[i]
+        s = np.float32(0)
+        for j in range(d):
+            s += row[j]
+        mean = s / np.float32(d)
+        q = np.float32(0)
+        for j in range(d):
+            c = row[j] - mean
+            q += c * c
+        rs = np.float32(1) / np.sqrt(q / np.float32(d) + eps)
+        invstd[i] = rs
+        if save:
+            xh = xhat[i]
+            for j in range(d):
+                v = (row[j] - mean) * rs
+                xh[j] = v
+                dst[j] = v * w[j] + b[j]
+        else:
+            for j in range(d):
+                dst[j] = (row[j] - mean) * rs * w[j] + b[j]
+
+
+@njit(parallel=True, cache=True, fastmath=_FAST)
+def _ln_grad_rows(g, xhat, invstd, w, gx, partial):  # pragma: no cover - compiled
+    # gx = invstd * (g w - mean(g w) - xhat * mean(g w xhat)) per row; partial[t, 0] = sum of g * xhat and
+    # partial[t, 1] = sum of g over thread t's rows, per column
+    r, d = g.shape
+    for t in prange(partial.shape[0]):
+        sw, sb = partial[t, 0], partial[t, 1]
+        start, stop = _block(partial, t, r)
+        for i in range(start, stop):
+            grow, xrow, dst = g[i], xhat[i], gx[i]
+            m1 = np.float32(0)
+            m2 = np.float32(0)
+            for j in range(d):
+                gh = grow[j] * w[j]
+                m1 += gh
+                m2 += gh * xrow[j]
+            m1 /= np.float32(d)
+            m2 /= np.float32(d)
+            rs = invstd[i]
+            for j in range(d):
+                dst[j] = (grow[j] * w[j] - m1 - xrow[j] * m2) * rs
+                sw[j] += np.float64(grow[j] * xrow[j])
+                sb[j] += np.float64(grow[j])
+
+
+def layer_norm(x2, w, b, eps: float, save: bool):
+    """(R, D) float32 rows -> (out, xhat or None, invstd (R,)); ``w`` and ``b`` (D,) (ones and zeros for none)."""
+    out = np.empty_like(x2)
+    xhat = np.empty_like(x2) if save else out[:0]
+    invstd = np.empty(x2.shape[0], dtype=np.float32)
+    _ln_rows(x2, w, b, np.float32(eps), out, xhat, invstd, save)
+    return out, (xhat if save else None), invstd
+
+
+def layer_norm_backward(g2, xhat, invstd, w):
+    """-> (gx (R, D), sum of g * xhat (D,), sum of g (D,)), float32."""
+    gx = np.empty_like(g2)
+    partial = _partial(g2.shape[1])
+    _ln_grad_rows(g2, xhat, invstd, w, gx, partial)
+    return gx, partial[:, 0].sum(axis=0).astype(np.float32), partial[:, 1].sum(axis=0).astype(np.float32)

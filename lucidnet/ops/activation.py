@@ -108,8 +108,12 @@ class GELU(Function):
         nb = self.fused = kernels.compiled("act", a) if approximate == "none" else None
         if nb is not None:
             flat = self.a = xp.ascontiguousarray(a).reshape(-1)
-            out, self.cdf = xp.empty_like(flat), xp.empty_like(flat)
-            nb.gelu_forward(flat, out, self.cdf)
+            out = xp.empty_like(flat)
+            if any(self.needs):
+                self.cdf = xp.empty_like(flat)
+                nb.gelu_forward(flat, out, self.cdf)
+            else:
+                nb.gelu(flat, out)
             return out.reshape(a.shape)
         if approximate == "tanh":
             k = math.sqrt(2 / math.pi)
