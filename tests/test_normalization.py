@@ -419,3 +419,38 @@ def test_layer_norm_compiled_rows_match_the_numpy_path(affine):
     for a, c in zip(*results):
         assert c.dtype == np.float32
         np.testing.assert_allclose(a, c, rtol=1e-5, atol=2e-5)
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("layout", ["nchw", "channels_last"])
+def test_batch_norm_hardtanh_is_batch_norm_then_relu6(training, layout, backend):
+    """BatchNorm2d.forward_hardtanh (the clip folded into batch norm's passes) gives the values, the three
+    gradients and the running statistics of the layer followed by ReLU6, on both kernel paths and layouts."""
+    x = rand(6, 5, 4, 3, seed=1, dtype=np.float32) * 3 + 1
+    g = rand(6, 5, 4, 3, seed=2, dtype=np.float32)
+    if layout == "channels_last":
+        x, g = channels_last(x), channels_last(g)
+    results = []
+    for fused in (False, True):
+        bn = BatchNorm2d(5).train(training)
+        bn.weight.data[...] = rand(5, seed=3, dtype=np.float32) + 0.5
+        bn.bias.data[...] = rand(5, seed=4, dtype=np.float32)
+        xt = ln.tensor(x, requires_grad=True)
+        xt.data = x
+        y = bn.forward_hardtanh(xt) if fused else nn.ReLU6()(bn(xt))
+        y.backward(ln.tensor(g))
+        results.append((y.numpy(), xt.grad, bn.weight.grad, bn.bias.grad, bn.running_mean.numpy(),
+                        bn.running_var.numpy()))
+    assert 0 < (results[1][0] == 6).mean() and 0 < (results[1][0] == 0).mean()  # both bounds are hit
+    for a, c in zip(*results):
+        np.testing.assert_allclose(a, c, rtol=1e-6, atol=1e-6)
+
+
+def test_batch_norm_hardtanh_gradcheck_and_bounds():
+    from lucidnet.fused.norm import batch_norm_hardtanh
+    x = rand(4, 3, 5, seed=5) * 2
+    w, b = rand(3, seed=6) + 1.0, rand(3, seed=7)
+    check_grad(lambda x, w, b: batch_norm_hardtanh(x, None, None, w, b, training=True, min_val=-0.5, max_val=0.7),
+               x, w, b)
+    with pytest.raises(ValueError, match="min_val=2.0 must not exceed max_val=1.0"):
+        batch_norm_hardtanh(ln.tensor(x), training=True, min_val=2.0, max_val=1.0)

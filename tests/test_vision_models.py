@@ -264,3 +264,31 @@ def test_clear_errors():
         VGG(num_classes=0)
     with pytest.raises(ValueError, match="VGG: hidden must be a positive int"):
         VGG(hidden=-3)
+
+
+def test_mobilenet_conv_bn_relu6_fuses_unless_a_child_is_hooked_or_replaced():
+    """ConvBNReLU6 runs batch norm and ReLU6 as one node; the values and gradients are those of its three
+    children run one by one, which it falls back to when a child has a forward hook or is replaced."""
+    from lucidnet.vision.models.mobilenet import ConvBNReLU6
+    block = ConvBNReLU6(3, 8, 3)
+    x = ln.randn(2, 3, 9, 9) * 3
+    outs = []
+    for fused in (True, False):
+        block.zero_grad()
+        xt = ln.tensor(x.numpy(), requires_grad=True)
+        y = block(xt) if fused else block[2](block[1](block[0](xt)))
+        assert (type(y._node).__name__ == "BatchNorm") == fused
+        (y * y).sum().backward()
+        outs.append((y.numpy(), xt.grad, block[0].weight.grad.copy(), block[1].weight.grad.copy()))
+    for a, b in zip(*outs):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    seen = []
+    handle = block[2].register_forward_hook(lambda m, i, o: seen.append(o))
+    y = block(x)
+    assert len(seen) == 1 and type(y._node).__name__ == "Hardtanh"
+    handle.remove()
+    block[2] = ln.nn.Hardtanh(-0.5, 0.5)  # other bounds: fused with them
+    y = block(x).numpy()
+    assert y.min() == -0.5 and y.max() == 0.5
+    block[2] = ln.nn.Tanh()  # another activation: the children one by one
+    assert float(block(x).min()) < -0.5

@@ -28,7 +28,7 @@ from ..autograd.function import Function
 from ..backend import xp
 from .. import kernels
 
-__all__ = ["BatchNorm", "LayerNorm", "GroupNorm", "batch_norm", "layer_norm", "group_norm"]
+__all__ = ["BatchNorm", "LayerNorm", "GroupNorm", "batch_norm", "batch_norm_hardtanh", "layer_norm", "group_norm"]
 
 
 # ---- reductions shared by the kernels ---------------------------------------------------------------
@@ -155,11 +155,21 @@ class BatchNorm(Function):
     ``running_mean``/``running_var`` arrays are given, update them in place (PyTorch's rule: the
     unbiased variance goes into ``running_var``). Otherwise normalise with the running statistics.
     Works in the input's memory layout (NCHW, or channels-last as a conv leaves it): no transposing copy,
-    and the output has the input's layout.
+    and the output has the input's layout. ``clip=(lo, hi)``: a hardtanh (ReLU6) after the normalisation,
+    folded into the same passes (the compiled kernels clip as they write and mask the gradient as they read).
     """
 
     def forward(self, x, weight=None, bias=None, *, running_mean=None, running_var=None, training=True,
-                momentum=0.1, eps=1e-5):
+                momentum=0.1, eps=1e-5, clip=None):
+        out = self._normalize(x, weight, bias, running_mean, running_var, training, momentum, eps, clip)
+        if clip is not None and self.inside is None:  # the NumPy path: clip the normalised output
+            lo, hi = (x.dtype.type(v) for v in clip)
+            self.inside = (out > lo) & (out < hi)
+            xp.clip(out, lo, hi, out=out)
+        return out
+
+    def _normalize(self, x, weight, bias, running_mean, running_var, training, momentum, eps, clip):
+        self.inside = None
         last = _channels_last(x)
         x3 = _view3(x, last)                                       # (N, C, L) or (N, L, C)
         m = x.size // x.shape[1]
@@ -190,7 +200,9 @@ class BatchNorm(Function):
             shift += bias
         self.x3, self.mean = x3, mean
         if fused:
-            out = fused.affine(x3.reshape(m, -1), scale, shift).reshape(x3.shape)
+            bounds = None if clip is None else tuple(xp.float32(v) for v in clip)
+            out, self.inside = fused.affine(x3.reshape(m, -1), scale, shift, bounds)
+            out = out.reshape(x3.shape)
         else:
             out = xp.multiply(x3, _per_channel(scale, last))
             out += _per_channel(shift, last)
@@ -203,18 +215,21 @@ class BatchNorm(Function):
         x2 = x3.reshape(-1, c)
         m = x2.shape[0]
         g2 = _view3(g, True).reshape(m, c)
+        inside = self.inside                        # (M, C) rows as g2's, or None
         need_x, need_w, need_b = self.needs
         gx = gw = gb = None
         if self.training:
-            sum_g, dot = nb.grad_sums(g2, x2, mean)  # sum(g), sum(g * (x - mean)) per channel
+            sum_g, dot = nb.grad_sums(g2, x2, mean, inside)  # sum(g), sum(g * (x - mean)) per channel
             if need_x:
-                gx = nb.grad_input(g2, x2, mean, invstd * invstd * dot / m, sum_g / m, scale)
+                gx = nb.grad_input(g2, x2, mean, invstd * invstd * dot / m, sum_g / m, scale, inside)
         else:
             sum_g = dot = None
             if need_w or need_b:
-                sum_g, dot = nb.grad_sums(g2, x2, mean)
+                sum_g, dot = nb.grad_sums(g2, x2, mean, inside)
             if need_x:
                 gx = xp.multiply(g2, scale)
+                if inside is not None:
+                    gx *= inside
         if gx is not None:
             gx = _unview3(gx.reshape(self.shape[0], -1, c), self.shape, True)
         if need_w:
@@ -226,6 +241,8 @@ class BatchNorm(Function):
     def backward(self, g):
         if self.fused:
             return self._backward_fused(g)
+        if self.inside is not None:
+            g = g * self.inside
         last = self.last
         g3 = _view3(g, last)  # (a copy only when g's layout differs from the input's)
         invstd, scale = self.invstd, self.scale
@@ -267,6 +284,27 @@ def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=Non
     (``running_var`` takes the unbiased batch variance). ``momentum=None`` is treated as 0.1 here; the
     ``BatchNorm`` layers turn it into a cumulative average. Otherwise the running statistics are used.
     """
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps, None)
+
+
+def batch_norm_hardtanh(input, running_mean=None, running_var=None, weight=None, bias=None, training: bool = False,
+                        momentum: float | None = 0.1, eps: float = 1e-5, min_val: float = 0.0,
+                        max_val: float = 6.0):
+    """``hardtanh(batch_norm(...), min_val, max_val)`` (ReLU6 by default) as one node: the clip folded into
+    batch norm's passes. The same values and gradients as the two ops.
+
+    >>> import lucidnet as ln
+    >>> y = batch_norm_hardtanh(ln.randn(4, 3, 5, 5) * 10, training=True)
+    >>> float(y.min()) >= 0.0 and float(y.max()) <= 6.0
+    True
+    """
+    if min_val > max_val:
+        raise ValueError(f"batch_norm_hardtanh: min_val={min_val} must not exceed max_val={max_val}")
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps,
+                       (float(min_val), float(max_val)))
+
+
+def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps, clip):
     from ..tensor import Tensor
 
     x = input
@@ -293,7 +331,7 @@ def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=Non
     rm = None if running_mean is None else running_mean.data
     rv = None if running_var is None else running_var.data
     return BatchNorm.apply(x, weight, bias, running_mean=rm, running_var=rv, training=use_batch,
-                           momentum=0.1 if momentum is None else float(momentum), eps=float(eps))
+                           momentum=0.1 if momentum is None else float(momentum), eps=float(eps), clip=clip)
 
 
 # ---- layer norm ---------------------------------------------------------------------------------------

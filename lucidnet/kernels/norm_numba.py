@@ -47,38 +47,62 @@ def _sums(x, shift, partial):  # pragma: no cover - compiled
 
 
 @njit(parallel=True, cache=True)
-def _affine(x, a, b, out):  # pragma: no cover - compiled
-    # out = x * a + b, per column
+def _affine(x, a, b, out, lo, hi, inside, clip):  # pragma: no cover - compiled
+    # out = x * a + b, per column; with clip, out clipped to [lo, hi] and inside = lo < out < hi (NaN stays)
     m, c = x.shape
     for i in prange(m):
         row, dst = x[i], out[i]
-        for j in range(c):
-            dst[j] = row[j] * a[j] + b[j]
+        if clip:
+            ins = inside[i]
+            for j in range(c):
+                v = row[j] * a[j] + b[j]
+                ins[j] = (v > lo) and (v < hi)
+                if v < lo:
+                    v = lo
+                elif v > hi:
+                    v = hi
+                dst[j] = v
+        else:
+            for j in range(c):
+                dst[j] = row[j] * a[j] + b[j]
 
 
 @njit(parallel=True, cache=True)
-def _grad_sums(g, x, mean, partial):  # pragma: no cover - compiled
-    # partial[t, 0, c] = sum of g, partial[t, 1, c] = sum of g * (x - mean), over thread t's rows
+def _grad_sums(g, inside, masked, x, mean, partial):  # pragma: no cover - compiled
+    # partial[t, 0, c] = sum of g, partial[t, 1, c] = sum of g * (x - mean), over thread t's rows; g masked by
+    # inside (g * inside, an activation's gradient folded in) when masked
     m, c = x.shape
     for t in prange(partial.shape[0]):
         s, d = partial[t, 0], partial[t, 1]
         start, stop = _block(partial, t, m)
         for i in range(start, stop):
             grow, xrow = g[i], x[i]
-            for j in range(c):
-                gv = np.float64(grow[j])
-                s[j] += gv
-                d[j] += gv * (np.float64(xrow[j]) - np.float64(mean[j]))
+            if masked:
+                ins = inside[i]
+                for j in range(c):
+                    gv = np.float64(grow[j] * np.float32(ins[j]))
+                    s[j] += gv
+                    d[j] += gv * (np.float64(xrow[j]) - np.float64(mean[j]))
+            else:
+                for j in range(c):
+                    gv = np.float64(grow[j])
+                    s[j] += gv
+                    d[j] += gv * (np.float64(xrow[j]) - np.float64(mean[j]))
 
 
 @njit(parallel=True, cache=True)
-def _grad_input(g, x, mean, k, c0, a, out):  # pragma: no cover - compiled
-    # out = (g - c0 - (x - mean) * k) * a, per column
+def _grad_input(g, inside, masked, x, mean, k, c0, a, out):  # pragma: no cover - compiled
+    # out = (g - c0 - (x - mean) * k) * a, per column (g * inside for g when masked)
     m, c = x.shape
     for i in prange(m):
         grow, xrow, dst = g[i], x[i], out[i]
-        for j in range(c):
-            dst[j] = (grow[j] - c0[j] - (xrow[j] - mean[j]) * k[j]) * a[j]
+        if masked:
+            ins = inside[i]
+            for j in range(c):
+                dst[j] = (grow[j] * np.float32(ins[j]) - c0[j] - (xrow[j] - mean[j]) * k[j]) * a[j]
+        else:
+            for j in range(c):
+                dst[j] = (grow[j] - c0[j] - (xrow[j] - mean[j]) * k[j]) * a[j]
 
 
 def _partial(c: int) -> np.ndarray:
@@ -97,24 +121,32 @@ def moments(x2):
     return mean.astype(np.float32), var.astype(np.float32)
 
 
-def affine(x2, a, b):
-    """A new (M, C) array ``x2 * a + b``."""
+_NO_MASK = np.ones((1, 1), dtype=np.bool_)
+
+
+def affine(x2, a, b, clip=None):
+    """A new (M, C) array ``x2 * a + b``; with ``clip=(lo, hi)`` (float32) that clipped, and the bool mask of
+    the entries strictly inside: -> (out, inside or None)."""
     out = np.empty_like(x2)
-    _affine(x2, a, b, out)
-    return out
+    if clip is None:
+        _affine(x2, a, b, out, np.float32(0), np.float32(0), _NO_MASK, False)
+        return out, None
+    inside = np.empty(x2.shape, dtype=np.bool_)
+    _affine(x2, a, b, out, clip[0], clip[1], inside, True)
+    return out, inside
 
 
-def grad_sums(g2, x2, mean):
-    """(sum of g, sum of g * (x - mean)) per column, float32 (C,) each."""
+def grad_sums(g2, x2, mean, inside=None):
+    """(sum of g, sum of g * (x - mean)) per column, float32 (C,) each; g masked by ``inside`` if given."""
     partial = _partial(x2.shape[1])
-    _grad_sums(g2, x2, mean, partial)
+    _grad_sums(g2, _NO_MASK if inside is None else inside, inside is not None, x2, mean, partial)
     return partial[:, 0].sum(axis=0).astype(np.float32), partial[:, 1].sum(axis=0).astype(np.float32)
 
 
-def grad_input(g2, x2, mean, k, c0, a):
-    """A new (M, C) array ``(g - c0 - (x - mean) * k) * a``."""
+def grad_input(g2, x2, mean, k, c0, a, inside=None):
+    """A new (M, C) array ``(g - c0 - (x - mean) * k) * a``; g masked by ``inside`` if given."""
     out = np.empty_like(x2)
-    _grad_input(g2, x2, mean, k, c0, a, out)
+    _grad_input(g2, _NO_MASK if inside is None else inside, inside is not None, x2, mean, k, c0, a, out)
     return out
 
 

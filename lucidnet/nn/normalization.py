@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..autograd.grad_mode import no_grad
-from ..fused.norm import as_normalized_shape, batch_norm, group_norm, layer_norm
+from ..fused.norm import as_normalized_shape, batch_norm, batch_norm_hardtanh, group_norm, layer_norm
 from ..tensor import Tensor, int64, ones, tensor, zeros
 from .module import Module
 from .parameter import Parameter
@@ -102,6 +102,15 @@ class _BatchNorm(Module):
                             "input (x.float() / x.double()) or the layer (layer.float() / layer.double())")
 
     def forward(self, x: Tensor) -> Tensor:
+        return self._normalize(x, None)
+
+    def forward_hardtanh(self, x: Tensor, min_val: float = 0.0, max_val: float = 6.0) -> Tensor:
+        """``hardtanh(self(x), min_val, max_val)`` (ReLU6 by default) in one node: the clip folded into batch
+        norm's passes (``fused.norm.batch_norm_hardtanh``). The same values, gradients and running statistics
+        as the layer followed by ``nn.ReLU6``; this layer's forward hooks do not run."""
+        return self._normalize(x, (min_val, max_val))
+
+    def _normalize(self, x: Tensor, clip: tuple | None) -> Tensor:
         self._check_input(x)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
@@ -111,8 +120,8 @@ class _BatchNorm(Module):
         # batch statistics (updating the running ones, if kept) in training mode, and in eval mode when no
         # running statistics are kept; otherwise the running statistics
         use_batch = self.training or self.running_mean is None
-        return batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, use_batch, factor,
-                          self.eps)
+        args = (x, self.running_mean, self.running_var, self.weight, self.bias, use_batch, factor, self.eps)
+        return batch_norm(*args) if clip is None else batch_norm_hardtanh(*args, *clip)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "

@@ -42,12 +42,25 @@ def make_divisible(v: float, divisor: int = 8) -> int:
 
 class ConvBNReLU6(nn.Sequential):
     """Convolution (no bias, 'same' padding for odd kernels), batch norm, ReLU6: children ``0``, ``1``, ``2``
-    (torchvision's ``Conv2dNormActivation``)."""
+    (torchvision's ``Conv2dNormActivation``).
+
+    The batch norm and the ReLU6 run as one node (``BatchNorm2d.forward_hardtanh``: the same values, one
+    pass fewer each way) unless a child has been replaced or has forward hooks; then the children run one
+    by one."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1, groups: int = 1):
         super().__init__(nn.Conv2d(in_channels, out_channels, kernel_size, stride, (kernel_size - 1) // 2,
                                    groups=groups, bias=False),
                          nn.BatchNorm2d(out_channels), nn.ReLU6())
+
+    def forward(self, x: Tensor) -> Tensor:
+        children = list(self._modules.values())
+        if len(children) == 3:
+            conv, bn, act = children
+            if (type(bn) is nn.BatchNorm2d and type(act) in (nn.ReLU6, nn.Hardtanh)
+                    and not (bn._forward_hooks or act._forward_hooks)):
+                return bn.forward_hardtanh(conv(x), act.min_val, act.max_val)
+        return super().forward(x)
 
 
 class InvertedResidual(nn.Module):
