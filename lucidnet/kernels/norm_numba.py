@@ -5,9 +5,10 @@ BatchNorm1d input (N, C). The training forward reads the input twice (statistics
 backward reads it and the gradient twice; the NumPy path in ``norm.py`` makes about five passes each way
 and is the reference these are tested against.
 
-Statistics are summed in float64, per thread over a fixed block of rows (so results do not depend on
-scheduling), after subtracting a per-channel shift (the first row), which keeps the one-pass variance
-``E[d^2] - E[d]^2`` free of cancellation.
+Statistics are summed per thread over a fixed block of rows (so results do not depend on scheduling):
+in float32 over runs of 32 rows (full vector width), each run's sums added into float64 totals; after
+subtracting a per-channel shift (the first row), which keeps the one-pass variance ``E[d^2] - E[d]^2``
+free of cancellation.
 
 Layer norm normalises each row of (R, D) on its own: one pass forward (mean and the centred variance of a
 row while it is in cache, then the row out), one pass backward that also sums the weight's and bias's
@@ -31,6 +32,9 @@ def _block(partial, t, m):  # pragma: no cover - compiled
     return t * step, min(m, (t + 1) * step)
 
 
+_RUN = 32  # rows summed in float32 before their sums go into the float64 totals
+
+
 @njit(parallel=True, cache=True)
 def _sums(x, shift, partial):  # pragma: no cover - compiled
     # partial[t, 0, c] = sum of (x - shift) over thread t's rows, partial[t, 1, c] = sum of its squares
@@ -38,12 +42,19 @@ def _sums(x, shift, partial):  # pragma: no cover - compiled
     for t in prange(partial.shape[0]):
         s, q = partial[t, 0], partial[t, 1]
         start, stop = _block(partial, t, m)
-        for i in range(start, stop):
-            row = x[i]
+        s32, q32 = np.empty(c, np.float32), np.empty(c, np.float32)
+        for i0 in range(start, stop, _RUN):
+            s32[:] = 0
+            q32[:] = 0
+            for i in range(i0, min(stop, i0 + _RUN)):
+                row = x[i]
+                for j in range(c):
+                    d = row[j] - shift[j]
+                    s32[j] += d
+                    q32[j] += d * d
             for j in range(c):
-                d = np.float64(row[j]) - np.float64(shift[j])
-                s[j] += d
-                q[j] += d * d
+                s[j] += s32[j]
+                q[j] += q32[j]
 
 
 @njit(parallel=True, cache=True)
@@ -75,19 +86,26 @@ def _grad_sums(g, inside, masked, x, mean, partial):  # pragma: no cover - compi
     for t in prange(partial.shape[0]):
         s, d = partial[t, 0], partial[t, 1]
         start, stop = _block(partial, t, m)
-        for i in range(start, stop):
-            grow, xrow = g[i], x[i]
-            if masked:
-                ins = inside[i]
-                for j in range(c):
-                    gv = np.float64(grow[j] * np.float32(ins[j]))
-                    s[j] += gv
-                    d[j] += gv * (np.float64(xrow[j]) - np.float64(mean[j]))
-            else:
-                for j in range(c):
-                    gv = np.float64(grow[j])
-                    s[j] += gv
-                    d[j] += gv * (np.float64(xrow[j]) - np.float64(mean[j]))
+        s32, d32 = np.empty(c, np.float32), np.empty(c, np.float32)
+        for i0 in range(start, stop, _RUN):
+            s32[:] = 0
+            d32[:] = 0
+            for i in range(i0, min(stop, i0 + _RUN)):
+                grow, xrow = g[i], x[i]
+                if masked:
+                    ins = inside[i]
+                    for j in range(c):
+                        gv = grow[j] * np.float32(ins[j])
+                        s32[j] += gv
+                        d32[j] += gv * (xrow[j] - mean[j])
+                else:
+                    for j in range(c):
+                        gv = grow[j]
+                        s32[j] += gv
+                        d32[j] += gv * (xrow[j] - mean[j])
+            for j in range(c):
+                s[j] += s32[j]
+                d[j] += d32[j]
 
 
 @njit(parallel=True, cache=True)
