@@ -5,8 +5,10 @@ Families (compiled module / NumPy twin):
 - ``conv``: ``conv_numba`` / ``conv_numpy``: im2col, col2im, max-pooling (the wrappers below lock them);
 - ``depthwise``: ``depthwise_numba`` / ``depthwise_numpy``: depthwise convolution (one filter per channel);
 - ``rnn``: ``rnn_numba`` / ``rnn_numpy``: the recurrent layers' loops over time;
-- ``norm``: ``norm_numba`` / none (batch norm's NumPy path is written inline in ``lucidnet.fused.norm``);
-- ``act``: ``act_numba`` / none (exact GELU; its NumPy path is written inline in ``lucidnet.ops.activation``);
+- ``norm``: ``norm_numba`` / none (batch norm's and layer norm's NumPy paths are written inline in
+  ``lucidnet.fused.norm``);
+- ``act``: ``act_numba`` / none (exact GELU, hardtanh, row softmax, dropout; their NumPy paths are written inline
+  in ``lucidnet.ops.activation``, ``lucidnet.fused.attention`` and ``lucidnet.fused.dropout``);
 - ``optim``: ``optim_numba`` / ``optim_numpy``: Adam's and SGD's update passes;
 - ``gemm``: ``gemm_numba`` (the packed-weight GEMM of ``rnn_numba``; NumPy's twin is ``numpy.matmul``).
 
