@@ -28,3 +28,16 @@ def test_train_encode_save_load(tmp_path, model):
 def test_unknown_model_is_an_error():
     with pytest.raises(ValueError, match="bpe"):
         SubwordTokenizer.train(TEXTS, model="unigram")
+
+
+def test_reversible_bpe_decodes_back_to_the_text_and_keeps_case():
+    """reversible=True (for translation): specials after <pad>/<unk>, case kept, decode(encode(s)) == s for
+    text made of seen characters; it refuses lowercase=True."""
+    de = ["Ein Mann fährt Fahrrad auf der Straße.", "Zwei Hunde spielen im Schnee!", "Eine Frau, die lacht."] * 10
+    tok = SubwordTokenizer.train(de, vocab_size=120, lowercase=False, reversible=True, specials=["<s>", "</s>"])
+    assert tok.vocab.tokens[:4] == ["<pad>", "<unk>", "<s>", "</s>"]
+    for s in ("Ein Hund fährt im Schnee.", "Zwei Frauen, die spielen!"):
+        assert tok.decode(tok.encode(s)) == s
+    assert tok.decode([2, *tok.encode("Ein Mann").tolist(), 3]) == "Ein Mann"  # specials left out
+    with pytest.raises(ValueError, match="lowercase=False"):
+        SubwordTokenizer.train(de, reversible=True)

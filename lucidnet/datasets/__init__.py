@@ -1,5 +1,5 @@
 """Datasets: MNIST and Fashion-MNIST from their IDX files, a Fashion-MNIST subset bundled offline, SST-2 and
-other "label, separator, text" files, and Tiny Shakespeare.
+other "label, separator, text" files, Tiny Shakespeare, and Multi30k (German-English sentence pairs).
 
 >>> from lucidnet.datasets import FashionMNIST
 >>> train = FashionMNIST.bundled("train")     # 6,000 images, no download
@@ -14,10 +14,11 @@ from .download import cache_dir, data_roots, download_file, md5sum
 from .errors import DatasetError, DatasetNotFoundError
 from .idx import read_idx, write_idx
 from .mnist import BUNDLED_DIR, MNIST, FashionMNIST
+from .multi30k import Multi30k
 from .sst2 import SST2
 from .textfiles import LabeledText, locate_files, read_labeled_lines
 from .tinyshakespeare import TinyShakespeare
 
-__all__ = ["MNIST", "FashionMNIST", "BUNDLED_DIR", "SST2", "TinyShakespeare", "LabeledText", "read_labeled_lines",
+__all__ = ["MNIST", "FashionMNIST", "BUNDLED_DIR", "SST2", "TinyShakespeare", "Multi30k", "LabeledText", "read_labeled_lines",
            "locate_files", "DatasetError", "DatasetNotFoundError", "read_idx", "write_idx", "download_file", "md5sum",
            "cache_dir", "data_roots"]

@@ -8,6 +8,10 @@ tokenizer (``encode_texts(texts, tok.vocab, tokenizer=tok)``); ``tok.vocab`` is 
     tok = SubwordTokenizer.train(texts, vocab_size=8000, model="bpe")
     tok("a gripping film")         # ['a', 'gri', '##pping', ...] for WordPiece; BPE pieces for bpe
     tok.save("tokenizer.json"); SubwordTokenizer.load("tokenizer.json")
+
+``reversible=True`` (for generating text, as in translation) keeps case and splits on spaces alone, marking
+each word's start SentencePiece's way ("▁"), so that :meth:`SubwordTokenizer.decode` gives the text back;
+``specials`` adds tokens such as ``<s>`` and ``</s>`` after ``<pad>`` and ``<unk>``.
 """
 from __future__ import annotations
 
@@ -46,12 +50,24 @@ class SubwordTokenizer:
 
     @classmethod
     def train(cls, texts: Iterable[str], vocab_size: int = 8000, model: str = "bpe", min_frequency: int = 2,
-              lowercase: bool = True, pad_token: str = "<pad>", unk_token: str = "<unk>") -> "SubwordTokenizer":
-        """Learn a ``model`` ("bpe" or "wordpiece") vocabulary of at most ``vocab_size`` pieces from ``texts``."""
+              lowercase: bool = True, pad_token: str = "<pad>", unk_token: str = "<unk>", *,
+              reversible: bool = False, specials: Iterable[str] = ()) -> "SubwordTokenizer":
+        """Learn a ``model`` ("bpe" or "wordpiece") vocabulary of at most ``vocab_size`` pieces from ``texts``.
+
+        ``reversible``: split on spaces only and mark word starts, so that :meth:`decode` restores the text
+        (then ``lowercase`` must be False); ``specials``: more special tokens, after ``<pad>`` and ``<unk>``.
+
+        >>> tok = SubwordTokenizer.train(["Ein Hund, ein Ball!"] * 4, vocab_size=60, lowercase=False,
+        ...                              reversible=True, specials=["<s>", "</s>"])
+        >>> tok.vocab.tokens[:4], tok.decode(tok.encode("Ein Ball, ein Hund!"))
+        (['<pad>', '<unk>', '<s>', '</s>'], 'Ein Ball, ein Hund!')
+        """
         if model not in MODELS:
             raise ValueError(f"SubwordTokenizer.train: model must be one of {MODELS}, got {model!r}")
+        if reversible and lowercase:
+            raise ValueError("SubwordTokenizer.train: reversible=True keeps the text as it is; pass lowercase=False")
         tk = _tokenizers()
-        specials = [pad_token, unk_token]
+        specials = [pad_token, unk_token, *specials]
         if model == "bpe":
             tok = tk.Tokenizer(tk.models.BPE(unk_token=unk_token))
             trainer = tk.trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
@@ -62,7 +78,10 @@ class SubwordTokenizer:
                                                    special_tokens=specials)
         if lowercase:
             tok.normalizer = tk.normalizers.Lowercase()
-        tok.pre_tokenizer = tk.pre_tokenizers.BertPreTokenizer()
+        if reversible:
+            tok.pre_tokenizer, tok.decoder = tk.pre_tokenizers.Metaspace(), tk.decoders.Metaspace()
+        else:
+            tok.pre_tokenizer = tk.pre_tokenizers.BertPreTokenizer()
         tok.train_from_iterator(texts, trainer=trainer)
         return cls(tok, pad_token, unk_token)
 
@@ -73,6 +92,11 @@ class SubwordTokenizer:
     def encode(self, text: str) -> np.ndarray:
         """The ids of ``text``'s subword tokens (int64), the same as ``self.vocab.encode(self(text))``."""
         return np.array(self.tokenizer.encode(text).ids, dtype=np.int64)
+
+    def decode(self, ids: Iterable[int], skip_special_tokens: bool = True) -> str:
+        """The text of a sequence of ids (special tokens left out by default); the input text again for a
+        ``reversible`` tokenizer, pieces joined by spaces otherwise."""
+        return self.tokenizer.decode([int(i) for i in ids], skip_special_tokens=skip_special_tokens)
 
     def save(self, path: str | os.PathLike) -> None:
         """The tokenizer as the library's JSON, written atomically."""
