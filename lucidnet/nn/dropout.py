@@ -1,8 +1,10 @@
 """Dropout: zero each element with probability ``p`` while training, scale the rest by 1/(1-p).
 ``Dropout2d`` does the same to whole channels (one draw per sample and channel).
 
-The mask comes from ``lucidnet.random.generator()`` (so ``manual_seed`` makes runs repeat), drawn in
-float32 and turned into the mask in place: no float64 temporaries. In eval mode dropout is the identity.
+The mask comes from ``lucidnet.random.generator()`` (so ``manual_seed`` makes runs repeat): for float32
+with the compiled kernels, one draw keys a counter hash that gives every element its bits, and the mask is
+drawn, applied and kept (one byte an element) in one pass (``fused.dropout``); otherwise NumPy draws a
+float32 uniform per element. No float64 temporaries. In eval mode dropout is the identity.
 
 >>> import lucidnet as ln
 >>> drop = ln.nn.Dropout(0.5)
