@@ -19,6 +19,7 @@ PLUGINS: dict[str, str] = {
     "imagenet_transfer": "lucidnet.vision.models.transfer",
     "textcnn": "lucidnet.text.models", "lstm_classifier": "lucidnet.text.models", "char_lstm": "lucidnet.text.models",
     "bert": "lucidnet.text.bert", "bert_classifier": "lucidnet.text.bert",
+    "transformer_translator": "lucidnet.text.seq2seq", "attention_gru": "lucidnet.text.seq2seq",
     "mf": "lucidnet.recsys.models", "autorec": "lucidnet.recsys.models", "gmf": "lucidnet.recsys.models",
     "ncf_mlp": "lucidnet.recsys.models", "neumf": "lucidnet.recsys.models",
 }

@@ -178,6 +178,56 @@ class MultiheadAttention(Module):
             return qkv[..., :e], qkv[..., e:2 * e], qkv[..., 2 * e:]
         return ops.linear(query, w[:e], bq), ops.linear(key, w[e:2 * e], bk), ops.linear(value, w[2 * e:], bv)
 
+    def forward_cached(self, query: Tensor, memory: Tensor | None, cache: dict,
+                       key_padding_mask: Tensor | None = None) -> Tensor:
+        """Attention of the newest positions ``query`` (N, T, E) (batch first) during step-by-step decoding,
+        with the projected keys and values kept in ``cache`` (a dict this method fills):
+
+        - self-attention (``memory=None``): the keys and values of ``query`` are appended to those of the
+          earlier steps, and each new position attends to every cached one and to itself and those before it;
+        - attention over a fixed ``memory`` (N, S, E): its keys and values are projected on the first call
+          only; ``key_padding_mask`` (N, S), True = padding, hides keys.
+
+        Each step costs the new positions' projections, not the whole prefix's. Eval mode (no dropout)
+        and a packed projection (``kdim == vdim == embed_dim``, no ``bias_k``) are required.
+        """
+        who = self._who()
+        if not self.batch_first or query.ndim != 3:
+            raise ValueError(f"{who}: forward_cached takes batch-first (N, T, E) queries (batch_first=True)")
+        if self.training and self.dropout > 0:
+            raise ValueError(f"{who}: forward_cached is for decoding; call .eval() first (dropout {self.dropout})")
+        if not self._qkv_same_embed_dim or self.bias_k is not None or self.add_zero_attn:
+            raise ValueError(f"{who}: forward_cached needs the packed projection without bias_k or add_zero_attn")
+        e, h, d = self.embed_dim, self.num_heads, self.head_dim
+        w, b = self.in_proj_weight, self.in_proj_bias
+
+        def project(x: Tensor, i: int) -> Tensor:  # rows i*e..(i+1)*e of the packed projection, as (N, H, T, D)
+            y = ops.linear(x, w[i * e:(i + 1) * e], None if b is None else b[i * e:(i + 1) * e])
+            return y.reshape(x.shape[0], x.shape[1], h, d).permute(0, 2, 1, 3)
+
+        n, t = query.shape[0], query.shape[1]
+        q = project(query, 0)
+        mask = None
+        if memory is None:
+            k, v = project(query, 1), project(query, 2)
+            if "k" in cache:
+                k, v = ops.cat([cache["k"], k], dim=2), ops.cat([cache["v"], v], dim=2)
+            cache["k"], cache["v"] = k, v
+            past = k.shape[2] - t
+            if t > 1:  # new position i sees the cache and new positions up to i (True = attend)
+                mask = Tensor(xp.arange(past + t)[None, :] <= past + xp.arange(t)[:, None])
+        else:
+            if "k" not in cache:
+                cache["k"], cache["v"] = project(memory, 1), project(memory, 2)
+            k, v = cache["k"], cache["v"]
+            if key_padding_mask is not None:
+                if tuple(key_padding_mask.shape) != (n, k.shape[2]) or key_padding_mask.dtype != bool:
+                    raise ValueError(f"{who}: key_padding_mask must be bool of shape (N, S) = {(n, k.shape[2])}, "
+                                     f"got {key_padding_mask.dtype} {tuple(key_padding_mask.shape)}")
+                mask = Tensor(xp.logical_not(key_padding_mask.data)[:, None, None, :])
+        out = scaled_dot_product_attention(q, k, v, mask)                 # (N, H, T, D)
+        return self.out_proj(out.permute(0, 2, 1, 3).reshape(n, t, e))
+
     def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Tensor | None = None,
                 need_weights: bool = True, attn_mask: Tensor | None = None, average_attn_weights: bool = True,
                 is_causal: bool = False) -> tuple[Tensor, Tensor | None]:

@@ -125,6 +125,19 @@ class TransformerDecoderLayer(_Layer):
                                 need_weights=False, is_causal=is_causal)[0]
         return self.dropout2(x)
 
+    def forward_cached(self, tgt: Tensor, memory: Tensor, cache: dict,
+                       memory_key_padding_mask: Tensor | None = None) -> Tensor:
+        """The layer on the newest target positions ``tgt`` (N, T, E) during step-by-step decoding (eval mode,
+        batch first): causal self-attention over every position so far through ``cache`` (filled here), then
+        attention over ``memory``; the same values as :meth:`forward` with a causal mask on the whole prefix."""
+        self._check(tgt, "tgt")
+        self._check(memory, "memory")
+        own, cross = cache.setdefault("self", {}), cache.setdefault("memory", {})
+        x = self._residual(tgt, self.norm1, lambda h: self.dropout1(self.self_attn.forward_cached(h, None, own)))
+        x = self._residual(x, self.norm2, lambda h: self.dropout2(
+            self.multihead_attn.forward_cached(h, memory, cross, memory_key_padding_mask)))
+        return self._residual(x, self.norm3, self._ff_block)
+
     def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Tensor | None = None, memory_mask: Tensor | None = None,
                 tgt_key_padding_mask: Tensor | None = None, memory_key_padding_mask: Tensor | None = None,
                 tgt_is_causal: bool = False, memory_is_causal: bool = False) -> Tensor:
@@ -183,6 +196,28 @@ class TransformerDecoder(Module):
                         tgt_key_padding_mask=tgt_key_padding_mask, memory_key_padding_mask=memory_key_padding_mask,
                         tgt_is_causal=bool(tgt_is_causal), memory_is_causal=memory_is_causal)
         return out if self.norm is None else self.norm(out)
+
+
+    def forward_cached(self, tgt: Tensor, memory: Tensor, cache: list | None = None,
+                       memory_key_padding_mask: Tensor | None = None) -> tuple[Tensor, list]:
+        """Step-by-step decoding (eval mode, batch first): ``tgt`` (N, T, E) holds the newest positions only;
+        -> (their outputs, the cache to pass with the next step). The first call takes ``cache=None``.
+
+        >>> import lucidnet as ln
+        >>> layer = ln.nn.TransformerDecoderLayer(8, 2, 16, batch_first=True)
+        >>> dec = ln.nn.TransformerDecoder(layer, 2).eval()
+        >>> mem, tgt = ln.randn(1, 4, 8), ln.randn(1, 3, 8)
+        >>> full = dec(tgt, mem, tgt_mask=ln.nn.Transformer.generate_square_subsequent_mask(3))
+        >>> out, cache = dec.forward_cached(tgt[:, :2], mem)
+        >>> out2, cache = dec.forward_cached(tgt[:, 2:], mem, cache)
+        >>> bool(abs(out2 - full[:, 2:]).max() < 1e-5)
+        True
+        """
+        cache = [{} for _ in self.layers] if cache is None else cache
+        out = tgt
+        for layer, c in zip(self.layers, cache):
+            out = layer.forward_cached(out, memory, c, memory_key_padding_mask)
+        return (out if self.norm is None else self.norm(out)), cache
 
 
 class Transformer(Module):

@@ -43,11 +43,12 @@ def length_mask(lengths: np.ndarray, t: int) -> np.ndarray:
     return np.arange(t)[None, :] < np.asarray(lengths)[:, None]
 
 
-def _check_tokens(tokens: Any, who: str) -> Tensor:
+def check_tokens(tokens: Any, who: str, name: str = "token ids") -> Tensor:
+    """``tokens`` as an integer Tensor (batch, length), or a clear error naming ``who`` and ``name``."""
     if not isinstance(tokens, Tensor):
         tokens = Tensor(np.asarray(tokens))
     if tokens.ndim != 2 or tokens.dtype.kind not in "iu":
-        raise ValueError(f"{who}: expected token ids of shape (batch, length) and an integer dtype, got shape "
+        raise ValueError(f"{who}: expected {name} of shape (batch, length) and an integer dtype, got shape "
                          f"{tuple(tokens.shape)} and dtype {tokens.dtype}")
     return tokens
 
@@ -83,7 +84,7 @@ class TextCNN(nn.Module):
 
     def forward(self, tokens: Any, lengths: Any = None) -> Tensor:
         who = "TextCNN"
-        tokens = _check_tokens(tokens, who)
+        tokens = check_tokens(tokens, who)
         b, t = tokens.shape
         if t < self.min_length:
             raise ValueError(f"{who}: the batch is padded to length {t}, shorter than the widest kernel "
@@ -130,7 +131,7 @@ class LSTMClassifier(nn.Module):
 
     def forward(self, tokens: Any, lengths: Any = None) -> Tensor:
         who = "LSTMClassifier"
-        tokens = _check_tokens(tokens, who)
+        tokens = check_tokens(tokens, who)
         b, t = tokens.shape
         n = _lengths(lengths, b, t, who)
         x = self.embed_dropout(self.embedding(tokens))             # (B, T, E)
@@ -166,6 +167,6 @@ class CharLSTM(nn.Module):
         self.head = nn.Linear(hidden_size, vocab_size)
 
     def forward(self, x: Any, state: Any = None) -> tuple[Tensor, Any]:
-        x = _check_tokens(x, "CharLSTM")
+        x = check_tokens(x, "CharLSTM")
         out, state = self.lstm(self.embedding(x), state)
         return self.head(self.dropout(out)), state
