@@ -42,3 +42,21 @@ def write_shakespeare(root, repeats=40):
     text = verse * repeats
     (root / "input.txt").write_text(text, encoding="utf-8")
     return text
+
+
+_DE = "Hund Katze Mann Frau Kind läuft springt sitzt auf im Park Straße rot blau groß klein".split()
+_EN = "dog cat man woman child runs jumps sits on in park street red blue big small".split()
+
+
+def write_multi30k(root, train=150, val=10, test=10, seed=0):
+    """Multi30k's six gzipped files (train/val/test_2016_flickr x de/en) of a toy word-for-word language pair."""
+    import gzip
+    from pathlib import Path
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for split, n in (("train", train), ("val", val), ("test_2016_flickr", test)):
+        idx = [rng.integers(0, len(_DE), rng.integers(2, 6)) for _ in range(n)]
+        for lang, words, first in (("de", _DE, "Ein"), ("en", _EN, "A")):
+            text = "".join(first + " " + " ".join(words[i] for i in s) + ".\n" for s in idx)
+            (root / f"{split}.{lang}.gz").write_bytes(gzip.compress(text.encode("utf-8")))

