@@ -137,3 +137,24 @@ def test_custom_activation_and_errors():
         nn.Transformer(D, NH, 1, 1, FF)(ln.randn(2, 3, 2), ln.randn(2, 4, D))
     with pytest.raises(ValueError, match=r"same batch size \(dim 1\)"):
         nn.Transformer(D, NH, 1, 1, FF)(ln.randn(3, 2, D), ln.randn(3, 4, D))
+
+
+def test_decoder_forward_cached_matches_the_causal_forward_and_refuses_what_it_cannot_do():
+    """TransformerDecoder.forward_cached, fed the target in pieces (1 + 2 + 1 positions), gives the outputs of
+    the full causal forward with a memory padding mask; it needs eval mode and batch-first attention."""
+    layer = ln.nn.TransformerDecoderLayer(16, 4, 32, batch_first=True, norm_first=True)
+    dec = ln.nn.TransformerDecoder(layer, 2, norm=ln.nn.LayerNorm(16)).eval()
+    mem, tgt = ln.randn(2, 5, 16), ln.randn(2, 4, 16)
+    pad = ln.tensor(np.array([[False] * 5, [False, False, False, True, True]]))
+    full = dec(tgt, mem, tgt_mask=ln.nn.Transformer.generate_square_subsequent_mask(4),
+               memory_key_padding_mask=pad).numpy()
+    outs, cache = [], None
+    for lo, hi in ((0, 1), (1, 3), (3, 4)):
+        o, cache = dec.forward_cached(tgt[:, lo:hi], mem, cache, memory_key_padding_mask=pad)
+        outs.append(o.numpy())
+    np.testing.assert_allclose(np.concatenate(outs, axis=1), full, atol=1e-5)
+    with pytest.raises(ValueError, match="call .eval\\(\\) first"):
+        dec.train().forward_cached(tgt[:, :1], mem)
+    seq_first = ln.nn.TransformerDecoder(ln.nn.TransformerDecoderLayer(16, 4, 32), 1).eval()
+    with pytest.raises(ValueError, match="batch-first"):
+        seq_first.forward_cached(tgt[:, :1], mem)
