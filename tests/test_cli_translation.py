@@ -3,6 +3,7 @@
 import io
 import json
 
+import numpy as np
 import pytest
 
 from lucidnet.cli import main
@@ -39,6 +40,13 @@ def test_train_writes_a_translation_run(run_dir, capsys):
     assert config["task"] == "translation" and config["tokenizer"] == "subword"
     assert config["language_pair"] == ["de", "en"] and config["train"]["label_smoothing"] == 0.1
     assert "->" in (run_dir / "sample.txt").read_text(encoding="utf-8")
+    maps = json.loads((run_dir / "attention.json").read_text(encoding="utf-8"))
+    assert len(maps) == 3 and maps[0]["target"][-1] == "</s>"
+    for e in maps:
+        w = np.asarray(e["weights"])
+        assert w.shape == (len(e["target"]), len(e["source"])) and np.allclose(w.sum(axis=1), 1, atol=1e-3)
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert (run_dir / "plots" / "attention.png").is_file() and "attends to each source subword" in html
 
 
 def test_evaluate_gives_the_runs_bleu_and_translate_one_line_per_sentence(run_dir, data, capsys, tmp_path,

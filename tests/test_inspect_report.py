@@ -287,3 +287,18 @@ def test_loss_and_metrics_share_one_epoch_axis(monkeypatch):
     lines = {ln_.get_label(): list(ln_.get_xdata()) for fig in figs for ax in fig.axes for ln_ in ax.get_lines()}
     assert lines["train (epoch mean)"] == lines["validation"] == lines["train"] == [1, 2, 3]
     assert lines["train (per step)"][-1] == 3.0
+
+
+def test_a_corrupt_attention_file_is_left_out_with_a_warning(tmp_path):
+    """attention.json (a translation run's maps) that is not valid, or whose weights do not match its tokens,
+    never breaks the report: the maps are left out with a warning naming the file."""
+    from lucidnet.inspect.report import read_attention
+    good = [{"source": ["a", "b"], "target": ["x", "</s>"], "weights": [[0.5, 0.5], [1.0, 0.0]]}]
+    path = tmp_path / "attention.json"
+    path.write_text(json.dumps(good))
+    assert read_attention(path) == good
+    for bad in ("{not json", json.dumps([{"source": ["a"], "target": ["x"], "weights": [[0.5, 0.5]]}]),
+                json.dumps([{"source": ["a"]}])):
+        path.write_text(bad)
+        with pytest.warns(RuntimeWarning, match="attention maps left out"):
+            assert read_attention(path) is None

@@ -125,3 +125,13 @@ def test_sinusoidal_table_and_errors():
         beam_search(m, ln.tensor([[4]]), bos=BOS, eos=EOS, beam=0)
     with pytest.raises(TypeError, match="has no encode"):
         greedy(ln.nn.Linear(2, 2), ln.tensor([[4]]), bos=BOS, eos=EOS)
+
+
+@pytest.mark.parametrize("kind", ["transformer", "gru"])
+def test_cross_attention_maps_are_distributions_over_the_real_source(kind):
+    m = small(kind).eval()
+    src = ln.tensor(pad_sequences([[4, 5, 6, 7], [8, 9]], PAD)[0])
+    w = m.cross_attention(src, ln.tensor([[BOS, 5, 6], [BOS, 9, 10]]))
+    assert w.shape == (2, 3, 4)
+    np.testing.assert_allclose(w.sum(axis=2), 1, atol=1e-5)
+    assert np.all(w[1, :, 2:] == 0)  # padding gets no attention

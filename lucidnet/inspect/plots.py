@@ -226,3 +226,21 @@ def misclassified(images: np.ndarray, true: np.ndarray, pred: np.ndarray, classe
         conf = f" {confidence[k]:.0%}" if confidence is not None else ""
         ax.set_title(f"{classes[true[k]]}\n-> {classes[pred[k]]}{conf}", fontsize=7, color="tab:red")
     return _png(fig)
+
+
+def attention_maps(examples: Sequence[dict]) -> bytes | None:
+    """One heatmap per example: ``{"source": tokens, "target": tokens, "weights": (T, S)}``, target tokens
+    down the side, source tokens along the top (a translation model's attention over the source)."""
+    if not examples:
+        return None
+    k = len(examples)
+    widths = [max(3.0, 0.28 * len(e["source"]) + 1.5) for e in examples]
+    height = max(3.0, 0.26 * max(len(e["target"]) for e in examples) + 1.5)
+    fig = _figure(sum(widths), height)
+    for i, e in enumerate(examples):
+        ax = fig.add_subplot(1, k, i + 1)
+        ax.imshow(np.asarray(e["weights"], dtype=float), cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto")
+        ax.set_xticks(range(len(e["source"])), e["source"], rotation=90, fontsize=7)
+        ax.set_yticks(range(len(e["target"])), e["target"], fontsize=7)
+    fig.tight_layout()
+    return _png(fig)

@@ -30,7 +30,7 @@ from ..ops import softmax
 from ..serialization.atomic import atomic_write
 from ..tensor import from_numpy
 from ..train.metrics import confusion_matrix
-from ..train.rundir import DIAGNOSIS, MONITOR, PLOTS, PREDICTIONS, REPORT, save_run, write_metrics
+from ..train.rundir import ATTENTION, DIAGNOSIS, MONITOR, PLOTS, PREDICTIONS, REPORT, save_run, write_metrics
 from . import plots
 from .doctor import Diagnosis, diagnose
 from .monitor import Monitor, MonitorLog
@@ -91,6 +91,21 @@ def load_predictions(path: str | os.PathLike) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
+def read_attention(path: str | os.PathLike) -> list[dict] | None:
+    """The attention maps a translation run saved (``attention.json``: a list of ``{"source": tokens,
+    "target": tokens, "weights": rows}``), or None (with a warning) when the file is not such a list."""
+    try:
+        examples = json.loads(Path(path).read_text(encoding="utf-8"))
+        for e in examples:
+            w = np.asarray(e["weights"], dtype=float)
+            if w.shape != (len(e["target"]), len(e["source"])):
+                raise ValueError(f"weights of shape {w.shape} for {len(e['target'])} x {len(e['source'])} tokens")
+        return examples
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        warnings.warn(f"{path}: attention maps left out of the report ({e})", RuntimeWarning, stacklevel=2)
+        return None
+
+
 def _history_dict(history: Any) -> dict[str, list]:
     h = getattr(history, "history", history) or {}
     return {k: list(v) for k, v in h.items()}
@@ -137,8 +152,9 @@ def build_report(run_dir: str | os.PathLike, history: Any, log: MonitorLog | Non
         summary_text = str(model_summary(model, tuple(shape), batch_size=batch))
     preds = load_predictions(run_dir / PREDICTIONS) if (run_dir / PREDICTIONS).is_file() else None
     notes = []
+    attention = read_attention(run_dir / ATTENTION) if (run_dir / ATTENTION).is_file() else None
     if plots.available():
-        figures = _figures(hist, log, preds, classes)
+        figures = _figures(hist, log, preds, classes, attention)
     else:
         figures = []
         notes.append('The plots need matplotlib, which is not installed: pip install "lucidnet[report]", then '
@@ -158,13 +174,17 @@ def build_report(run_dir: str | os.PathLike, history: Any, log: MonitorLog | Non
 
 
 def _figures(hist: dict[str, list], log: MonitorLog | None, preds: dict | None,
-             classes: list[str]) -> list[tuple[str, str, bytes | None, str]]:
+             classes: list[str], attention: list | None = None) -> list[tuple[str, str, bytes | None, str]]:
     figures: list[tuple[str, str, bytes | None, str]] = [
         ("loss", "Loss", plots.loss_curves(hist, log), _loss_caption(hist, log)),
         ("metrics", "Metrics", plots.metric_curves(hist), _metrics_caption(hist)),
         ("lr", "Learning rate", plots.lr_curve(hist, log), ""),
         ("layers", "Layers over time", plots.layer_stats(log, len(hist.get("loss", []))), _layers_caption(log)),
     ]
+    if attention:
+        figures.append(("attention", "Attention", plots.attention_maps(attention),
+                        "Test sentences: how much each output subword (rows) attends to each source subword "
+                        "(columns) in the decoder's last attention over the source (mean over heads)."))
     if preds is not None and classes:
         c = len(classes)
         cm = confusion_matrix(np.eye(c, dtype=np.float32)[preds["y_pred"]], preds["y_true"], num_classes=c)

@@ -47,7 +47,7 @@ from .generate import generate
 from .lm import evaluate_lm
 from .subword import SubwordTokenizer
 from .tokenize import tokenize
-from .translation import bleu, train_translator, translate
+from .translation import attention_examples, bleu, train_translator, translate
 from .vocab import CharVocab, Vocab, load_vocab
 from .wordpiece import WordPieceTokenizer
 
@@ -266,8 +266,9 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
         message = (f"test BLEU {m['bleu']:.2f} (lowercased; cased {m['bleu_beam_cased']:.2f}), beam {m['beam']}; "
                    f"greedy {m['bleu_greedy']:.2f}  (epoch {m['best_epoch'] + 1} of {epochs}; "
                    f"{run.seconds / 60:.1f} min)")
-        pairs = zip(splits["test"].src, run.artifacts["translations"])
-        run.artifacts["sample"] = "\n".join(f"{a}\n  -> {b}" for a, b in list(pairs)[:5])
+        shown = list(zip(splits["test"].src, run.artifacts["translations"]))[:5]
+        run.artifacts["sample"] = "\n".join(f"{a}\n  -> {b}" for a, b in shown)
+        run.artifacts["attention"] = attention_examples(run.model, run.artifacts["tokenizer"], *zip(*shown[:3]))
     else:
         full = TinyShakespeare(options.data, "all", download=options.download).text
         train_text, val_text = split_text(full, "train"), split_text(full, "val")
@@ -286,6 +287,8 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
     run.config, run.metrics = config, metrics
     if out is not None and "sample" in run.artifacts:
         (out / rundir.SAMPLE).write_text(run.artifacts["sample"] + "\n", encoding="utf-8")
+    if out is not None and "attention" in run.artifacts:
+        rundir.write_json(out / rundir.ATTENTION, run.artifacts["attention"])
     footer = f"--- sample ---\n{run.artifacts['sample']}" if "sample" in run.artifacts else ""
     finish_run(out, run.model, config, metrics, message, run.history, monitor, footer=footer)
     return run
@@ -369,8 +372,8 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
             {"name": "transformer_translator", "d_model": 256, "nhead": 8, "num_encoder_layers": 3,
              "num_decoder_layers": 3, "dim_feedforward": 1024, "dropout": 0.1, "positions": "learned",
              "max_len": 128, "tie_embeddings": True, "share_embeddings": True},
-            {"epochs": 20, "batch_size": 128, "optimizer": "adamw", "lr": 7e-4, "weight_decay": 0.01,
-             "schedule": "linear", "warmup": 0.05, "label_smoothing": 0.1, "clip": 1.0, "beam": 5,
+            {"epochs": 20, "batch_size": 128, "optimizer": "adamw", "lr": 5e-4, "weight_decay": 0.01,
+             "schedule": "linear", "warmup": 0.1, "label_smoothing": 0.1, "clip": 1.0, "beam": 5,
              "length_penalty": 1.0},
             "a Transformer 3+3 x 256 (nn.Transformer) on a shared 8,000-piece BPE vocabulary, label smoothing 0.1",
             {"vocab_size": 8000}),

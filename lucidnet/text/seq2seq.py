@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .. import nn, ops
+from ..autograd.grad_mode import no_grad
 from ..models.registry import register
 from ..nn import functional as F
 from ..tensor import Tensor
@@ -127,6 +128,21 @@ class TransformerTranslator(nn.Module):
         """The state of the rows ``index`` (beam search keeps its best hypotheses)."""
         return _take(state, np.asarray(index, dtype=np.int64))
 
+    def cross_attention(self, src: Any, tgt_in: Any) -> np.ndarray:
+        """(N, T, S): the last decoder layer's attention over the source (mean over heads) when it reads the
+        target prefix ``tgt_in``, under teacher forcing."""
+        mha = self.transformer.decoder.layers[-1].multihead_attn
+        seen = []
+        handle = mha.register_forward_hook(lambda m, args, out: seen.append(args[0]))
+        try:
+            with no_grad():
+                self(src, tgt_in)
+                state = self.encode(src)
+                weights = mha(seen[-1], state["memory"], state["memory"], key_padding_mask=state["pad"])[1]
+        finally:
+            handle.remove()
+        return weights.numpy()
+
 
 def _take(obj: Any, index: np.ndarray) -> Any:
     """Rows ``index`` (dim 0) of every tensor in a nest of dicts and lists."""
@@ -207,3 +223,13 @@ class AttentionGRU(nn.Module):
     @staticmethod
     def reorder(state: dict, index: np.ndarray) -> dict:
         return _take(state, np.asarray(index, dtype=np.int64))
+
+    def cross_attention(self, src: Any, tgt_in: Any) -> np.ndarray:
+        """(N, T, S): the attention weights over the source at each step of reading ``tgt_in``."""
+        tgt_in = check_tokens(tgt_in, "AttentionGRU", "tgt_in")
+        with no_grad():
+            state, rows = self.encode(src), []
+            for t in range(tgt_in.shape[1]):
+                _, state = self.step(tgt_in.numpy()[:, t], state)
+                rows.append(state["attention"].numpy())
+        return np.stack(rows, axis=1)

@@ -28,7 +28,7 @@ from .decode import beam_search, greedy
 from .subword import SubwordTokenizer
 
 __all__ = ["BOS", "EOS", "train_tokenizer", "encode_pairs", "PairDataset", "translation_loss", "translate",
-           "bleu", "train_translator"]
+           "attention_examples", "bleu", "train_translator"]
 
 BOS, EOS = "<s>", "</s>"
 EVAL_BATCH = 64
@@ -110,6 +110,26 @@ def translate(model: Any, tok: SubwordTokenizer, sentences: Sequence[str], beam:
                                    length_penalty=length_penalty)
             for i, h in zip(idx, hyps):
                 out[int(i)] = tok.decode(h)
+    finally:
+        model.train(was_training)
+    return out
+
+
+def attention_examples(model: Any, tok: SubwordTokenizer, sentences: Sequence[str],
+                       translations: Sequence[str]) -> list[dict]:
+    """For each (sentence, its translation): the source and target subwords (the target ending in ``</s>``)
+    and the model's attention over the source while it produces each target subword (``cross_attention``)."""
+    v = tok.vocab
+    out = []
+    was_training = model.training
+    model.eval()
+    try:
+        for s, t in zip(sentences, translations):
+            src, tgt = tok.encode(s), tok.encode(t)
+            tgt_in = np.concatenate([[v.index[BOS]], tgt])[None]
+            w = model.cross_attention(src[None], tgt_in)[0]
+            out.append({"source": [v.tokens[i] for i in src], "target": [v.tokens[i] for i in tgt] + [EOS],
+                        "weights": np.round(w, 4).tolist()})
     finally:
         model.train(was_training)
     return out

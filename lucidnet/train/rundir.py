@@ -39,7 +39,7 @@ from ..serialization import load, save
 from ..serialization.atomic import atomic_write
 
 __all__ = ["MODEL", "CONFIG", "HISTORY", "METRICS", "CHECKPOINT", "REPORT", "MONITOR", "PREDICTIONS", "DIAGNOSIS",
-           "PLOTS", "VOCAB", "TOKENIZER", "SAMPLE", "CATALOG", "save_run", "load_run", "load_config", "write_json", "read_json",
+           "PLOTS", "VOCAB", "TOKENIZER", "SAMPLE", "CATALOG", "ATTENTION", "save_run", "load_run", "load_config", "write_json", "read_json",
            "read_history", "write_metrics", "open_run", "RunDirError"]
 
 MODEL, CONFIG, HISTORY, METRICS, CHECKPOINT = ("model.safetensors", "config.json", "history.csv", "metrics.json",
@@ -47,10 +47,11 @@ MODEL, CONFIG, HISTORY, METRICS, CHECKPOINT = ("model.safetensors", "config.json
 REPORT, MONITOR, PREDICTIONS, DIAGNOSIS, PLOTS = ("report.html", "monitor.json", "predictions.npz", "diagnosis.json",
                                                   "plots")
 VOCAB, TOKENIZER, SAMPLE, CATALOG = "vocab.json", "tokenizer.json", "sample.txt", "catalog.json"
+ATTENTION = "attention.json"  # a translation run's attention maps of a few test sentences, for the report
 RUN, LOCK = "run.json", ".lock"
 # the files of a run: what --overwrite removes (nothing else in the directory is touched)
 RUN_FILES = (MODEL, CONFIG, HISTORY, METRICS, CHECKPOINT, REPORT, MONITOR, PREDICTIONS, DIAGNOSIS, VOCAB, TOKENIZER,
-             SAMPLE, CATALOG, RUN)
+             SAMPLE, CATALOG, ATTENTION, RUN)
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
