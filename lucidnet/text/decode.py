@@ -40,7 +40,7 @@ def greedy(model: Any, src: Any, *, bos: int, eos: int, max_len: int = 100) -> l
     _check(model, max_len, "greedy")
     with no_grad():
         state = model.encode(src)
-        n = state_rows(src)
+        n = _rows(src)
         tokens = np.full(n, bos, dtype=np.int64)
         out: list[list[int]] = [[] for _ in range(n)]
         live = np.ones(n, dtype=bool)
@@ -57,7 +57,8 @@ def greedy(model: Any, src: Any, *, bos: int, eos: int, max_len: int = 100) -> l
     return out
 
 
-def state_rows(src: Any) -> int:
+def _rows(src: Any) -> int:
+    """The number of source rows (sentences) of ``src``."""
     return int(np.asarray(getattr(src, "shape", np.shape(src)))[0])
 
 
@@ -69,7 +70,7 @@ def beam_search(model: Any, src: Any, *, bos: int, eos: int, beam: int = 5, max_
         raise ValueError(f"beam_search: beam must be a positive int, got {beam!r}")
     with no_grad():
         state = model.encode(src)
-        n = state_rows(src)
+        n = _rows(src)
         k = beam
         state = model.reorder(state, np.repeat(np.arange(n), k))              # rows: source i, hypothesis j
         scores = np.full((n, k), -np.inf)

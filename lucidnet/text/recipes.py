@@ -361,7 +361,7 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
             "a 2-layer BiLSTM 128+128, max pooling, word dropout 0.1"),
     _recipe("minilm", "text-classification",
             {"name": "bert_classifier", "pretrained": "minilm", "pooling": "mean", "dropout": 0.1},
-            {"epochs": 1, "batch_size": 32, "optimizer": "adamw", "lr": 5e-5, "weight_decay": 0.01,
+            {"epochs": 3, "batch_size": 32, "optimizer": "adamw", "lr": 5e-5, "weight_decay": 0.01,
              "schedule": "linear", "warmup": 0.06, "layer_decay": 1.0, "clip": 1.0},
             "all-MiniLM-L6-v2 (pretrained BERT, 6 x 384) fine-tuned: AdamW, warm-up then linear decay"),
     _recipe("minilm-frozen", "text-classification",
