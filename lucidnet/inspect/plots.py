@@ -242,5 +242,4 @@ def attention_maps(examples: Sequence[dict]) -> bytes | None:
         ax.imshow(np.asarray(e["weights"], dtype=float), cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto")
         ax.set_xticks(range(len(e["source"])), e["source"], rotation=90, fontsize=7)
         ax.set_yticks(range(len(e["target"])), e["target"], fontsize=7)
-    fig.tight_layout()
     return _png(fig)
