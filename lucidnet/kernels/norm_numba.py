@@ -35,6 +35,16 @@ def _block(partial, t, m):  # pragma: no cover - compiled
 _RUN = 32  # rows summed in float32 before their sums go into the float64 totals
 
 
+@njit(inline="always")
+def _flush(s, q, s32, q32):  # pragma: no cover - compiled
+    # a run's float32 sums added into the float64 totals, and zeroed for the next run
+    for j in range(s.shape[0]):
+        s[j] += s32[j]
+        q[j] += q32[j]
+        s32[j] = 0
+        q32[j] = 0
+
+
 @njit(parallel=True, cache=True)
 def _sums(x, shift, partial):  # pragma: no cover - compiled
     # partial[t, 0, c] = sum of (x - shift) over thread t's rows, partial[t, 1, c] = sum of its squares
@@ -42,19 +52,15 @@ def _sums(x, shift, partial):  # pragma: no cover - compiled
     for t in prange(partial.shape[0]):
         s, q = partial[t, 0], partial[t, 1]
         start, stop = _block(partial, t, m)
-        s32, q32 = np.empty(c, np.float32), np.empty(c, np.float32)
+        s32, q32 = np.zeros(c, np.float32), np.zeros(c, np.float32)
         for i0 in range(start, stop, _RUN):
-            s32[:] = 0
-            q32[:] = 0
             for i in range(i0, min(stop, i0 + _RUN)):
                 row = x[i]
                 for j in range(c):
                     d = row[j] - shift[j]
                     s32[j] += d
                     q32[j] += d * d
-            for j in range(c):
-                s[j] += s32[j]
-                q[j] += q32[j]
+            _flush(s, q, s32, q32)
 
 
 @njit(parallel=True, cache=True)
@@ -86,10 +92,8 @@ def _grad_sums(g, inside, masked, x, mean, partial):  # pragma: no cover - compi
     for t in prange(partial.shape[0]):
         s, d = partial[t, 0], partial[t, 1]
         start, stop = _block(partial, t, m)
-        s32, d32 = np.empty(c, np.float32), np.empty(c, np.float32)
+        s32, d32 = np.zeros(c, np.float32), np.zeros(c, np.float32)
         for i0 in range(start, stop, _RUN):
-            s32[:] = 0
-            d32[:] = 0
             for i in range(i0, min(stop, i0 + _RUN)):
                 grow, xrow = g[i], x[i]
                 if masked:
@@ -103,9 +107,7 @@ def _grad_sums(g, inside, masked, x, mean, partial):  # pragma: no cover - compi
                         gv = grow[j]
                         s32[j] += gv
                         d32[j] += gv * (xrow[j] - mean[j])
-            for j in range(c):
-                s[j] += s32[j]
-                d[j] += d32[j]
+            _flush(s, d, s32, d32)
 
 
 @njit(parallel=True, cache=True)
