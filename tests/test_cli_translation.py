@@ -91,3 +91,36 @@ def test_attention_gru_recipe_and_refused_options(data, tmp_path, capsys):
     assert main(["train", "--dataset", "multi30k", "--data", str(data), "--out", str(tmp_path / "x"), "--quiet",
                  "--pooling", "max"]) != 0
     assert "--pooling does not apply to --dataset multi30k --model transformer" in capsys.readouterr().err
+
+
+def test_an_interrupted_translation_run_resumes_to_the_model_of_an_uninterrupted_one(data, tmp_path, capsys,
+                                                                                   monkeypatch):
+    from lucidnet.train import CSVLogger
+    from lucidnet.serialization.statedict import load
+
+    tiny = ["train", "--dataset", "multi30k", "--model", "attention-gru", "--data", str(data), "--quiet", "--epochs",
+            "3", "--vocab-size", "100", "--embed-dim", "16", "--hidden-size", "16", "--beam", "1"]
+    assert main([*tiny, "--out", str(tmp_path / "straight")]) == 0
+
+    def die(self, epoch, logs=None):  # Ctrl-C as the third epoch starts, after the second one's checkpoint
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(CSVLogger, "on_epoch_begin", die, raising=False)
+        assert main([*tiny, "--out", str(tmp_path / "cut")]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    cut = tmp_path / "cut"
+    assert (cut / "checkpoint.safetensors").is_file() and not (cut / "metrics.json").exists()
+    seen = []
+    with monkeypatch.context() as m:
+        m.setattr(CSVLogger, "on_epoch_begin", lambda self, epoch, logs=None: seen.append(epoch), raising=False)
+        assert main([*tiny, "--out", str(cut), "--resume"]) == 0
+    assert seen == [2]                          # only the epoch that was cut is trained again
+    straight, resumed = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("straight", "cut"))
+    assert resumed["epochs"] == 3 and resumed["bleu"] == straight["bleu"] and resumed["val_loss"] == straight["val_loss"]
+    assert (cut / "history.csv").read_text() == (tmp_path / "straight" / "history.csv").read_text()
+    a, b = (load(tmp_path / d / "model.safetensors") for d in ("straight", "cut"))
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
