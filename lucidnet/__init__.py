@@ -3,19 +3,29 @@
 >>> import lucidnet as ln
 >>> x = ln.tensor([3.0], requires_grad=True)
 >>> (x ** 2).sum().backward()
->>> float(x.grad[0])
-6.0
+>>> x.grad
+tensor([6.], dtype=float32)
 """
 from . import autograd, backend, config, ops
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .config import get_num_threads, set_allocator_cache, set_num_threads, show_config
-from .ops import (abs, argmax, argmin, cat, chunk, clamp, clip, concatenate, exp, flatten, gather, log,  # noqa: A004
-                  logsumexp, matmul, maximum, mean, minimum, pad, permute, reshape, sigmoid, softmax, split, sqrt,
+from .ops import (abs, argmax, argmin, cat, chunk, clamp, clip, concatenate, cos, exp, flatten, gather, log,  # noqa: A004
+                  logsumexp, matmul, maximum, mean, minimum, pad, permute, reshape, sigmoid, sin, softmax, split, sqrt,
                   squeeze, stack, std, sum, tanh, transpose, unsqueeze, var, where, relu, log_softmax, max, min)
 from .random import get_rng_state, manual_seed, set_rng_state
 from .tensor import (Tensor, arange, as_tensor, bool_, empty, eye, float16, float32, float64, from_numpy, full,
-                     get_default_dtype, int32, int64, linspace, ones, ones_like, rand, randint, randn, randperm,
+                     get_default_dtype, int8, int16, int32, int64, linspace, ones, ones_like, rand, randint, randn, randperm,
                      set_default_dtype, tensor, uint8, zeros, zeros_like)
+from .device import accelerator, backends, cuda, device
+
+# PyTorch's dtype names (torch.float is float32, torch.long int64, ...)
+float = float32  # noqa: A001
+double = float64
+half = float16
+long = int64
+int = int32  # noqa: A001
+short = int16
+bool = bool_  # noqa: A001
 
 __version__ = "0.1.0"
 from . import nn  # noqa: E402  (after the engine it builds on)

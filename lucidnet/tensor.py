@@ -5,7 +5,7 @@
 >>> y = (x * x).sum()
 >>> y.backward()
 >>> x.grad
-array([[2., 4.],
+tensor([[2., 4.],
        [6., 8.]], dtype=float32)
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from . import ops
-from .autograd import engine
+from .autograd import engine, version
 from .autograd.grad_mode import is_grad_enabled
 from .backend import xp
 
@@ -22,6 +22,8 @@ float64 = xp.dtype("float64")
 float16 = xp.dtype("float16")
 int64 = xp.dtype("int64")
 int32 = xp.dtype("int32")
+int16 = xp.dtype("int16")
+int8 = xp.dtype("int8")
 uint8 = xp.dtype("uint8")
 bool_ = xp.dtype("bool")
 
@@ -45,7 +47,7 @@ def to_array(data, dtype=None):
     """The NumPy array a tensor of ``data`` holds: ``dtype`` when given; else floats in the default dtype,
     integers as int64 (uint8 kept), bools as bool. Always a new array, never a view of ``data``."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     if dtype is not None:
         return xp.array(data, dtype=xp.dtype(dtype))
     arr = xp.array(data)
@@ -58,6 +60,26 @@ def to_array(data, dtype=None):
     return arr
 
 
+def _replaced(old: "Tensor", value) -> "Tensor":
+    """``value`` broadcast to ``old``'s shape and dtype, as a recorded op of ``old`` (whose gradient is 0)."""
+    return ops.where(xp.ones(old.shape, dtype=bool), ops.cast(as_tensor(value), old.dtype), old)
+
+
+def _floating(t: "Tensor", op: str) -> None:
+    if t.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating tensor, got dtype {t.dtype}")
+
+
+_TYPE_NAMES = {xp.dtype(k): v for k, v in (("float32", "Float"), ("float64", "Double"), ("float16", "Half"),
+                                            ("int64", "Long"), ("int32", "Int"), ("int16", "Short"),
+                                            ("int8", "Char"), ("uint8", "Byte"), ("bool", "Bool"))}
+
+
+def _draw(dt):
+    """The dtype random draws are made in for a tensor of dtype ``dt`` (float32 or float64)."""
+    return dt if dt in (float32, float64) else float32
+
+
 def _broadcasts_to(src: tuple, dst: tuple) -> bool:
     try:
         return xp.broadcast_shapes(src, dst) == dst
@@ -68,48 +90,80 @@ def _broadcasts_to(src: tuple, dst: tuple) -> bool:
 class Tensor:
     """An n-dimensional array with automatic differentiation. Build one with ``lucidnet.tensor``."""
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_retains_grad", "__weakref__", "__dict__")
+    # array: the NumPy array it holds (lucidnet's own code works on it; ``data`` is PyTorch's detached view).
+    # _uses: how many recorded nodes take it as an input; _view: it is a view of an op's input array.
+    __slots__ = ("array", "_grad", "requires_grad", "_node", "_retains_grad", "_uses", "_view", "__weakref__",
+                 "__dict__")
     __array_priority__ = 1000.0
 
     def __init__(self, data: Any, dtype=None, requires_grad: bool = False):
-        self.data = to_array(data, dtype)
-        self.grad = None
-        self._node = None
-        self._retains_grad = False
-        self.requires_grad = False
+        self._fields(to_array(data, dtype))
         if requires_grad:
             self.requires_grad_(True)
+
+    def _fields(self, array, node=None) -> None:
+        self.array, self._grad, self._node, self._retains_grad = array, None, node, False
+        self._uses, self._view = 0, False
+        self.requires_grad = node is not None
 
     @classmethod
     def _make(cls, data, node) -> "Tensor":
         t = object.__new__(Tensor)
         if type(data) is not xp.ndarray:
             data = xp.asarray(data)
-        t.data, t.grad, t._node, t._retains_grad = data, None, node, False
+        t.array, t._grad, t._node, t._retains_grad, t._uses, t._view = data, None, node, False, 0, False
         t.requires_grad = node is not None
         return t
+
+    # ---- PyTorch's data and grad: tensors ---------------------------------------------------------
+    @property
+    def data(self) -> "Tensor":
+        """The same memory as a tensor outside the graph (PyTorch's ``.data``): changes to it are not
+        recorded, and assigning a tensor to ``.data`` swaps the memory this tensor holds."""
+        return Tensor._make(self.array, None)
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data: expected a Tensor, got {type(value).__name__} (wrap it in lucidnet.tensor)")
+        self.array = value.array
+
+    @property
+    def grad(self) -> "Tensor | None":
+        """The gradient backward accumulated (a tensor of this tensor's shape and dtype), or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: "Tensor | None") -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"grad: expected a Tensor or None, got {type(value).__name__}")
+            if value.shape != self.array.shape or value.dtype != self.array.dtype:
+                raise ValueError(f"grad: a tensor of shape {tuple(self.array.shape)} and dtype {self.array.dtype} "
+                                 f"cannot take a gradient of shape {tuple(value.shape)} and dtype {value.dtype}")
+        self._grad = value
 
     # ---- properties -------------------------------------------------------------------------
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self.array.shape
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     def size(self, dim: int | None = None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self.array.shape if dim is None else self.array.shape[dim]
 
     def numel(self) -> int:
-        return self.data.size
+        return self.array.size
 
     @property
     def is_leaf(self) -> bool:
@@ -124,12 +178,12 @@ class Tensor:
         return ops.transpose(self)
 
     def __len__(self) -> int:
-        if not self.data.ndim:
+        if not self.array.ndim:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self.array.shape[0]
 
     def __repr__(self) -> str:
-        body = repr(self.data)[6:-1] if repr(self.data).startswith("array(") else repr(self.data)
+        body = repr(self.array)[6:-1] if repr(self.array).startswith("array(") else repr(self.array)
         extra = ", requires_grad=True" if self.requires_grad else ""
         if self._node is not None:
             extra = f", grad_fn=<{self._node.name}>"
@@ -141,8 +195,8 @@ class Tensor:
         engine.backward(self, gradient, retain_graph=retain_graph)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        if requires_grad and self.data.dtype.kind != "f":
-            raise TypeError(f"only floating-point tensors can require gradients (this one is {self.data.dtype})")
+        if requires_grad and self.array.dtype.kind != "f":
+            raise TypeError(f"only floating-point tensors can require gradients (this one is {self.array.dtype})")
         if self._node is not None and not requires_grad:
             raise RuntimeError("requires_grad_(False) on a non-leaf tensor; use .detach() instead")
         self.requires_grad = requires_grad
@@ -154,51 +208,122 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         """The same data, cut from the graph (shares memory, like PyTorch)."""
-        return Tensor._make(self.data, None)
+        return Tensor._make(self.array, None)
 
     def detach_(self) -> "Tensor":
         self._node, self.requires_grad = None, False
         return self
 
+    # ---- in place (PyTorch's rules: lucidnet.ops.inplace) ------------------------------------------
+    def _update(self, op: str, mutate, recompute, *others) -> "Tensor":
+        return ops.inplace.update(self, op, mutate, recompute, *others)
+
+    def add_(self, other, *, alpha=1) -> "Tensor":
+        """``self += alpha * other`` in place."""
+        o = other if alpha == 1 else other * alpha
+        return self._update("add_", lambda a: xp.add(a, ops.inplace.value_of(o), out=a, casting="same_kind"),
+                            lambda old: ops.add(old, o), o)
+
+    def sub_(self, other, *, alpha=1) -> "Tensor":
+        """``self -= alpha * other`` in place."""
+        o = other if alpha == 1 else other * alpha
+        return self._update("sub_", lambda a: xp.subtract(a, ops.inplace.value_of(o), out=a, casting="same_kind"),
+                            lambda old: ops.sub(old, o), o)
+
+    def mul_(self, other) -> "Tensor":
+        return self._update("mul_", lambda a: xp.multiply(a, ops.inplace.value_of(other), out=a, casting="same_kind"),
+                            lambda old: ops.mul(old, other), other)
+
+    def div_(self, other, *, rounding_mode=None) -> "Tensor":
+        if rounding_mode is not None:
+            raise ValueError(f"div_: rounding_mode={rounding_mode!r} is not supported by lucidnet; only true "
+                             "division (rounding_mode=None)")
+        return self._update("div_", lambda a: xp.true_divide(a, ops.inplace.value_of(other), out=a,
+                                                             casting="same_kind"),
+                            lambda old: ops.div(old, other), other)
+
+    def pow_(self, exponent) -> "Tensor":
+        return self._update("pow_", lambda a: xp.power(a, ops.inplace.value_of(exponent), out=a, casting="same_kind"),
+                            lambda old: ops.pow(old, exponent), exponent)
+
+    __iadd__, __isub__, __imul__, __itruediv__, __ipow__ = add_, sub_, mul_, div_, pow_
+
+    def neg_(self) -> "Tensor":
+        return self._update("neg_", lambda a: xp.negative(a, out=a), ops.neg)
+
+    def abs_(self): return ops.inplace.replace_with(self, "abs_", ops.abs)
+    def exp_(self): return ops.inplace.replace_with(self, "exp_", ops.exp)
+    def log_(self): return ops.inplace.replace_with(self, "log_", ops.log)
+    def sqrt_(self): return ops.inplace.replace_with(self, "sqrt_", ops.sqrt)
+    def relu_(self): return ops.inplace.replace_with(self, "relu_", ops.relu)
+    def sigmoid_(self): return ops.inplace.replace_with(self, "sigmoid_", ops.sigmoid)
+    def tanh_(self): return ops.inplace.replace_with(self, "tanh_", ops.tanh)
+
+    def clamp_(self, min=None, max=None) -> "Tensor":  # noqa: A002
+        if min is None and max is None:
+            raise ValueError("clamp_: at least one of min and max must be given")
+        return self._update("clamp_", lambda a: xp.clip(a, min, max, out=a), lambda old: ops.clip(old, min, max))
+
+    clip_ = clamp_
+
+    def masked_fill_(self, mask, value) -> "Tensor":
+        """Write ``value`` where the bool ``mask`` (broadcast to this tensor's shape) is True."""
+        m = xp.asarray(ops.inplace.value_of(mask))
+        if m.dtype != bool:
+            raise TypeError(f"masked_fill_: expected a bool mask, got dtype {m.dtype}")
+        if not _broadcasts_to(m.shape, self.array.shape):
+            raise ValueError(f"masked_fill_: a mask of shape {m.shape} does not broadcast to the tensor's shape "
+                             f"{self.array.shape}")
+        return self._update("masked_fill_", lambda a: xp.copyto(a, ops.inplace.value_of(value), where=m,
+                                                                casting="unsafe"),
+                            lambda old: ops.where(m, ops.cast(as_tensor(value), old.dtype), old), value)
+
     def zero_(self) -> "Tensor":
-        self._check_inplace("zero_")
-        self.data[...] = 0
-        return self
+        return self.fill_(0)
 
     def fill_(self, value) -> "Tensor":
-        self._check_inplace("fill_")
-        self.data[...] = value
-        return self
+        return self._update("fill_", lambda a: xp.copyto(a, ops.inplace.value_of(value), casting="unsafe"),
+                            lambda old: _replaced(old, value), value)
 
     def copy_(self, src) -> "Tensor":
-        self._check_inplace("copy_")
-        src = src.data if isinstance(src, Tensor) else xp.asarray(src)
-        if src.shape != self.data.shape and not _broadcasts_to(src.shape, self.data.shape):
-            raise ValueError(f"copy_: source of shape {src.shape} does not fit a tensor of shape {self.data.shape}")
-        xp.copyto(self.data, src, casting="same_kind")
-        return self
+        """Copy ``src`` (broadcast to this tensor's shape, cast to its dtype) into this tensor."""
+        arr = ops.inplace.value_of(src)
+        shape = xp.shape(arr)
+        if not _broadcasts_to(shape, self.array.shape):
+            raise ValueError(f"copy_: source of shape {shape} does not fit a tensor of shape {self.array.shape}")
+        return self._update("copy_", lambda a: xp.copyto(a, arr, casting="unsafe"),
+                            lambda old: _replaced(old, src), src)
 
-    def _check_inplace(self, op: str) -> None:
-        if is_grad_enabled() and self.requires_grad:
-            raise RuntimeError(f"{op}: a tensor that requires grad cannot be changed in place while the graph "
-                               "is recorded; wrap the change in lucidnet.no_grad()")
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> "Tensor":
+        """Fill with samples of N(mean, std^2) from lucidnet's generator (see ``manual_seed``)."""
+        from .random import generator
+        _floating(self, "normal_")
+        draw = generator().standard_normal(self.array.shape, dtype=_draw(self.array.dtype)) * std + mean
+        return self.copy_(draw.astype(self.array.dtype, copy=False))
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> "Tensor":
+        """Fill with samples of U(a, b) from lucidnet's generator (see ``manual_seed``)."""
+        from .random import generator
+        _floating(self, "uniform_")
+        draw = generator().random(self.array.shape, dtype=_draw(self.array.dtype)) * (b - a) + a
+        return self.copy_(draw.astype(self.array.dtype, copy=False))
 
     # ---- conversion ---------------------------------------------------------------------------
     def item(self):
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(f"item(): only a one-element tensor converts to a Python number; this one has shape {self.shape}")
-        return self.data.item()
+        return self.array.item()
 
     def numpy(self):
         if self.requires_grad:
-            return self.data.view()
-        return self.data
+            return self.array.view()
+        return self.array
 
     def tolist(self):
-        return self.data.tolist()
+        return self.array.tolist()
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self.array if dtype is None else self.array.astype(dtype)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -207,15 +332,55 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() or .all()")
-        return bool(self.data)
+        return bool(self.array)
 
-    def to(self, dtype) -> "Tensor":
-        """Cast (differentiable between float dtypes)."""
+    def to(self, *args, dtype=None, device=None, non_blocking: bool = False, copy: bool = False) -> "Tensor":
+        """PyTorch's ``to``: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other_tensor)`` or by
+        keyword. A cast is differentiable between float dtypes; the device must be the CPU. Returns this
+        tensor when nothing changes (unless ``copy``)."""
+        from .device import to_arguments
+        dtype = to_arguments(args, dtype, device, "to")
+        out = self if dtype is None else ops.cast(self, dtype)
+        return ops.clone(out) if copy and out is self else out
+
+    def astype(self, dtype) -> "Tensor":
+        """Cast to ``dtype`` (differentiable between float dtypes)."""
         return ops.cast(self, dtype)
 
-    astype = to
+    @property
+    def device(self):
+        """Where the tensor lives: always ``device('cpu')`` in lucidnet."""
+        from .device import CPU
+        return CPU
+
+    is_cuda = False
+
+    def cpu(self) -> "Tensor":
+        return self
+
+    def cuda(self, *args, **kwargs) -> "Tensor":
+        from .device import check_device
+        check_device("cuda", "cuda")
+        return self
+
+    def type(self, dtype=None):
+        """PyTorch's name of the tensor type ('torch.FloatTensor', ...), or the tensor cast to ``dtype``."""
+        if dtype is None:
+            return "torch." + _TYPE_NAMES.get(self.array.dtype, str(self.array.dtype)) + ("Tensor" if self.array.dtype
+                                                                                          in _TYPE_NAMES else "")
+        return ops.cast(self, dtype)
+
+    def __format__(self, spec: str) -> str:
+        if self.array.ndim == 0:
+            return format(self.array.item(), spec)
+        return format(repr(self), spec) if spec else repr(self)
+
+    def __index__(self) -> int:
+        if self.array.size != 1 or self.array.dtype.kind not in "iub":
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.array.item())
 
     def float(self) -> "Tensor":
         return ops.cast(self, float32)
@@ -257,8 +422,13 @@ class Tensor:
     def __getitem__(self, key): return ops.getitem(self, key)
 
     def __setitem__(self, key, value):
-        self._check_inplace("__setitem__")
-        self.data[ops.index._key(key)] = value.data if isinstance(value, Tensor) else value
+        if is_grad_enabled() and (self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
+            raise RuntimeError("__setitem__: assigning into a tensor while the graph is recorded (the tensor or "
+                               "the value requires grad) is not supported by lucidnet; do it under "
+                               "lucidnet.no_grad(), or build the result with lucidnet.where or cat")
+        a = self.array
+        a[ops.index._key(key)] = value.array if isinstance(value, Tensor) else value
+        version.bump(a)
 
     # comparisons: no gradient, boolean result
     def __eq__(self, o): return ops.compare(self, o, "eq")  # type: ignore[override]
@@ -269,9 +439,9 @@ class Tensor:
     def __ge__(self, o): return ops.compare(self, o, "ge")
     __hash__ = object.__hash__
 
-    def __invert__(self): return Tensor._make(~self.data, None)
-    def __and__(self, o): return Tensor._make(self.data & getattr(o, "data", o), None)
-    def __or__(self, o): return Tensor._make(self.data | getattr(o, "data", o), None)
+    def __invert__(self): return Tensor._make(~self.array, None)
+    def __and__(self, o): return Tensor._make(self.array & getattr(o, "array", o), None)
+    def __or__(self, o): return Tensor._make(self.array | getattr(o, "array", o), None)
 
     def add(self, o): return ops.add(self, o)
     def sub(self, o): return ops.sub(self, o)
@@ -281,6 +451,8 @@ class Tensor:
     def matmul(self, o): return ops.matmul(self, o)
     def neg(self): return ops.neg(self)
     def exp(self): return ops.exp(self)
+    def sin(self): return ops.sin(self)
+    def cos(self): return ops.cos(self)
     def log(self): return ops.log(self)
     def sqrt(self): return ops.sqrt(self)
     def abs(self): return ops.abs(self)
@@ -306,8 +478,8 @@ class Tensor:
     def logsumexp(self, dim=None, keepdim=None, **kw): return ops.logsumexp(self, dim, keepdim, **kw)
     def argmax(self, dim=None, keepdim=False, **kw): return ops.argmax(self, dim, keepdim, **kw)
     def argmin(self, dim=None, keepdim=False, **kw): return ops.argmin(self, dim, keepdim, **kw)
-    def any(self, dim=None): return Tensor._make(self.data.any(axis=dim), None)
-    def all(self, dim=None): return Tensor._make(self.data.all(axis=dim), None)
+    def any(self, dim=None): return Tensor._make(self.array.any(axis=dim), None)
+    def all(self, dim=None): return Tensor._make(self.array.all(axis=dim), None)
 
     # ---- shape ----------------------------------------------------------------------------------
     def reshape(self, *shape): return ops.reshape(self, *shape)
@@ -332,7 +504,7 @@ class Tensor:
 
 # ---- construction -------------------------------------------------------------------------------
 
-def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
+def tensor(data: Any, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """A new tensor (a copy of ``data``). Floats are float32 unless ``dtype`` says otherwise.
 
     >>> import lucidnet as ln
@@ -341,10 +513,12 @@ def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
     >>> ln.tensor([1.5], dtype=ln.float64).dtype
     dtype('float64')
     """
+    _on_cpu(device, "tensor")
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
 
 
-def as_tensor(data: Any, dtype=None) -> Tensor:
+def as_tensor(data: Any, dtype=None, device=None) -> Tensor:
+    _on_cpu(device, "as_tensor")
     if isinstance(data, Tensor) and (dtype is None or data.dtype == xp.dtype(dtype)):
         return data
     return Tensor(data, dtype=dtype)
@@ -355,6 +529,12 @@ def from_numpy(arr) -> Tensor:
     return Tensor._make(arr, None)
 
 
+def _on_cpu(device, who: str) -> None:
+    if device is not None:
+        from .device import check_device
+        check_device(device, who)
+
+
 def _shape(shape: Sequence) -> tuple:
     return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
 
@@ -363,31 +543,38 @@ def _float(dtype):
     return _default_float if dtype is None else xp.dtype(dtype)
 
 
-def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+def zeros(*shape, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    _on_cpu(device, "zeros")
     return Tensor._make(xp.zeros(_shape(shape), dtype=_float(dtype)), None).requires_grad_(requires_grad)
 
 
-def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+def ones(*shape, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    _on_cpu(device, "ones")
     return Tensor._make(xp.ones(_shape(shape), dtype=_float(dtype)), None).requires_grad_(requires_grad)
 
 
-def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+def full(shape, fill_value, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    _on_cpu(device, "full")
     return Tensor._make(xp.full(tuple(shape), fill_value, dtype=_float(dtype)), None).requires_grad_(requires_grad)
 
 
-def zeros_like(t: Tensor, dtype=None) -> Tensor:
-    return Tensor._make(xp.zeros_like(t.data, dtype=dtype), None)
+def zeros_like(t: Tensor, dtype=None, device=None) -> Tensor:
+    _on_cpu(device, "zeros_like")
+    return Tensor._make(xp.zeros_like(t.array, dtype=dtype), None)
 
 
-def ones_like(t: Tensor, dtype=None) -> Tensor:
-    return Tensor._make(xp.ones_like(t.data, dtype=dtype), None)
+def ones_like(t: Tensor, dtype=None, device=None) -> Tensor:
+    _on_cpu(device, "ones_like")
+    return Tensor._make(xp.ones_like(t.array, dtype=dtype), None)
 
 
-def empty(*shape, dtype=None) -> Tensor:
+def empty(*shape, dtype=None, device=None) -> Tensor:
+    _on_cpu(device, "empty")
     return Tensor._make(xp.empty(_shape(shape), dtype=_float(dtype)), None)
 
 
-def arange(start, end=None, step=1, dtype=None) -> Tensor:
+def arange(start, end=None, step=1, dtype=None, device=None) -> Tensor:
+    _on_cpu(device, "arange")
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -395,34 +582,52 @@ def arange(start, end=None, step=1, dtype=None) -> Tensor:
     return Tensor._make(xp.arange(start, end, step, dtype=xp.dtype(dtype)), None)
 
 
-def linspace(start, end, steps, dtype=None) -> Tensor:
+def linspace(start, end, steps, dtype=None, device=None) -> Tensor:
+    _on_cpu(device, "linspace")
     return Tensor._make(xp.linspace(start, end, steps, dtype=_float(dtype)), None)
 
 
-def eye(n, m=None, dtype=None) -> Tensor:
+def eye(n, m=None, dtype=None, device=None) -> Tensor:
+    _on_cpu(device, "eye")
     return Tensor._make(xp.eye(n, m, dtype=_float(dtype)), None)
 
 
-def randn(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+def randn(*shape, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """Standard normal samples from the library's generator (see ``manual_seed``)."""
+    _on_cpu(device, "randn")
     from .random import generator
     dt = _float(dtype)
     return Tensor._make(generator().standard_normal(_shape(shape), dtype=dt), None).requires_grad_(requires_grad)
 
 
-def rand(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+def rand(*shape, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    _on_cpu(device, "rand")
     from .random import generator
     dt = _float(dtype)
     return Tensor._make(generator().random(_shape(shape), dtype=dt), None).requires_grad_(requires_grad)
 
 
-def randint(low, high=None, size=(), dtype=None) -> Tensor:
+def randint(low, high=None, size=None, dtype=None, device=None) -> Tensor:
+    """Integers drawn uniformly from [low, high), PyTorch's forms: ``randint(high, size)`` and
+    ``randint(low, high, size)``.
+
+    >>> import lucidnet as ln
+    >>> x = ln.randint(10, (3,))
+    >>> x.shape, x.dtype, bool(((x >= 0) & (x < 10)).all())
+    ((3,), dtype('int64'), True)
+    """
+    _on_cpu(device, "randint")
     from .random import generator
-    if high is None:
+    if size is None and isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high
+    elif high is None:
         low, high = 0, low
+    if size is None:
+        raise TypeError("randint: expected a size, as in randint(high, (n,)) or randint(low, high, (n,))")
     return Tensor._make(generator().integers(low, high, size=tuple(size), dtype=xp.dtype(dtype or int64)), None)
 
 
-def randperm(n: int) -> Tensor:
+def randperm(n: int, device=None) -> Tensor:
+    _on_cpu(device, "randperm")
     from .random import generator
     return Tensor._make(generator().permutation(n).astype(int64), None)

@@ -74,7 +74,7 @@ def check_parity(fn_ln, fn_torch, *arrays, atol=1e-5, rtol=1e-4, grad=True):
         tot_th.backward()
         for x, y in zip(ins_ln, ins_th):
             if isinstance(x, ln.Tensor) and x.requires_grad:
-                gx = x.grad if x.grad is not None else np.zeros(x.shape, np.float32)
+                gx = x.grad.numpy() if x.grad is not None else np.zeros(x.shape, np.float32)
                 gy = y.grad.numpy() if y.grad is not None else np.zeros(x.shape, np.float32)
                 assert gx.dtype == np.float32, gx.dtype
                 np.testing.assert_allclose(gx, gy, atol=atol, rtol=rtol)

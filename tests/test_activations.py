@@ -216,7 +216,7 @@ def test_hardtanh_compiled_matches_numpy_reference(backend, layout):
             t = ln.tensor(x, requires_grad=True)
             y = ln.nn.functional.relu6(t)
             y.backward(ln.tensor(g))
-            outs[compiled] = (y.numpy(), y.data.strides, t.grad)
+            outs[compiled] = (y.numpy(), y.array.strides, t.grad)
         finally:
             kernels.set_numba(previous)
     np.testing.assert_array_equal(outs[False][0], outs[True][0])

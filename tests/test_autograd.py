@@ -146,7 +146,7 @@ def test_retain_graph_allows_a_second_backward():
     x = ln.tensor([0.5, -1.0], requires_grad=True)
     y = (x.exp() * x).sum()
     y.backward(retain_graph=True)
-    g1 = x.grad.copy()
+    g1 = x.grad.array.copy()
     y.backward(retain_graph=True)
     np.testing.assert_allclose(x.grad, 2 * g1, rtol=1e-6)
     y.backward()
@@ -271,11 +271,12 @@ def test_0d_graph_with_shared_subexpressions():
     y = (h + h) * 1.0 + h.exp() + h.sum() + ln.maximum(h, 0.5) + h * h
     y.backward()
     expected = 2 * (2 + np.exp(3.0) + 1 + 1 + 2 * 3.0)
-    assert x.grad.shape == () and x.grad.dtype == np.float32 and isinstance(x.grad, np.ndarray)
-    assert x.grad == pytest.approx(expected, rel=1e-6)
+    assert isinstance(x.grad, ln.Tensor) and isinstance(x.grad.array, np.ndarray)
+    assert x.grad.shape == () and x.grad.array.shape == () and x.grad.array.dtype == np.float32
+    assert x.grad.array == pytest.approx(expected, rel=1e-6)
     y = (x * x) + (x * 3.0)
     y.backward()
-    assert x.grad == pytest.approx(expected + 2 * 1.5 + 3.0, rel=1e-6)
+    assert x.grad.array == pytest.approx(expected + 2 * 1.5 + 3.0, rel=1e-6)
 
 
 def test_0d_grads_finite_differences():
@@ -299,7 +300,7 @@ def test_two_leaves_of_one_add_never_share_a_gradient_array():
     a = ln.zeros(3, requires_grad=True)
     b = ln.zeros(3, requires_grad=True)
     (a + b).sum().backward()
-    assert a.grad is not b.grad and not np.shares_memory(a.grad, b.grad)
+    assert a.grad is not b.grad and not np.shares_memory(a.grad.array, b.grad.array)
     (a + b).sum().backward()  # accumulates in place: a shared array would give 4 (or 3)
     np.testing.assert_array_equal(a.grad, [2.0, 2.0, 2.0])
     np.testing.assert_array_equal(b.grad, [2.0, 2.0, 2.0])
@@ -325,16 +326,16 @@ def test_no_two_leaf_gradients_share_memory_in_a_graph_of_views():
     leaves, out = _leaves_graph()
     out.backward()
     for i, p in enumerate(leaves):
-        assert p.grad.flags.writeable and p.grad.flags.c_contiguous and p.grad.shape == p.shape
-        assert not np.shares_memory(p.grad, p.data)
+        assert p.grad.array.flags.writeable and p.grad.array.flags.c_contiguous and p.grad.shape == p.shape
+        assert not np.shares_memory(p.grad.array, p.array)
         for q in leaves[i + 1:]:
-            assert not np.shares_memory(p.grad, q.grad)
+            assert not np.shares_memory(p.grad.array, q.grad.array)
 
 
 def test_accumulation_in_a_graph_of_views_is_exact():
     leaves, out = _leaves_graph()
     out.backward()
-    first = [p.grad.copy() for p in leaves]
+    first = [p.grad.array.copy() for p in leaves]
     for k in (2, 3):
         _, out2 = _rebuild(leaves)
         out2.backward()
@@ -360,7 +361,7 @@ def test_a_reference_to_grad_is_updated_in_place_like_torch():
     (x * 2).sum().backward()
     np.testing.assert_array_equal(held, [4.0, 4.0])  # the old array is no longer touched
     np.testing.assert_array_equal(x.grad, [2.0, 2.0])
-    assert not np.shares_memory(held, x.grad)
+    assert not np.shares_memory(held.array, x.grad.array)
 
 
 @parity
@@ -377,7 +378,7 @@ def test_user_gradient_and_user_set_grad_are_not_aliased():
     g = np.array([1.0, 2.0], np.float32)
     x = ln.tensor([0.0, 0.0], requires_grad=True)
     x.clone().backward(g)
-    assert not np.shares_memory(x.grad, g)
+    assert not np.shares_memory(x.grad.array, g)
     x.clone().backward(g)
     np.testing.assert_array_equal(g, [1.0, 2.0])
     np.testing.assert_array_equal(x.grad, [2.0, 4.0])
@@ -390,7 +391,7 @@ def test_retained_grad_and_leaf_grad_never_share_memory():
     z = h.clone()
     z.retain_grad()
     z.backward(np.array([1.0, 2.0, 3.0], np.float32))
-    grads = [x.grad, h.grad, z.grad]
+    grads = [x.grad.array, h.grad.array, z.grad.array]
     for i in range(3):
         for j in range(i + 1, 3):
             assert not np.shares_memory(grads[i], grads[j])
@@ -400,13 +401,13 @@ def test_retained_grad_and_leaf_grad_never_share_memory():
     (k + k).sum().backward()
     np.testing.assert_array_equal(k.grad, [2.0, 2.0, 2.0])
     np.testing.assert_array_equal(x2.grad, [2.0, 2.0, 2.0])
-    assert not np.shares_memory(k.grad, x2.grad)
+    assert not np.shares_memory(k.grad.array, x2.grad.array)
 
 
 def test_sum_gradient_is_a_writeable_array_not_a_broadcast_view():
     x = ln.ones(3, 4, requires_grad=True)
     x.sum().backward()
-    assert x.grad.flags.writeable and x.grad.flags.c_contiguous
+    assert x.grad.array.flags.writeable and x.grad.array.flags.c_contiguous
     with ln.no_grad():  # what an optimizer does
         x.grad *= 0.5
     x.mean().backward()
@@ -494,7 +495,7 @@ def test_retain_graph_gives_exactly_twice_the_gradient(fn):
     w = ln.tensor(rand(*y.shape, seed=3))
     loss = (y * w).sum()
     loss.backward(retain_graph=True)
-    ga, gb = a.grad.copy(), b.grad.copy()
+    ga, gb = a.grad.array.copy(), b.grad.array.copy()
     loss.backward(retain_graph=True)
     loss.backward()
     np.testing.assert_allclose(a.grad, 3 * ga, rtol=1e-5, atol=1e-6)
@@ -533,7 +534,7 @@ def test_add_of_two_leaves_with_a_writeable_incoming_gradient():
     a = ln.zeros(3, requires_grad=True)
     b = ln.zeros(3, requires_grad=True)
     (a + b).backward(np.ones(3, np.float32))
-    assert not np.shares_memory(a.grad, b.grad)
+    assert not np.shares_memory(a.grad.array, b.grad.array)
     ((a + b) * 2.0).sum().backward()
     np.testing.assert_array_equal(a.grad, [3.0, 3.0, 3.0])
     np.testing.assert_array_equal(b.grad, [3.0, 3.0, 3.0])

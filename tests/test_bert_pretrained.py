@@ -47,7 +47,7 @@ def test_token_ids_exact(minilm, reference):
 def test_hidden_states_match(minilm, reference):
     with ln.no_grad():
         for it in reference["items"]:
-            h = minilm.model(ln.tensor([it["input_ids"]])).data[0]
+            h = minilm.model(ln.tensor([it["input_ids"]])).array[0]
             assert h.dtype == np.float32 and h.shape == tuple(it["last_hidden_state_shape"])
             np.testing.assert_allclose(h[:3, :8], it["last_hidden_state_first3_tokens_first8_dims"], atol=1e-4)
             assert abs(h.astype(np.float64).mean() - it["last_hidden_state_mean"]) < 1e-5
@@ -137,8 +137,8 @@ def test_classifier_takes_lengths_or_mask():
     m = BertClassifier(BertConfig(vocab_size=20, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
                                   intermediate_size=16, max_position_embeddings=8)).eval()
     ids = ln.tensor([[2, 5, 7, 0], [3, 4, 0, 0]])
-    a = m(ids, ln.tensor([3, 2])).data
-    b = m(ids, np.array([[1, 1, 1, 0], [1, 1, 0, 0]])).data
-    c = m(ln.tensor([[3, 4]]), ln.tensor([2])).data
+    a = m(ids, ln.tensor([3, 2])).array
+    b = m(ids, np.array([[1, 1, 1, 0], [1, 1, 0, 0]])).array
+    c = m(ln.tensor([[3, 4]]), ln.tensor([2])).array
     np.testing.assert_allclose(a, b, atol=1e-6)
     np.testing.assert_allclose(a[1:], c, atol=1e-5)

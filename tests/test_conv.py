@@ -65,7 +65,7 @@ def test_long_reductions_are_accurate(backend):
             return ts[1].grad.numpy().astype(np.float64)
         ts = [ln.tensor(a, dtype=dtype, requires_grad=True) for a in (x, w, b)]
         (conv2d(*ts, padding=1) * ln.tensor(r, dtype=dtype)).sum().backward()
-        return ts[1].grad.astype(np.float64)
+        return ts[1].grad.array.astype(np.float64)
     exact = weight_grad(np.float64, "torch")
     np.testing.assert_allclose(weight_grad(np.float64, "lucidnet"), exact, rtol=1e-10, atol=1e-9)
     err_ln = np.abs(weight_grad(np.float32, "lucidnet") - exact).max()

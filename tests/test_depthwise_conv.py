@@ -48,7 +48,7 @@ def test_depthwise_parity_on_channels_last_input(backend, stride):
 
     def ours(x, w1, w2):
         h = conv2d(x, w1)
-        assert not h.data.flags.c_contiguous and h.data.transpose(0, 2, 3, 1).flags.c_contiguous
+        assert not h.array.flags.c_contiguous and h.array.transpose(0, 2, 3, 1).flags.c_contiguous
         return conv2d(h, w2, stride=stride, padding=1, groups=6)
 
     check_parity(ours, lambda x, w1, w2: th.nn.functional.conv2d(th.nn.functional.conv2d(x, w1), w2, stride=stride,

@@ -44,10 +44,10 @@ def test_index_add_rows_adds_to_existing_and_handles_skewed_repeats():
 def test_module_init_shapes_dtype_and_padding():
     emb = Embedding(10, 4, padding_idx=-1)
     assert emb.padding_idx == 9 and emb.weight.dtype == np.float32 and emb.weight.shape == (10, 4)
-    assert np.all(emb.weight.data[9] == 0)
+    assert np.all(emb.weight.array[9] == 0)
     ln.manual_seed(0)
     big = Embedding(1000, 100)
-    w = big.weight.data
+    w = big.weight.array
     assert abs(w.mean()) < 0.02 and abs(w.std() - 1.0) < 0.02  # N(0, 1), as in PyTorch
     out = emb(ln.tensor([[1, 9, 9], [0, 2, 3]]))
     assert out.shape == (2, 3, 4) and out.dtype == np.float32
@@ -82,7 +82,7 @@ def test_from_pretrained_freezes_and_shares():
     w = ln.tensor(rand(4, 3, dtype=np.float32))
     emb = Embedding.from_pretrained(w)
     assert not emb.weight.requires_grad
-    assert np.shares_memory(emb.weight.data, w.data)
+    assert np.shares_memory(emb.weight.array, w.array)
     np.testing.assert_array_equal(emb(ln.tensor([3])).numpy()[0], w.numpy()[3])
     assert Embedding.from_pretrained(w, freeze=False).weight.requires_grad
 
@@ -142,7 +142,7 @@ def test_module_matches_torch_module():
     emb = Embedding(8, 3, padding_idx=1)
     ref = torch.nn.Embedding(8, 3, padding_idx=1)
     with torch.no_grad():
-        ref.weight.copy_(torch.tensor(emb.weight.data))
+        ref.weight.copy_(torch.tensor(emb.weight.array))
     idx = np.array([[1, 2, 7], [7, 7, 0]])
     out, out_ref = emb(ln.tensor(idx)), ref(torch.tensor(idx))
     np.testing.assert_allclose(out.numpy(), out_ref.detach().numpy())

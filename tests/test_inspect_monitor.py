@@ -38,8 +38,8 @@ def test_statistics_equal_a_hand_computation():
     a3 = ref[3](h2)
     out = ref[4](a3)
     ln.nn.functional.cross_entropy(out, ln.tensor(y)).backward()
-    w_before = {i: ref[i].weight.data.copy() for i in (0, 2, 4)}
-    grads = {i: ref[i].weight.grad.copy() for i in (0, 2, 4)}
+    w_before = {i: ref[i].weight.array.copy() for i in (0, 2, 4)}
+    grads = {i: ref[i].weight.grad.array.copy() for i in (0, 2, 4)}
 
     monitor = Monitor(every=2, dead_window=1)
     opt = ln.optim.SGD(model.parameters(), lr=lr)
@@ -54,11 +54,11 @@ def test_statistics_equal_a_hand_computation():
     L = log.layers
     close = dict(rel=1e-5, abs=1e-7)
     for name, t in (("0", h0), ("1", a1), ("2", h2), ("3", a3), ("4", out)):
-        assert L[name]["act_mean"][0] == pytest.approx(float(t.data.mean()), **close), name
-        assert L[name]["act_std"][0] == pytest.approx(float(t.data.std()), **close), name
-    dead = 1 - (a1.data > 0).any(axis=0).mean()
+        assert L[name]["act_mean"][0] == pytest.approx(float(t.array.mean()), **close), name
+        assert L[name]["act_std"][0] == pytest.approx(float(t.array.std()), **close), name
+    dead = 1 - (a1.array > 0).any(axis=0).mean()
     assert dead >= 4 / 16 and L["1"]["dead"][0] == pytest.approx(dead)
-    sat = (np.abs(a3.data) > 0.99).mean()
+    sat = (np.abs(a3.array) > 0.99).mean()
     assert sat > 0.3 and L["3"]["saturated"][0] == pytest.approx(sat)
     for i in (0, 2, 4):
         g, w0 = grads[i], w_before[i]

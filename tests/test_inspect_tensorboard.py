@@ -64,8 +64,8 @@ def test_scalars_histograms_and_monitor_statistics(tmp_path):
     hist = histograms(ev)
     for name, p in model.named_parameters():
         w = hist[(f"weights/{name}", 1)]
-        assert w.num == p.data.size and w.min == pytest.approx(p.data.min()) and w.max == pytest.approx(p.data.max())
-        assert hist[(f"grads/{name}", 1)].num == p.data.size
+        assert w.num == p.array.size and w.min == pytest.approx(p.array.min()) and w.max == pytest.approx(p.array.max())
+        assert hist[(f"grads/{name}", 1)].num == p.array.size
     assert (("weights/0.weight", 0) in hist) and tb.writer is None  # closed at the end
 
 

@@ -155,14 +155,14 @@ def test_adam_with_onecycle_params_match_torch():
     sched = S.OneCycleLR(opt, max_lr=0.1, total_steps=20)
     tsched = th.optim.lr_scheduler.OneCycleLR(topt, max_lr=0.1, total_steps=20)
     for _ in range(20):
-        w.grad = (w.data - c) * np.float32(2)
+        w.grad = ln.from_numpy((w.array - c) * np.float32(2))
         tw.grad = th.from_numpy((tw.detach().numpy() - c) * np.float32(2))
         opt.step()
         topt.step()
         sched.step()
         tsched.step()
-        np.testing.assert_allclose(w.data, tw.detach().numpy(), atol=2e-6, rtol=1e-5)
-    assert w.data.dtype == np.float32
+        np.testing.assert_allclose(w.array, tw.detach().numpy(), atol=2e-6, rtol=1e-5)
+    assert w.array.dtype == np.float32
 
 
 # ---- state dicts ------------------------------------------------------------------------------------

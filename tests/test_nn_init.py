@@ -57,12 +57,12 @@ def test_fans_need_two_dims_and_floats():
 @pytest.mark.parametrize("dtype", [ln.float32, ln.float64])
 def test_uniform_and_normal_in_place_keep_dtype(dtype):
     t = _p(*N_SHAPE, dtype=dtype)
-    arr = t.data
-    assert init.uniform_(t, -2.0, 3.0) is t and t.data is arr and t.dtype == dtype
+    arr = t.array
+    assert init.uniform_(t, -2.0, 3.0) is t and t.array is arr and t.dtype == dtype
     a = t.numpy()
     assert a.min() >= -2.0 and a.max() < 3.0 and a.min() < -1.99 and a.max() > 2.99
     _check_moments(a, 0.5, 5 / math.sqrt(12))
-    assert init.normal_(t, mean=1.5, std=0.3) is t and t.data is arr and t.dtype == dtype
+    assert init.normal_(t, mean=1.5, std=0.3) is t and t.array is arr and t.dtype == dtype
     _check_moments(t.numpy(), 1.5, 0.3)
     assert init.normal_(t, 0.0, 0.0) is t and not t.numpy().any()
 

@@ -326,9 +326,12 @@ def test_module_dict_registers_its_modules():
 def test_functional_reexports():
     from lucidnet import ops
     from lucidnet.nn import losses
-    for name in ["relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "silu", "softplus", "softmax",
-                 "log_softmax", "linear", "pad"]:
+    for name in ["sigmoid", "tanh", "gelu", "softplus", "softmax", "log_softmax", "linear", "pad"]:
         assert getattr(F, name) is getattr(ops, name)
+    x = ln.tensor([-2.0, -0.5, 0.5, 8.0])
+    for name, args in [("relu", ()), ("relu6", ()), ("leaky_relu", (0.2,)), ("elu", (0.5,)), ("silu", ()),
+                       ("hardtanh", (-1.0, 1.0))]:  # PyTorch's inplace= makes these wrappers of the ops
+        np.testing.assert_array_equal(getattr(F, name)(x, *args).numpy(), getattr(ops, name)(x, *args).numpy())
     for name in losses.__all__:
         assert getattr(F, name) is getattr(losses, name)
     assert nn.functional is F
@@ -337,12 +340,12 @@ def test_functional_reexports():
 def test_utils_clip_grad():
     fc = nn.Linear(4, 3)
     fc(ln.randn(5, 4)).sum().backward()
-    grads = [p.grad.copy() for p in fc.parameters()]
+    grads = [p.grad.array.copy() for p in fc.parameters()]
     total = nn.utils.clip_grad_norm_(fc.parameters(), 0.1)
     expected = np.sqrt(sum((g.astype(np.float64) ** 2).sum() for g in grads))
     np.testing.assert_allclose(float(total), expected, rtol=1e-5)
-    np.testing.assert_allclose(np.sqrt(sum((p.grad.astype(np.float64) ** 2).sum() for p in fc.parameters())),
+    np.testing.assert_allclose(np.sqrt(sum((p.grad.array.astype(np.float64) ** 2).sum() for p in fc.parameters())),
                                0.1, rtol=1e-4)
     nn.utils.clip_grad_value_(fc.parameters(), 0.01)
-    assert max(np.abs(p.grad).max() for p in fc.parameters()) <= 0.01
+    assert max(np.abs(p.grad.array).max() for p in fc.parameters()) <= 0.01
     assert not hasattr(ln.optim, "clip_grad_norm_")   # as in PyTorch: torch.nn.utils, not torch.optim

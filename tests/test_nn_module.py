@@ -234,13 +234,13 @@ def test_state_dict_round_trip_gives_identical_outputs():
     b = Net()
     x = ln.randn(6, 4)
     assert not np.array_equal(a(x).numpy(), b(x).numpy())
-    weight_array = b.head.weight.data
+    weight_array = b.head.weight.array
     result = b.load_state_dict(a.state_dict())
     assert result.missing_keys == [] and result.unexpected_keys == []
     assert repr(result) == "<All keys matched successfully>"
     np.testing.assert_array_equal(a(x).numpy(), b(x).numpy())
     np.testing.assert_array_equal(b.body[2].running.numpy(), [1.0, 2.0, 3.0])
-    assert b.head.weight.data is weight_array  # loaded in place: an optimizer's references stay valid
+    assert b.head.weight.array is weight_array  # loaded in place: an optimizer's references stay valid
     # lucidnet tensors are accepted as values too
     c = Net()
     c.load_state_dict(a.state_dict(keep_vars=True))
@@ -331,10 +331,10 @@ def test_deepcopy_and_pickle_give_independent_equal_models():
 def test_parameter_keeps_dtype_and_shares_data():
     t = ln.randn(2, 3, dtype=ln.float64)
     p = nn.Parameter(t)
-    assert p.dtype == np.float64 and p.requires_grad and p.is_leaf and p.data is t.data
+    assert p.dtype == np.float64 and p.requires_grad and p.is_leaf and p.array is t.array
     assert nn.Parameter([1.0, 2.0]).dtype == np.float32
     arr = np.zeros(3, np.float32)
-    assert nn.Parameter(arr).data is arr
+    assert nn.Parameter(arr).array is arr
     assert not nn.Parameter(ln.zeros(2), requires_grad=False).requires_grad
     assert type(p * 2) is ln.Tensor  # ops on a parameter give plain tensors
     with pytest.raises(TypeError, match="floating-point"):

@@ -42,7 +42,7 @@ def compare_steps(module, tmodule, xs, atol=1e-5, rtol=1e-4, layout=None):
         x = x.astype(np.float32)
         xl, xt = ln.tensor(x, requires_grad=True), th.tensor(x, requires_grad=True)
         if layout is not None:
-            xl.data = layout(xl.data)
+            xl.array = layout(xl.array)
         yl, yt = module(xl), tmodule(xt)
         assert yl.dtype == np.float32 and tuple(yl.shape) == tuple(yt.shape)
         np.testing.assert_allclose(yl.numpy(), yt.detach().numpy(), atol=atol, rtol=rtol, err_msg=f"step {step}")
@@ -327,7 +327,7 @@ def test_batchnorm_channels_last_memory_gives_the_same_values_and_keeps_the_layo
         bn.weight.data[...] = rand(5, seed=3, dtype=np.float32)
         bn.running_var.data[...] = 2.0
         xt = ln.tensor(xa, requires_grad=True)
-        xt.data = xa  # keep the memory layout (tensor() copies into C order)
+        xt.array = xa  # keep the memory layout (tensor() copies into C order)
         y = bn(xt)
         assert y.numpy().flags.c_contiguous == xa.flags.c_contiguous  # the output follows the input's layout
         y.backward(ga)
@@ -341,7 +341,7 @@ def test_batchnorm_channels_last_gradcheck():
     bn = BatchNorm2d(3).double()
     bn.weight.data[...] = rand(3, seed=4) + 1
     x = ln.tensor(rand(4, 3, 2, 3, seed=5), dtype=ln.float64, requires_grad=True)
-    x.data = channels_last(x.data)
+    x.array = channels_last(x.array)
     assert ln.autograd.gradcheck(lambda inp, w, b: bn(inp), [x, bn.weight, bn.bias])
 
 
@@ -368,7 +368,7 @@ def test_fused_kernels_match_the_numpy_path():
         previous = _kernels.set_numba(fused)
         try:
             xt = ln.tensor(x, requires_grad=True)
-            xt.data = x
+            xt.array = x
             rm, rv = ln.zeros(8), ln.ones(8)
             y = batch_norm(xt, rm, rv, w, b, training=True)
             assert (y._node.fused is not None) == fused
@@ -386,7 +386,7 @@ def test_group_and_layer_norm_take_channels_last_memory():
     x = rand(3, 4, 5, 2, seed=6, dtype=np.float32)
     for m in (GroupNorm(2, 4), LayerNorm((4, 5, 2))):
         xl = ln.tensor(x)
-        xl.data = channels_last(x)
+        xl.array = channels_last(x)
         np.testing.assert_allclose(m(xl).numpy(), m(ln.tensor(x)).numpy(), rtol=1e-6, atol=1e-6)
 
 
@@ -436,7 +436,7 @@ def test_batch_norm_hardtanh_is_batch_norm_then_relu6(training, layout, backend)
         bn.weight.data[...] = rand(5, seed=3, dtype=np.float32) + 0.5
         bn.bias.data[...] = rand(5, seed=4, dtype=np.float32)
         xt = ln.tensor(x, requires_grad=True)
-        xt.data = x
+        xt.array = x
         y = bn.forward_hardtanh(xt) if fused else nn.ReLU6()(bn(xt))
         y.backward(ln.tensor(g))
         results.append((y.numpy(), xt.grad, bn.weight.grad, bn.bias.grad, bn.running_mean.numpy(),

@@ -1,4 +1,4 @@
-"""Elementwise ops (+ - * / neg pow exp log sqrt abs maximum minimum clip where, comparisons).
+"""Elementwise ops (+ - * / neg pow exp sin cos log sqrt abs maximum minimum clip where, comparisons).
 
 Every differentiable case runs twice: a float64 finite-difference check of lucidnet's backward, and
 a float32 PyTorch parity check of values and gradients on the same inputs (tinygrad's helper_test_op
@@ -84,6 +84,8 @@ UNARY = [
     ("pos", lambda x: +x * 1.0, lambda x: +x * 1.0, normal),
     ("exp", ln.exp, lambda x: x.exp(), normal),
     ("exp.method", lambda x: x.exp(), lambda x: x.exp(), normal),
+    ("sin", ln.sin, lambda x: x.sin(), normal),
+    ("cos.method", lambda x: x.cos(), lambda x: x.cos(), normal),
     ("log", ln.log, lambda x: x.log(), positive),
     ("log.method", lambda x: x.log(), lambda x: x.log(), positive),
     ("sqrt", ln.sqrt, lambda x: x.sqrt(), positive),

@@ -33,9 +33,9 @@ def _run_ln(cls, kwargs, init, centers, noise, groups=None, dtype=np.float32):
     traj = []
     for t in range(len(noise)):
         for p, c, n in zip(params, centers, noise[t]):
-            p.grad = _grad(p.data, c, n)
+            p.grad = ln.from_numpy(_grad(p.array, c, n))
         opt.step()
-        traj.append([p.data.copy() for p in params])
+        traj.append([p.array.copy() for p in params])
     return params, opt, traj
 
 
@@ -185,9 +185,9 @@ def test_linear_model_with_autograd_matches_torch():
         topt.zero_grad()
         (((th.tensor(X) @ tW + tb) - th.tensor(y)) ** 2).mean().backward()
         topt.step()
-        np.testing.assert_allclose(W.data, tW.detach().numpy(), atol=1e-5, rtol=1e-5)
-        np.testing.assert_allclose(b.data, tb.detach().numpy(), atol=1e-5, rtol=1e-5)
-    assert W.data.dtype == np.float32 and b.data.dtype == np.float32
+        np.testing.assert_allclose(W.array, tW.detach().numpy(), atol=1e-5, rtol=1e-5)
+        np.testing.assert_allclose(b.array, tb.detach().numpy(), atol=1e-5, rtol=1e-5)
+    assert W.array.dtype == np.float32 and b.array.dtype == np.float32
 
 
 # ---- state dicts --------------------------------------------------------------------------------
@@ -212,18 +212,18 @@ def test_state_dict_resume_continues_identically(name, kwargs, via_json):
     params, opt, _ = _run_ln(cls, kwargs, init, centers, noise[:10], groups=_two_groups)
     sd = opt.state_dict()
     # a fresh optimizer (other hyper-parameters, even) on copies of the params, resumed from the snapshot
-    fresh = [ln.tensor(p.data.copy(), requires_grad=True) for p in params]
+    fresh = [ln.tensor(p.array.copy(), requires_grad=True) for p in params]
     opt2 = cls(_two_groups(fresh), lr=123.0)
     opt2.load_state_dict(_json_roundtrip(sd) if via_json else sd)
     assert [g["lr"] for g in opt2.param_groups] == [g["lr"] for g in opt.param_groups]
     for t in range(10, 20):
         for p, c, n in zip(fresh, centers, noise[t]):
-            p.grad = _grad(p.data, c, n)
+            p.grad = ln.from_numpy(_grad(p.array, c, n))
         opt2.step()
     ref, _, _ = _run_ln(cls, kwargs, init, centers, noise, groups=_two_groups)
     for p, r in zip(fresh, ref):
-        np.testing.assert_array_equal(p.data, r.data)
-        assert p.data.dtype == np.float32
+        np.testing.assert_array_equal(p.array, r.array)
+        assert p.array.dtype == np.float32
     for st in opt2.state.values():
         for v in st.values():
             assert not isinstance(v, np.ndarray) or v.dtype == np.float32
@@ -233,7 +233,7 @@ def test_state_dict_is_a_snapshot_with_torch_layout():
     w, b = ln.tensor(np.ones((2, 2), np.float32), requires_grad=True), ln.tensor(np.ones(2, np.float32),
                                                                               requires_grad=True)
     opt = optim.SGD([{"params": [w]}, {"params": [b], "lr": 0.5}], lr=0.1, momentum=0.9)
-    w.grad = np.ones((2, 2), np.float32)
+    w.grad = ln.from_numpy(np.ones((2, 2), np.float32))
     opt.step()
     sd = opt.state_dict()
     assert sd["param_groups"][0]["params"] == [0] and sd["param_groups"][1]["params"] == [1]
@@ -246,7 +246,7 @@ def test_state_dict_is_a_snapshot_with_torch_layout():
 def test_load_state_dict_rejects_mismatched_layout():
     a, b = (ln.tensor(np.ones(3, np.float32), requires_grad=True) for _ in range(2))
     opt = optim.Adam([a, b])
-    a.grad = np.ones(3, np.float32)
+    a.grad = ln.from_numpy(np.ones(3, np.float32))
     opt.step()
     with pytest.raises(ValueError, match="parameter groups"):
         optim.Adam([{"params": [a]}, {"params": [b]}]).load_state_dict(opt.state_dict())
@@ -268,22 +268,23 @@ def test_step_is_in_place_and_leaves_grads_alone(cls, kwargs):
     p = ln.tensor(np.random.default_rng(0).standard_normal((50, 40)).astype(np.float32), requires_grad=True)
     q = ln.tensor(np.ones(3, np.float32), requires_grad=True)      # no gradient: skipped
     opt = cls([p, q], **kwargs)
-    data = p.data
+    data = p.array
     for _ in range(3):
         g = np.random.default_rng(1).standard_normal((50, 40)).astype(np.float32)
-        p.grad = g
+        gt = ln.from_numpy(g)
+        p.grad = gt
         keep = g.copy()
         old = data.copy()
         opt.step()
-        assert p.data is data                             # never rebound
-        assert p.grad is g
+        assert p.array is data                            # never rebound
+        assert p.grad is gt and p.grad.array is g
         np.testing.assert_array_equal(g, keep)            # never written
         assert not np.array_equal(old, data)
-    assert q not in opt.state and np.all(q.data == 1)
-    assert p.data.dtype == np.float32
+    assert q not in opt.state and np.all(q.array == 1)
+    assert p.array.dtype == np.float32
     assert all(v.dtype == np.float32 for v in opt.state[p].values() if isinstance(v, np.ndarray))
     scratch = [id(b) for b in opt._scratch[p]]
-    p.grad = np.ones((50, 40), np.float32)
+    p.grad = ln.from_numpy(np.ones((50, 40), np.float32))
     opt.step()
     assert [id(b) for b in opt._scratch[p]] == scratch  # buffers are reused, not reallocated
 
@@ -295,7 +296,7 @@ def test_step_is_in_place_and_leaves_grads_alone(cls, kwargs):
 def test_step_allocates_no_large_temporaries(cls, kwargs):
     n = 1 << 18                                           # 1 MiB per float32 array
     p = ln.tensor(np.ones(n, np.float32), requires_grad=True)
-    p.grad = np.full(n, 0.5, np.float32)
+    p.grad = ln.from_numpy(np.full(n, 0.5, np.float32))
     opt = cls([p], **kwargs)
     opt.step()                                            # the first step allocates state and scratch
     tracemalloc.start()
@@ -312,8 +313,9 @@ def test_zero_grad():
     opt = optim.SGD([p], lr=0.1)
     (p * 2).sum().backward()
     g = p.grad
+    arr = g.array
     opt.zero_grad(set_to_none=False)
-    assert p.grad is g and np.all(g == 0)
+    assert p.grad is g and p.grad.array is arr and np.all(arr == 0)
     opt.zero_grad()
     assert p.grad is None
 
@@ -330,7 +332,7 @@ def test_closure_recomputes_the_loss():
     with ln.no_grad():                       # the closure still records its graph
         loss = opt.step(closure)
     assert float(loss) == 9.0
-    np.testing.assert_allclose(p.data, [1.5])
+    np.testing.assert_allclose(p.array, [1.5])
 
 
 def test_named_parameters_and_add_param_group():
@@ -368,7 +370,10 @@ def test_bad_arguments_give_clear_errors():
     with pytest.raises(ValueError, match="not a leaf"):
         optim.Adam([p * 2])
     opt = optim.Adam([p])
-    p.grad = np.ones(2, np.float32)
+    with pytest.raises(ValueError, match=r"shape \(1,\).*gradient of shape \(2,\)"):
+        p.grad = ln.from_numpy(np.ones(2, np.float32))   # refused when assigned, as in PyTorch
+    p.grad = ln.from_numpy(np.ones(1, np.float32))
+    p.grad.data = ln.from_numpy(np.ones(2, np.float32))  # .data swaps the memory without a check
     with pytest.raises(ValueError, match=r"Adam.step: a parameter of shape \(1,\) has a gradient of shape \(2,\)"):
         opt.step()
 
@@ -376,11 +381,11 @@ def test_bad_arguments_give_clear_errors():
 def test_lr_is_read_at_every_step():
     p = ln.tensor([1.0], requires_grad=True)
     opt = optim.SGD([p], lr=0.1)
-    p.grad = np.ones(1, np.float32)
+    p.grad = ln.from_numpy(np.ones(1, np.float32))
     opt.step()
     opt.param_groups[0]["lr"] = 0.5
     opt.step()
-    np.testing.assert_allclose(p.data, [0.4], rtol=1e-6)
+    np.testing.assert_allclose(p.array, [0.4], rtol=1e-6)
 
 
 def test_works_with_nn_parameters():
@@ -389,11 +394,11 @@ def test_works_with_nn_parameters():
         pytest.skip("lucidnet.nn.Linear not available")
     layer = nn.Linear(4, 2)
     opt = optim.AdamW(layer.parameters(), lr=0.01)
-    before = [p.data.copy() for p in layer.parameters()]
+    before = [p.array.copy() for p in layer.parameters()]
     layer(ln.randn(8, 4)).sum().backward()
     opt.step()
     for p, b in zip(layer.parameters(), before):
-        assert not np.array_equal(p.data, b) and p.data.dtype == np.float32
+        assert not np.array_equal(p.array, b) and p.array.dtype == np.float32
 
 
 # ---- gradient clipping ------------------------------------------------------------------------------
@@ -404,7 +409,7 @@ def _grads_pair(scale=1.0, seed=0):
     ps = []
     for a in arrays:
         p = ln.tensor(np.zeros_like(a), requires_grad=True)
-        p.grad = a.copy()
+        p.grad = ln.tensor(a)
         ps.append(p)
     tps = [th.zeros(a.shape, requires_grad=True) for a in arrays]
     for tp, a in zip(tps, arrays):
@@ -423,37 +428,37 @@ def test_clip_grad_norm_matches_torch(norm_type, max_norm, scale):
     assert total.dtype == np.float32 and total.shape == ()
     np.testing.assert_allclose(float(total), float(ttotal), rtol=1e-6)
     for p, tp in zip(ps, tps):
-        assert p.grad.dtype == np.float32
-        np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-6, atol=1e-7 * scale)
+        assert isinstance(p.grad, ln.Tensor) and p.grad.array.dtype == np.float32
+        np.testing.assert_allclose(p.grad.array, tp.grad.numpy(), rtol=1e-6, atol=1e-7 * scale)
 
 
 @parity
 def test_clip_grad_value_matches_torch():
     th = torch()
     ps, tps = _grads_pair()
-    grads = [p.grad for p in ps]
+    grads = [(p.grad, p.grad.array) for p in ps]
     assert ln.nn.utils.clip_grad_value_(ps, 0.7) is None
     th.nn.utils.clip_grad_value_(tps, 0.7)
-    for p, g, tp in zip(ps, grads, tps):
-        assert p.grad is g                                # in place
-        np.testing.assert_array_equal(p.grad, tp.grad.numpy())
+    for p, (g, a), tp in zip(ps, grads, tps):
+        assert p.grad is g and p.grad.array is a         # in place
+        np.testing.assert_array_equal(p.grad.array, tp.grad.numpy())
 
 
 def test_clip_grad_norm_edge_cases():
     p = ln.tensor(np.zeros(4, np.float32), requires_grad=True)
     assert float(ln.nn.utils.clip_grad_norm_([p], 1.0)) == 0.0        # no gradients at all
-    p.grad = np.array([1e30, 1e30, 0, 0], np.float32)                 # squares overflow float32
+    p.grad = ln.from_numpy(np.array([1e30, 1e30, 0, 0], np.float32))  # squares overflow float32
     total = ln.nn.utils.clip_grad_norm_(p, 1.0)
     np.testing.assert_allclose(float(total), np.sqrt(2) * 1e30, rtol=1e-6)
-    np.testing.assert_allclose(p.grad, [2 ** -0.5, 2 ** -0.5, 0, 0], rtol=1e-5)
-    p.grad = np.array([1e-30, 0, 0, 0], np.float32)                   # squares underflow
+    np.testing.assert_allclose(p.grad.array, [2 ** -0.5, 2 ** -0.5, 0, 0], rtol=1e-5)
+    p.grad = ln.from_numpy(np.array([1e-30, 0, 0, 0], np.float32))    # squares underflow
     np.testing.assert_allclose(float(ln.nn.utils.clip_grad_norm_(p, 1.0)), 1e-30, rtol=1e-6)
-    p.grad = np.array([np.inf, 1, 0, 0], np.float32)
+    p.grad = ln.from_numpy(np.array([np.inf, 1, 0, 0], np.float32))
     with pytest.raises(RuntimeError, match="non-finite|inf"):
         ln.nn.utils.clip_grad_norm_(p, 1.0, error_if_nonfinite=True)
-    p.grad = np.array([np.nan, 1, 0, 0], np.float32)
+    p.grad = ln.from_numpy(np.array([np.nan, 1, 0, 0], np.float32))
     assert np.isnan(float(ln.nn.utils.clip_grad_norm_(p, 1.0)))
-    assert np.isnan(p.grad).all()                                      # nan spreads, as in PyTorch
+    assert np.isnan(p.grad.array).all()                                # nan spreads, as in PyTorch
 
 
 # ---- the compiled updates (numba) against the NumPy passes ---------------------------------------------------
@@ -468,15 +473,16 @@ def _optim_run(cls, kw, numba: bool):
                   rng.standard_normal(11, dtype=np.float32)]
         params = [ln.tensor(a, requires_grad=True) for a in arrays]
         for p, a in zip(params, arrays):
-            p.data = a.copy(order="K")  # keep the memory layout
+            p.array = a.copy(order="K")  # keep the memory layout
         opt = cls(params, lr=0.01, **kw)
         for _ in range(4):
             for p in params:
-                p.grad = np.asarray(rng.standard_normal(p.shape, dtype=np.float32), order="K")
-                if p.data.flags.f_contiguous and p.ndim == 2:
-                    p.grad = np.asfortranarray(p.grad)
+                g = np.asarray(rng.standard_normal(p.shape, dtype=np.float32), order="K")
+                if p.array.flags.f_contiguous and p.ndim == 2:
+                    g = np.asfortranarray(g)
+                p.grad = ln.from_numpy(g)
             opt.step()
-        return [p.data for p in params]
+        return [p.array for p in params]
     finally:
         _kernels.set_numba(previous)
 

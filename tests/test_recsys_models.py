@@ -28,8 +28,8 @@ def test_biased_mf_forward_is_the_formula():
     m.user_bias.weight.data[:] = rand(4, 1, seed=1, dtype=np.float32)
     m.item_bias.weight.data[:] = rand(6, 1, seed=2, dtype=np.float32)
     out = m(U, I)
-    p, q = m.user.weight.data[U.numpy()], m.item.weight.data[I.numpy()]
-    ref = (p * q).sum(1) + m.user_bias.weight.data[U.numpy(), 0] + m.item_bias.weight.data[I.numpy(), 0] + 3.2
+    p, q = m.user.weight.array[U.numpy()], m.item.weight.array[I.numpy()]
+    ref = (p * q).sum(1) + m.user_bias.weight.array[U.numpy(), 0] + m.item_bias.weight.array[I.numpy(), 0] + 3.2
     assert out.dtype == np.float32 and out.shape == (4,)
     np.testing.assert_allclose(out.numpy(), ref, rtol=1e-6)
     # score() clips to the rating range; score_items agrees with score on the full grid
@@ -41,7 +41,7 @@ def test_biased_mf_forward_is_the_formula():
 def test_biased_mf_l2_penalty_only_while_training():
     m = BiasedMF(4, 6, dim=3, l2=0.5, l2_bias=0.1)
     out = m(U, I)
-    p, q = m.user.weight.data[U.numpy()], m.item.weight.data[I.numpy()]
+    p, q = m.user.weight.array[U.numpy()], m.item.weight.array[I.numpy()]
     expected = 0.5 * ((p ** 2).sum() + (q ** 2).sum()) / 4  # biases start at zero
     np.testing.assert_allclose(m.penalty.item(), expected, rtol=1e-5)
     target = ln.tensor(np.array([4.0, 3.0, 5.0, 1.0], np.float32))
@@ -226,7 +226,7 @@ def test_train_explicit_autorec(ml):
     m = IAutoRec(ml.n_users, ml.n_items, hidden=8)
     h = train_explicit(m, train, val, epochs=15, batch_size=8, lr=0.01, weight_decay=1e-4, patience=20)
     assert len(h.history["val_rmse"]) == 15 and h.history["loss"][-1] < h.history["loss"][0]
-    stored = m.ratings.data
+    stored = m.ratings.array
     assert stored[train.item, train.user].tolist() == train.rating.tolist() and (stored > 0).sum() == len(train)
     with pytest.raises(TypeError, match="BiasedMF or IAutoRec"):
         train_explicit(GMF(2, 2), train)
@@ -285,7 +285,7 @@ def test_biased_mf_fused_and_penalised_paths_agree():
     fused = m(U, I)
     assert fused._node.name == "Add"
     fused.sum().backward()
-    g_fused = {n: p.grad.copy() for n, p in m.named_parameters()}
+    g_fused = {n: p.grad.array.copy() for n, p in m.named_parameters()}
     m.zero_grad()
     m.l2 = 1e-12  # takes the other path; the penalty itself is negligible
     unfused = m(U, I)

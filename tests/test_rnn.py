@@ -196,7 +196,7 @@ def test_parameter_names_shapes_and_init():
     assert names == expected
     ln.manual_seed(0)
     big = nn.GRU(30, 100)
-    w = big.weight_hh_l0.data
+    w = big.weight_hh_l0.array
     assert w.dtype == np.float32 and abs(w).max() <= 0.1 and abs(w).max() > 0.099  # U(-1/sqrt(H), 1/sqrt(H))
     assert [k for k in nn.RNN(2, 3, bias=False).state_dict()] == ["weight_ih_l0", "weight_hh_l0"]
     assert [k for k in nn.GRUCell(2, 3).state_dict()] == ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
@@ -235,7 +235,7 @@ def test_backward_twice_with_retain_graph():
     out, h = m(x)
     loss = out.sum() + h.sum()
     loss.backward(retain_graph=True)
-    first = x.grad.copy()
+    first = x.grad.array.copy()
     loss.backward()
     np.testing.assert_allclose(x.grad, 2 * first, rtol=1e-6)
 
@@ -316,12 +316,12 @@ def test_weights_of_either_memory_layout(mode, backend):
         arrays = [ins[0], *ins[1:-8], *[np.asarray(w, order=order) for w in ins[-8:]]]
         ts = [ln.tensor(a, requires_grad=True) for a in arrays]
         for t, a in zip(ts, arrays):
-            t.data = a  # keep the memory layout (ln.tensor copies into row-major)
+            t.array = a  # keep the memory layout (ln.tensor copies into row-major)
         outs = _layer_fn(mode, 2, LENGTHS, batch_first=True)(*ts)
         sum((o * ln.tensor(rand(*o.shape, seed=i, dtype=np.float32))).sum() for i, o in enumerate(outs)).backward()
         for t in ts[-8:]:
             if t.ndim == 2:
-                assert t.grad.flags.f_contiguous == (order == "F")
+                assert t.grad.array.flags.f_contiguous == (order == "F")
         results.append([o.numpy() for o in outs] + [t.grad for t in ts])
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)

@@ -103,7 +103,7 @@ def test_no_information_from_source_padding_or_future_targets(kind):
     tin = ln.tensor([[BOS, 5, 6, 7, 8], [BOS, 9, 10, 11, 12]])
     t = 2
     m(src, tin)[:, t].sum().backward()
-    gs, gt = leaves["src"].grad, leaves["tgt"].grad
+    gs, gt = leaves["src"].grad.array, leaves["tgt"].grad.array
     assert np.all(gs[1, 2:] == 0) and np.abs(gs[1, :2]).sum() > 0       # source padding of row 1
     assert np.all(gt[:, t + 1:] == 0) and np.abs(gt[:, :t + 1]).sum() > 0  # the future
 

@@ -65,7 +65,7 @@ def test_save_load_round_trip_keeps_order_dtypes_shapes(tmp_path):
     out = ln.load(path)
     assert list(out) == list(sd)
     for k, v in sd.items():
-        v = v.data if isinstance(v, ln.Tensor) else v
+        v = v.array if isinstance(v, ln.Tensor) else v
         expected = v.astype(v.dtype.newbyteorder("=")) if k == "bigendian" else v
         assert_same(expected, out[k], k)
         assert out[k].flags.writeable and out[k].flags.aligned

@@ -55,10 +55,10 @@ def test_bucket_loader_yields_tensors_and_reshuffles_each_epoch():
     e1 = [b for b in loader]
     e2 = [b for b in loader]
     tokens, lengths, labels = e1[0]
-    assert isinstance(tokens, ln.Tensor) and tokens.dtype == np.int64 and tokens.shape[1] == int(lengths.data.max())
-    seen = np.sort(np.concatenate([b[0].data[:, 0] for b in e1]))
+    assert isinstance(tokens, ln.Tensor) and tokens.dtype == np.int64 and tokens.shape[1] == int(lengths.array.max())
+    seen = np.sort(np.concatenate([b[0].array[:, 0] for b in e1]))
     assert seen.tolist() == list(range(1, 41))
-    assert [b[0].data[:, 0].tolist() for b in e1] != [b[0].data[:, 0].tolist() for b in e2]
+    assert [b[0].array[:, 0].tolist() for b in e1] != [b[0].array[:, 0].tolist() for b in e2]
 
 
 def test_bucket_loader_resumes_mid_epoch():
@@ -66,12 +66,12 @@ def test_bucket_loader_resumes_mid_epoch():
     ln.manual_seed(3)
     loader = BucketLoader(ds, batch_size=4)
     it = iter(loader)
-    first = [next(it)[0].data.copy() for _ in range(3)]
+    first = [next(it)[0].array.copy() for _ in range(3)]
     state = loader.state_dict()
-    rest = [b[0].data for b in it]
+    rest = [b[0].array for b in it]
     fresh = BucketLoader(ds, batch_size=4)
     fresh.load_state_dict(state)
-    again = [b[0].data for b in fresh]
+    again = [b[0].array for b in fresh]
     assert len(first) + len(rest) == len(loader) and len(again) == len(rest)
     assert all(np.array_equal(a, b) for a, b in zip(rest, again))
     assert loader.state_dict()["order"] is None  # the epoch finished

@@ -131,10 +131,10 @@ def test_tbptt_carries_detaches_and_resets_the_state():
 def test_tbptt_clips_the_gradient_norm():
     vocab, ids = _vocab_ids()
     model = DecayLM(len(vocab))
-    start = [p.data.copy() for p in model.parameters()]
+    start = [p.array.copy() for p in model.parameters()]
     trainer = lm_trainer(model, optim.SGD(model.parameters(), lr=1.0), clip_grad_norm=1e-3)
     trainer.fit(ids, epochs=1, batch_size=4)
-    moved = np.sqrt(sum(float(((p.data - s) ** 2).sum()) for p, s in zip(model.parameters(), start)))
+    moved = np.sqrt(sum(float(((p.array - s) ** 2).sum()) for p, s in zip(model.parameters(), start)))
     assert 0 < moved <= trainer.global_step * 1e-3 * 1.0001
 
 

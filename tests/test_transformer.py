@@ -101,7 +101,7 @@ def test_transformer_structure_and_init():
     w = m.encoder.layers[0].linear1.weight.numpy()  # xavier_uniform_ on every matrix, PyTorch's rule
     assert np.abs(w).max() <= np.sqrt(6 / (D + FF))
     # the clones are independent copies
-    assert m.encoder.layers[0].linear1.weight.data is not m.encoder.layers[1].linear1.weight.data
+    assert m.encoder.layers[0].linear1.weight.array is not m.encoder.layers[1].linear1.weight.array
     assert m.encoder.layers[0].dropout.p == 0.1 and m.encoder.layers[0].self_attn.dropout == 0.1
     assert nn.Transformer.generate_square_subsequent_mask(2, dtype=ln.float64).dtype == np.float64
 

@@ -186,7 +186,7 @@ def test_resnet_gradients_by_finite_differences():
 
 
 def test_resnet_family_sizes_and_names():
-    counts = {f.__name__: sum(p.data.size for p in f().parameters()) for f in (resnet8, resnet14, resnet20, resnet32)}
+    counts = {f.__name__: sum(p.numel() for p in f().parameters()) for f in (resnet8, resnet14, resnet20, resnet32)}
     assert counts["resnet8"] == 77_754 and 0.26e6 < counts["resnet20"] < 0.28e6   # He et al.: 0.27 M
     assert counts["resnet8"] < counts["resnet14"] < counts["resnet20"] < counts["resnet32"]
     net = resnet20(in_channels=3, num_classes=100, width=8)
@@ -194,7 +194,7 @@ def test_resnet_family_sizes_and_names():
     assert {"layer2.0.downsample.0.weight", "layer2.0.downsample.1.running_var", "fc.weight"} <= set(net.state_dict())
     assert net(ln.randn(2, 3, 32, 32)).shape == (2, 100)
     z = ResNet(depth=8, zero_init_residual=True)
-    assert all(float(np.abs(b.bn2.weight.data).max()) == 0 for b in (z.layer1[0], z.layer2[0], z.layer3[0]))
+    assert all(float(np.abs(b.bn2.weight.array).max()) == 0 for b in (z.layer1[0], z.layer2[0], z.layer3[0]))
 
 
 # ---- the registry ---------------------------------------------------------------------------------------
@@ -236,7 +236,7 @@ def test_summary_of_resnet_and_vgg_count_every_layer():
     assert rows["layer1.0.bn1"].flops == 2 * 4 * 28 * 28            # normalise, then scale and shift
     assert rows["layer2.0.downsample.0"].flops == 2 * 8 * 14 * 14 * 4
     assert rows["avgpool"].flops == 16 * 7 * 7 and rows["avgpool"].output_shape == (1, 16, 1, 1)
-    assert s.total_params == sum(p.data.size for p in ResNet(depth=8, width=4).parameters())
+    assert s.total_params == sum(p.numel() for p in ResNet(depth=8, width=4).parameters())
     v = VGG().summary((1, 28, 28))
     assert not v.unknown_flops and v.rows[-1].output_shape == (1, 10)
     assert 38e6 < v.flops < 39e6   # four 3x3 convolutions (36.8 M) and the 3136-256-10 head (1.6 M)
@@ -279,7 +279,7 @@ def test_mobilenet_conv_bn_relu6_fuses_unless_a_child_is_hooked_or_replaced():
         y = block(xt) if fused else block[2](block[1](block[0](xt)))
         assert (type(y._node).__name__ == "BatchNorm") == fused
         (y * y).sum().backward()
-        outs.append((y.numpy(), xt.grad, block[0].weight.grad.copy(), block[1].weight.grad.copy()))
+        outs.append((y.numpy(), xt.grad, block[0].weight.grad.array.copy(), block[1].weight.grad.array.copy()))
     for a, b in zip(*outs):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
     seen = []

@@ -13,6 +13,7 @@ through the same graph raises an error that says so.
 from __future__ import annotations
 
 from ..backend import xp
+from . import version
 
 
 class _Acc:
@@ -58,13 +59,16 @@ def _toposort(root) -> list:
 
 
 def _accumulate_leaf(t, g, owned: bool) -> None:
-    if g.dtype != t.data.dtype:
-        g, owned = g.astype(t.data.dtype), True
-    if t.grad is None:
+    from ..tensor import Tensor
+
+    if g.dtype != t.array.dtype:
+        g, owned = g.astype(t.array.dtype), True
+    if t._grad is None:
         contiguous = g.flags.c_contiguous or g.flags.f_contiguous  # e.g. a column-major weight's gradient
-        t.grad = g if owned and contiguous and g.flags.writeable else xp.array(g, copy=True, order="K")
+        t._grad = Tensor._make(g if owned and contiguous and g.flags.writeable else xp.array(g, copy=True, order="K"),
+                               None)
     else:
-        xp.add(t.grad, g, out=t.grad)
+        xp.add(t._grad.array, g, out=t._grad.array)
 
 
 def backward(root, grad=None, retain_graph: bool = False) -> None:
@@ -73,15 +77,15 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         raise RuntimeError("backward() on a tensor that does not require grad and has no graph "
                            "(was it computed under no_grad(), or from tensors without requires_grad=True?)")
     if grad is None:
-        if root.data.size != 1:
+        if root.array.size != 1:
             raise RuntimeError(
                 f"backward() without a gradient works only on a scalar output; this output has shape "
                 f"{tuple(root.shape)}. Pass the gradient of the output: y.backward(grad) with grad of that shape.")
-        g = xp.ones_like(root.data)
+        g = xp.ones_like(root.array)
     else:
-        g = xp.array(getattr(grad, "data", grad), dtype=root.data.dtype, copy=True)
-        if g.shape != root.data.shape:
-            raise RuntimeError(f"backward(): gradient of shape {g.shape} given for an output of shape {root.data.shape}")
+        g = xp.array(getattr(grad, "array", grad), dtype=root.array.dtype, copy=True)
+        if g.shape != root.array.shape:
+            raise RuntimeError(f"backward(): gradient of shape {g.shape} given for an output of shape {root.array.shape}")
     if root._node is None:
         _accumulate_leaf(root, g, True)
         return
@@ -97,6 +101,8 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         if t._retains_grad:
             _accumulate_leaf(t, acc.g, False)
         gin = acc.g
+        if node.versions:
+            version.check(node.versions, node.name)
         grads = node.backward(gin)
         if not retain_graph:
             node.release()

@@ -7,6 +7,9 @@ An op subclasses :class:`Function` and writes two methods on plain arrays:
 - ``backward(self, grad) -> tuple``: one gradient (or None) per positional input, each of that
   input's shape. ``self.needs[i]`` says whether input ``i`` wants a gradient, so work can be skipped.
 
+In-place changes: a node notes the version counters of the input arrays its backward reads when it is
+recorded (see ``version.py`` and ``Function.saves_inputs``), and backward checks them.
+
 Ownership rule (what lets the engine accumulate in place): a gradient that ``backward`` returns
 may be written to by the engine when it owns its memory and is not ``grad`` itself, so it must be
 a fresh array, ``grad`` itself, or a view of ``grad``; never an array saved from the forward.
@@ -16,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import xp
+from . import version
 from .grad_mode import is_grad_enabled
 
 
@@ -24,6 +28,12 @@ class Function:
 
     parents: tuple
     needs: tuple
+    # whose values backward reads (their versions are checked): True all inputs; False none (addition);
+    # "product": a product of the first two inputs, each read for the other's gradient (d(a*b)/da = b), and
+    # further inputs (a bias) not read
+    saves_inputs: bool | str = True
+    saves_output = False  # True: backward reads the output's values (exp, tanh, softmax...)
+    versions: tuple = ()
 
     def forward(self, *args: Any, **attrs: Any):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -35,15 +45,27 @@ class Function:
     def apply(cls, *inputs: Any, **attrs: Any):
         from ..tensor import Tensor
 
-        arrays = [t.data if isinstance(t, Tensor) else t for t in inputs]
+        arrays = [t.array if isinstance(t, Tensor) else t for t in inputs]
         fn = cls()
         if is_grad_enabled():
             needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
             if any(needs):
                 fn.needs = needs
                 out = fn.forward(*arrays, **attrs)
+                if cls.saves_inputs == "product":
+                    fn.versions = version.snapshot([arrays[0] if needs[1] else None, arrays[1] if needs[0] else None])
+                elif cls.saves_inputs:
+                    fn.versions = version.snapshot(arrays)
+                if cls.saves_output:
+                    fn.versions += tuple((-1, r, v) for _, r, v in version.snapshot([out]))
                 fn.parents = tuple(t if n else None for t, n in zip(inputs, needs))
-                return Tensor._make(out, fn)
+                for t in fn.parents:
+                    if t is not None:
+                        t._uses += 1
+                res = Tensor._make(out, fn)
+                if isinstance(out, xp.ndarray) and out.base is not None:  # a view of an input? (in-place ops ask)
+                    res._view = any(isinstance(a, xp.ndarray) and xp.may_share_memory(out, a) for a in arrays)
+                return res
         fn.needs = (False,) * len(inputs)
         return Tensor._make(fn.forward(*arrays, **attrs), None)
 

@@ -36,7 +36,7 @@ def gradcheck(fn: Callable, inputs: Sequence, eps: float = 1e-6, atol: float = 1
     def scalar():
         res = 0.0
         for o, w in zip([o for o in outputs() if isinstance(o, Tensor) and o.dtype.kind == "f"], weights):
-            res += float((o.data * w).sum())
+            res += float((o.array * w).sum())
         return res
 
     for i in diff:
@@ -51,9 +51,9 @@ def gradcheck(fn: Callable, inputs: Sequence, eps: float = 1e-6, atol: float = 1
     ok = True
     for i in diff:
         t = inputs[i]
-        analytic = t.grad if t.grad is not None else xp.zeros_like(t.data)
-        numeric = xp.zeros_like(t.data)
-        data = t.data  # perturbed in place, element by element (whatever its memory layout)
+        analytic = t.grad.array if t.grad is not None else xp.zeros_like(t.array)
+        numeric = xp.zeros_like(t.array)
+        data = t.array  # perturbed in place, element by element (whatever its memory layout)
         for k in xp.ndindex(data.shape):
             old = data[k]
             data[k] = old + eps

@@ -37,7 +37,7 @@ def stack_samples(samples: Sequence[Any]) -> Any:
         raise ValueError("collate: got an empty list of samples")
     first = samples[0]
     if isinstance(first, (np.ndarray, Tensor)):
-        arrays = [s.data if isinstance(s, Tensor) else np.asarray(s) for s in samples]
+        arrays = [s.array if isinstance(s, Tensor) else np.asarray(s) for s in samples]
         shapes = {a.shape for a in arrays}
         if len(shapes) > 1:
             raise ValueError(f"collate: cannot stack arrays of different shapes {sorted(shapes)} into one batch; "

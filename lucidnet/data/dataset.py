@@ -48,7 +48,7 @@ class Dataset:
 
 
 def _as_array(x: Any, what: str) -> np.ndarray:
-    arr = x.data if isinstance(x, Tensor) else np.asarray(x)
+    arr = x.array if isinstance(x, Tensor) else np.asarray(x)
     if arr.ndim == 0:
         raise ValueError(f"{what}: expected arrays with a first (sample) dimension, got a 0-d array")
     return arr
@@ -86,7 +86,7 @@ class Subset(Dataset):
     """The samples of ``dataset`` at ``indices``, in that order."""
 
     def __init__(self, dataset: Any, indices: Sequence[int] | np.ndarray):
-        idx = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
+        idx = np.asarray(indices.array if isinstance(indices, Tensor) else indices)
         if idx.size == 0:
             idx = idx.astype(np.int64)
         if idx.ndim != 1 or idx.dtype.kind not in "iu":

@@ -193,7 +193,7 @@ class EmbeddingDot(Function):
 
 def check_indices(indices, num_embeddings: int, who: str):
     """``indices`` as an integer array, every value in [0, num_embeddings); a clear error otherwise."""
-    idx = xp.asarray(getattr(indices, "data", indices))
+    idx = xp.asarray(getattr(indices, "array", indices))
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{who}: indices must be integers (int64 or int32), got dtype {idx.dtype}")
     if idx.size:

@@ -328,8 +328,8 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
         raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input of shape "
                          f"{tuple(x.shape)}")
     # the running statistics: updated in place when training, read when not, untouched without them
-    rm = None if running_mean is None else running_mean.data
-    rv = None if running_var is None else running_var.data
+    rm = None if running_mean is None else running_mean.array
+    rv = None if running_var is None else running_var.array
     return BatchNorm.apply(x, weight, bias, running_mean=rm, running_var=rv, training=use_batch,
                            momentum=0.1 if momentum is None else float(momentum), eps=float(eps), clip=clip)
 

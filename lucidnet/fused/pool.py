@@ -69,7 +69,7 @@ def _through_relu(x):
     from ..ops.activation import ReLU
     node = getattr(x, "_node", None)
     if type(node) is ReLU and not node.freed and node.parents[0] is not None and not x._retains_grad:
-        return node.parents[0], x.data
+        return node.parents[0], x.array
     return x, None
 
 

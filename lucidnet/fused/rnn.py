@@ -275,7 +275,7 @@ def check_lengths(lengths, batch: int, steps: int, who: str):
     otherwise."""
     from ..tensor import Tensor
 
-    arr = xp.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
+    arr = xp.asarray(lengths.array if isinstance(lengths, Tensor) else lengths)
     if arr.ndim != 1 or arr.shape[0] != batch:
         raise ValueError(f"{who}: lengths must be 1-D with one entry per batch element ({batch}), got shape "
                          f"{arr.shape}")

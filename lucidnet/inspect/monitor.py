@@ -211,7 +211,7 @@ class Monitor(Callback):
         for name, m, kind in self._watched:
             self._handles.append(m.register_forward_hook(self._hook(name, kind)))
             if kind == "weight":  # snapshot for the update ratio, in a buffer kept across steps (same layout)
-                w = m._parameters["weight"].data
+                w = m._parameters["weight"].array
                 buf = self._snap.get(name)
                 if buf is None or buf.shape != w.shape or buf.dtype != w.dtype:
                     buf = self._snap[name] = np.empty_like(w)
@@ -224,7 +224,7 @@ class Monitor(Callback):
         def hook(m: Any, inputs: tuple, out: Any) -> None:
             if name in acts or not isinstance(out, Tensor):  # first call of the step only
                 return
-            a = out.data
+            a = out.array
             with np.errstate(all="ignore"):
                 st = {"act_mean": float(a.mean()), "act_std": float(a.std())}
                 if kind == "relu":
@@ -272,17 +272,17 @@ class Monitor(Callback):
                 if kind == "weight":
                     w = m._parameters["weight"]
                     before = self._before.get(name)
-                    _put(stats, "weight_norm", _norm(w.data), n)
-                    _put(stats, "grad_norm", math.nan if w.grad is None else _norm(w.grad), n)
+                    _put(stats, "weight_norm", _norm(w.array), n)
+                    _put(stats, "grad_norm", math.nan if w.grad is None else _norm(w.grad.array), n)
                     if isinstance(m, nn.Embedding):  # only the rows of the batch's ids get a gradient
                         used = np.zeros(0, np.intp) if w.grad is None else \
-                            np.flatnonzero(np.any(w.grad != 0, axis=1))
-                        _put(stats, "rows_used", len(used) / max(len(w.data), 1), n)
-                        _put(stats, "used_weight_norm", _norm(w.data[used]) if len(used) else math.nan, n)
+                            np.flatnonzero(np.any(w.grad.array != 0, axis=1))
+                        _put(stats, "rows_used", len(used) / max(len(w.array), 1), n)
+                        _put(stats, "used_weight_norm", _norm(w.array[used]) if len(used) else math.nan, n)
                     ratio = math.nan
                     if before is not None:
                         bn = _norm(before)
-                        np.subtract(w.data, before, out=before)
+                        np.subtract(w.array, before, out=before)
                         ratio = _norm(before) / bn if bn > 0 else math.nan
                     _put(stats, "update_ratio", ratio, n)
         self._before, self._active = {}, False

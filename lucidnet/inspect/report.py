@@ -54,7 +54,7 @@ def save_predictions(path: str | os.PathLike, y_true: np.ndarray, *, logits: np.
         if logits.ndim != 2 or len(logits) != len(y_true):
             raise ValueError(f"save_predictions: logits should be (N, classes) with N = {len(y_true)} labels, got "
                              f"shape {logits.shape}")
-        y_pred, conf = logits.argmax(axis=1), softmax(from_numpy(logits), dim=1).data.max(axis=1).astype(np.float32)
+        y_pred, conf = logits.argmax(axis=1), softmax(from_numpy(logits), dim=1).array.max(axis=1).astype(np.float32)
     elif y_pred is not None:
         conf = None
     else:

@@ -86,10 +86,10 @@ class TensorBoard(Callback):
                 w.add_scalar(_tag(key), float(v), epoch)
         if self.histogram_freq and (epoch + 1) % self.histogram_freq == 0:
             for name, p in self.trainer.model.named_parameters():
-                if np.isfinite(p.data).all():
-                    w.add_histogram(f"weights/{name}", p.data, epoch)
-                if p.grad is not None and np.isfinite(p.grad).all():
-                    w.add_histogram(f"grads/{name}", p.grad, epoch)
+                if np.isfinite(p.array).all():
+                    w.add_histogram(f"weights/{name}", p.array, epoch)
+                if p.grad is not None and np.isfinite(p.grad.array).all():
+                    w.add_histogram(f"grads/{name}", p.grad.array, epoch)
         self._write_monitor()
         w.flush()
 

@@ -1,6 +1,6 @@
 """Activation layers: thin modules over the activation ops of ``lucidnet.ops`` (which hold the backward).
 
-``inplace=`` is accepted where PyTorch has it, for drop-in code; lucidnet always returns a new tensor.
+``inplace=True`` changes the input and returns it, as in PyTorch (under the rules of ``lucidnet.ops.inplace``).
 
 >>> import lucidnet as ln
 >>> ln.nn.LeakyReLU(0.1)(ln.tensor([-1.0, 2.0]))
@@ -26,7 +26,7 @@ class ReLU(_Inplace):
     """max(x, 0)."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return ops.relu(x)
+        return ops.inplace.apply(x, ops.relu, self.inplace, "ReLU(inplace=True)")
 
 
 class Hardtanh(Module):
@@ -39,7 +39,8 @@ class Hardtanh(Module):
         self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return ops.hardtanh(x, self.min_val, self.max_val)
+        return ops.inplace.apply(x, lambda t: ops.hardtanh(t, self.min_val, self.max_val), self.inplace,
+                      f"{type(self).__name__}(inplace=True)")
 
     def extra_repr(self) -> str:
         return f"min_val={self.min_val}, max_val={self.max_val}" + (", inplace=True" if self.inplace else "")
@@ -71,7 +72,7 @@ class SiLU(_Inplace):
     """x * sigmoid(x) (also called swish)."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return ops.silu(x)
+        return ops.inplace.apply(x, ops.silu, self.inplace, "SiLU(inplace=True)")
 
 
 class LeakyReLU(Module):
@@ -83,7 +84,7 @@ class LeakyReLU(Module):
         self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return ops.leaky_relu(x, self.negative_slope)
+        return ops.inplace.apply(x, lambda t: ops.leaky_relu(t, self.negative_slope), self.inplace, "LeakyReLU(inplace=True)")
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
@@ -98,7 +99,7 @@ class ELU(Module):
         self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return ops.elu(x, self.alpha)
+        return ops.inplace.apply(x, lambda t: ops.elu(t, self.alpha), self.inplace, "ELU(inplace=True)")
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")

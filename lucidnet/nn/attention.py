@@ -150,7 +150,7 @@ class MultiheadAttention(Module):
             if not isinstance(m, Tensor):
                 raise TypeError(f"{who}: masks must be Tensors, got {type(m).__name__}")
             if m.dtype == bool:
-                masks.append(Tensor(xp.logical_not(m.data).reshape(shape)))
+                masks.append(Tensor(xp.logical_not(m.array).reshape(shape)))
             elif m.dtype == dtype:
                 masks.append(m.reshape(shape))
             else:
@@ -161,8 +161,8 @@ class MultiheadAttention(Module):
             return masks[0]
         a, b = masks
         if a.dtype == bool and b.dtype == bool:
-            return Tensor(a.data & b.data)
-        a, b = (m if m.dtype != bool else Tensor(xp.where(m.data, 0, -xp.inf), dtype=dtype) for m in masks)
+            return Tensor(a.array & b.array)
+        a, b = (m if m.dtype != bool else Tensor(xp.where(m.array, 0, -xp.inf), dtype=dtype) for m in masks)
         return a + b
 
     # ---- forward -----------------------------------------------------------------------------------------
@@ -224,7 +224,7 @@ class MultiheadAttention(Module):
                 if tuple(key_padding_mask.shape) != (n, k.shape[2]) or key_padding_mask.dtype != bool:
                     raise ValueError(f"{who}: key_padding_mask must be bool of shape (N, S) = {(n, k.shape[2])}, "
                                      f"got {key_padding_mask.dtype} {tuple(key_padding_mask.shape)}")
-                mask = Tensor(xp.logical_not(key_padding_mask.data)[:, None, None, :])
+                mask = Tensor(xp.logical_not(key_padding_mask.array)[:, None, None, :])
         out = scaled_dot_product_attention(q, k, v, mask)                 # (N, H, T, D)
         return self.out_proj(out.permute(0, 2, 1, 3).reshape(n, t, e))
 
@@ -260,7 +260,7 @@ class MultiheadAttention(Module):
         extra = k.shape[2] - source
         if mask is not None and extra:  # the bias_k / zero columns are attended by every query
             if mask.dtype == bool:
-                mask = Tensor(xp.pad(mask.data, [(0, 0)] * (mask.ndim - 1) + [(0, extra)], constant_values=True))
+                mask = Tensor(xp.pad(mask.array, [(0, 0)] * (mask.ndim - 1) + [(0, extra)], constant_values=True))
             else:
                 mask = ops.pad(mask, (0, extra))
         p = self.dropout if self.training else 0.0

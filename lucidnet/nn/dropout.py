@@ -16,6 +16,7 @@ float32 uniform per element. No float64 temporaries. In eval mode dropout is the
 """
 from __future__ import annotations
 
+from .. import ops
 from ..fused.dropout import Dropout as _DropoutFn
 from ..fused.dropout import Zero as _Zero
 from ..tensor import Tensor
@@ -39,8 +40,10 @@ def _drop(x: Tensor, p: float, training: bool, who: str, mask_shape: tuple | Non
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Functional dropout (``F.dropout``): identity unless ``training``; ``inplace`` is accepted and ignored."""
-    return _drop(x, p, training, "dropout")
+    """Functional dropout (``F.dropout``): identity unless ``training``; with ``inplace``, the result is
+    written into ``x`` (PyTorch's rules, ``lucidnet.ops.inplace``)."""
+    return ops.inplace.apply(x, lambda t: _drop(t, p, training, "dropout"), inplace and training and p > 0,
+                             "dropout(inplace=True)")
 
 
 class Dropout(Module):
@@ -55,7 +58,7 @@ class Dropout(Module):
     def forward(self, x: Tensor) -> Tensor:
         if not self.training:
             return x
-        return dropout(x, self.p, True)
+        return dropout(x, self.p, True, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
@@ -65,7 +68,9 @@ def dropout2d(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = 
     """Functional channel dropout (``F.dropout2d``): zero whole channels of (N, C, H, W) (or (N, C, L))."""
     if x.ndim not in (3, 4):
         raise ValueError(f"dropout2d: expected a 3D (N, C, L) or 4D (N, C, H, W) input, got shape {tuple(x.shape)}")
-    return _drop(x, p, training, "dropout2d", mask_shape=tuple(x.shape[:2]) + (1,) * (x.ndim - 2))
+    mask = tuple(x.shape[:2]) + (1,) * (x.ndim - 2)
+    return ops.inplace.apply(x, lambda t: _drop(t, p, training, "dropout2d", mask_shape=mask),
+                             inplace and training and p > 0, "dropout2d(inplace=True)")
 
 
 class Dropout2d(Dropout):
@@ -81,4 +86,4 @@ class Dropout2d(Dropout):
     def forward(self, x: Tensor) -> Tensor:
         if not self.training:
             return x
-        return dropout2d(x, self.p, True)
+        return dropout2d(x, self.p, True, self.inplace)

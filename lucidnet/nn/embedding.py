@@ -67,7 +67,7 @@ class Embedding(Module):
         """weight ~ N(0, 1); the padding row zero."""
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+            self.weight.array[self.padding_idx] = 0
 
     def forward(self, input) -> Tensor:
         idx = check_indices(input, self.num_embeddings, f"Embedding({self.num_embeddings}, {self.embedding_dim})")

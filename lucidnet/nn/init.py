@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+from ..autograd import version
 from ..backend import xp
 from ..random import generator
 from ..tensor import Tensor
@@ -28,9 +29,10 @@ __all__ = [
 def _arr(tensor: Tensor, fn: str):
     if not isinstance(tensor, Tensor):
         raise TypeError(f"init.{fn}: expected a Tensor or Parameter, got {type(tensor).__name__}")
-    if tensor.data.dtype.kind != "f":
-        raise TypeError(f"init.{fn}: expected a floating tensor, got dtype {tensor.data.dtype}")
-    return tensor.data
+    if tensor.array.dtype.kind != "f":
+        raise TypeError(f"init.{fn}: expected a floating tensor, got dtype {tensor.array.dtype}")
+    version.bump(tensor.array)  # filled in place below
+    return tensor.array
 
 
 def _draw_dtype(dt):

@@ -83,7 +83,7 @@ def _const(name: str, what: str, v, x: Tensor, shape: tuple | None = None, broad
         if v.dtype.kind == "f" and v.dtype != x.dtype:
             raise TypeError(f"{name}: {what} is {v.dtype} but input is {x.dtype}; convert one explicitly: "
                             "lucidnet does not upcast silently")
-        v = v.data
+        v = v.array
     arr = _array(name, what, v).astype(x.dtype, copy=False)
     if shape is not None:
         if broadcast:
@@ -106,7 +106,7 @@ def _num_classes(name: str, x: Tensor) -> int:
 
 def _index_target(name: str, x: Tensor, target, ignore_index: int, float_hint: str):
     """Integer class indices of shape (N, d1, ...) (or () for an input of shape (C,)), each in [0, C)."""
-    t = target.data if isinstance(target, Tensor) else xp.asarray(target)
+    t = target.array if isinstance(target, Tensor) else xp.asarray(target)
     c = _num_classes(name, x)
     want = x.shape[:1] + x.shape[2:] if x.ndim > 1 else ()
     if t.dtype.kind not in "iu":
@@ -184,7 +184,7 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None, size_av
     _input(name, input)
     target = _float_target(name, input, target)
     w = _const(name, "weight", weight, input, tuple(input.shape), broadcast=True)
-    d = input.data
+    d = input.array
     if d.size and not (d.min() >= 0 and d.max() <= 1):  # also catches NaN
         bad = d[~((d >= 0) & (d <= 1))].reshape(-1)[0]
         raise ValueError(f"{name}: input must hold probabilities in [0, 1], found {bad}; "
@@ -232,7 +232,7 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, size_average=N
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing}")
     w = _const(name, "weight", weight, input, (c,))
-    t = target.data if isinstance(target, Tensor) else xp.asarray(target)
+    t = target.array if isinstance(target, Tensor) else xp.asarray(target)
     if t.dtype.kind == "f":
         if t.shape != input.shape:
             want = input.shape[:1] + input.shape[2:] if input.ndim > 1 else ()

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Callable, Iterator, Mapping, NamedTuple
 
+from ..autograd import version
 from ..backend import xp
 from ..tensor import Tensor
 from .parameter import Parameter
@@ -343,7 +344,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad.fill(0)
+                p.grad.array.fill(0)
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call ``fn`` on every sub-module (children first) and then on this module; for custom init."""
@@ -353,11 +354,14 @@ class Module:
         return self
 
     # ---- dtype ----------------------------------------------------------------------------------------
-    def to(self, dtype: Any = None) -> Module:
+    def to(self, *args: Any, dtype: Any = None, device: Any = None, non_blocking: bool = False) -> Module:
         """Cast floating parameters and buffers to ``dtype`` in place (the Parameter objects stay the same,
-        so an optimizer built before still holds them). Integer buffers keep their dtype. ``to("cpu")``
-        is accepted and does nothing (lucidnet runs on the CPU)."""
-        if dtype is None or (isinstance(dtype, str) and dtype == "cpu"):
+        so an optimizer built before still holds them). Integer buffers keep their dtype. PyTorch's forms:
+        ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)``; the device must be the CPU
+        (``to("cpu")`` does nothing: lucidnet runs on the CPU)."""
+        from ..device import to_arguments
+        dtype = to_arguments(args, dtype, device, f"{type(self).__name__}.to")
+        if dtype is None:
             return self
         try:
             dt = xp.dtype(dtype)
@@ -367,15 +371,24 @@ class Module:
             raise TypeError(f"{type(self).__name__}.to: expected a floating dtype, got {dt}")
         for m in self.modules():
             for t in list(m._parameters.values()) + list(m._buffers.values()):
-                if t is None or t.data.dtype.kind != "f" or t.data.dtype == dt:
+                if t is None or t.array.dtype.kind != "f" or t.array.dtype == dt:
                     continue
-                t.data = t.data.astype(dt)
-                if t.grad is not None:
-                    t.grad = t.grad.astype(dt)
+                grad = t.grad
+                t.array = t.array.astype(dt)
+                if grad is not None:
+                    t.grad = Tensor._make(grad.array.astype(dt), None)
         return self
 
     def float(self) -> Module:
         return self.to(xp.float32)
+
+    def cpu(self) -> Module:
+        return self
+
+    def cuda(self, device: Any = None) -> Module:
+        from ..device import check_device
+        check_device("cuda", f"{type(self).__name__}.cuda")
+        return self
 
     def double(self) -> Module:
         return self.to(xp.float64)
@@ -401,7 +414,7 @@ class Module:
         """Ordered ``name -> NumPy array`` (copies) of every parameter and persistent buffer.
 
         ``keep_vars=True`` gives the tensors themselves instead of copies."""
-        return OrderedDict((k, v if keep_vars else v.data.copy()) for k, v in self._state_items())
+        return OrderedDict((k, v if keep_vars else v.array.copy()) for k, v in self._state_items())
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> _IncompatibleKeys:
         """Copy values into the parameters and buffers of the same names, cast to their dtypes.
@@ -421,13 +434,13 @@ class Module:
             if key not in state_dict:
                 continue
             v = state_dict[key]
-            arr = v.data if isinstance(v, Tensor) else xp.asarray(v)
-            if arr.shape != t.data.shape:
-                errors.append(f"size mismatch for {key}: expected shape {tuple(t.data.shape)} (the model), "
+            arr = v.array if isinstance(v, Tensor) else xp.asarray(v)
+            if arr.shape != t.array.shape:
+                errors.append(f"size mismatch for {key}: expected shape {tuple(t.array.shape)} (the model), "
                               f"found {tuple(arr.shape)} in the state_dict.")
             elif arr.dtype.kind not in "biuf":
                 errors.append(f"dtype mismatch for {key}: cannot load an array of dtype {arr.dtype} "
-                              f"into a tensor of dtype {t.data.dtype}.")
+                              f"into a tensor of dtype {t.array.dtype}.")
             else:
                 arrays.append((t, arr))
         if strict and unexpected:
@@ -437,7 +450,8 @@ class Module:
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
         for t, arr in arrays:
-            xp.copyto(t.data, arr, casting="unsafe")  # cast to the model's dtype, keep the arrays in place
+            xp.copyto(t.array, arr, casting="unsafe")  # cast to the model's dtype, keep the arrays in place
+            version.bump(t.array)
         return _IncompatibleKeys(missing, unexpected)
 
     # ---- printing -------------------------------------------------------------------------------------

@@ -114,9 +114,9 @@ class _BatchNorm(Module):
         self._check_input(x)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked.array += 1
             if self.momentum is None:  # cumulative moving average
-                factor = 1.0 / float(self.num_batches_tracked.data)
+                factor = 1.0 / float(self.num_batches_tracked.array)
         # batch statistics (updating the running ones, if kept) in training mode, and in eval mode when no
         # running statistics are kept; otherwise the running statistics
         use_batch = self.training or self.running_mean is None

@@ -25,16 +25,12 @@ class Parameter(Tensor):
         if data is None:
             arr = xp.empty((0,), dtype=get_default_dtype())
         elif isinstance(data, Tensor):
-            arr = data.data  # shares memory; the parameter is a new leaf either way
+            arr = data.array  # shares memory; the parameter is a new leaf either way
         elif isinstance(data, xp.ndarray):
             arr = data
         else:
             arr = to_array(data)
-        self.data = arr
-        self.grad = None
-        self._node = None
-        self._retains_grad = False
-        self.requires_grad = False
+        self._fields(arr)
         if requires_grad:
             self.requires_grad_(True)
 
@@ -42,7 +38,7 @@ class Parameter(Tensor):
         return f"Parameter containing:\n{Tensor.__repr__(self)}"
 
     def __reduce_ex__(self, protocol):
-        return (_rebuild_parameter, (self.data, self.requires_grad, self.grad))
+        return (_rebuild_parameter, (self.array, self.requires_grad, self.grad))
 
 
 def _rebuild_parameter(data, requires_grad: bool, grad) -> Parameter:

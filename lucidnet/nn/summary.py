@@ -59,7 +59,7 @@ def register_flops(cls: type) -> Callable[[FlopRule], FlopRule]:
 
 
 def _size(x: Any) -> int:
-    return int(x.data.size) if isinstance(x, Tensor) else int(np.size(x))
+    return int(x.array.size) if isinstance(x, Tensor) else int(np.size(x))
 
 
 @register_flops(nn.Linear)
@@ -216,7 +216,7 @@ def _outputs(out: Any) -> list:
 
 def _is_view(out: Tensor, args: tuple) -> bool:
     """Whether ``out`` shares memory with an input (a reshape): it costs no activation memory."""
-    return any(np.may_share_memory(out.data, a.data) for a in _outputs(args))
+    return any(np.may_share_memory(out.array, a.array) for a in _outputs(args))
 
 
 def _inputs(model: Any, input_shape: Any, input_data: Any, batch_size: int, dtype: Any) -> list:
@@ -265,9 +265,9 @@ def summary(model: Any, input_shape: Any = None, *, input_data: Any = None, batc
         outs = _outputs(out)
         shape = tuple(outs[0].shape) if outs else ()
         rows.append(LayerRow(names.get(id(m), "?"), type(m).__name__, shape,
-                             sum(p.data.size for p in own) if first else 0,
-                             sum(p.data.size for p in own if not p.requires_grad) if first else 0,
-                             _flops(m, args, out), sum(o.data.nbytes for o in outs if not _is_view(o, args))))
+                             sum(p.array.size for p in own) if first else 0,
+                             sum(p.array.size for p in own if not p.requires_grad) if first else 0,
+                             _flops(m, args, out), sum(o.array.nbytes for o in outs if not _is_view(o, args))))
 
     shown = [m for _, m in model.named_modules() if not m._modules or any(
         p is not None for p in m._parameters.values())]
@@ -281,14 +281,14 @@ def summary(model: Any, input_shape: Any = None, *, input_data: Any = None, batc
     for m in shown:
         own = [p for p in m._parameters.values() if p is not None]
         if id(m) not in seen and own:
-            rows.append(LayerRow(names[id(m)], type(m).__name__, None, sum(p.data.size for p in own),
-                                 sum(p.data.size for p in own if not p.requires_grad), 0, 0))
+            rows.append(LayerRow(names[id(m)], type(m).__name__, None, sum(p.array.size for p in own),
+                                 sum(p.array.size for p in own if not p.requires_grad), 0, 0))
     params = list(model.parameters())
     return Summary(
         model=type(model).__name__, input_shapes=[tuple(t.shape) for t in inputs],
         input_dtypes=[str(t.dtype) for t in inputs], rows=rows,
-        total_params=sum(p.data.size for p in params),
-        trainable_params=sum(p.data.size for p in params if p.requires_grad),
-        param_bytes=sum(p.data.nbytes for p in params),
+        total_params=sum(p.array.size for p in params),
+        trainable_params=sum(p.array.size for p in params if p.requires_grad),
+        param_bytes=sum(p.array.nbytes for p in params),
         flops=sum(r.flops or 0 for r in rows), activation_bytes=sum(r.activation_bytes for r in rows),
         unknown_flops=[r.name for r in rows if r.flops is None and r.output_shape is not None])

@@ -15,7 +15,7 @@ __all__ = ["clip_grad_norm_", "clip_grad_value_", "freeze", "unfreeze"]
 def _grads(parameters) -> list:
     if isinstance(parameters, Tensor):
         parameters = [parameters]
-    return [p.grad for p in parameters if p.grad is not None]
+    return [p.grad.array for p in parameters if p.grad is not None]
 
 
 def _norm(g, p: float) -> float:
@@ -51,10 +51,10 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
 
     >>> import lucidnet as ln
     >>> w = ln.tensor([0.0, 0.0], requires_grad=True)
-    >>> w.grad = ln.tensor([3.0, 4.0]).numpy().copy()
+    >>> w.grad = ln.tensor([3.0, 4.0])
     >>> float(ln.nn.utils.clip_grad_norm_([w], max_norm=1.0))
     5.0
-    >>> w.grad.round(4)
+    >>> w.grad.numpy().round(4)
     array([0.6, 0.8], dtype=float32)
     """
     grads = _grads(parameters)
@@ -86,9 +86,9 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
 
     >>> import lucidnet as ln
     >>> w = ln.tensor([0.0, 0.0], requires_grad=True)
-    >>> w.grad = ln.tensor([-3.0, 0.5]).numpy().copy()
+    >>> w.grad = ln.tensor([-3.0, 0.5])
     >>> ln.nn.utils.clip_grad_value_([w], 1.0); w.grad
-    array([-1. ,  0.5], dtype=float32)
+    tensor([-1. ,  0.5], dtype=float32)
     """
     clip_value = float(clip_value)
     if clip_value < 0:

@@ -1,9 +1,9 @@
 """The primitive ops of the engine, each a Function with its forward and backward side by side."""
-from . import index
+from . import index, inplace
 from .activation import (elu, gelu, hardtanh, leaky_relu, log_softmax, relu, relu6, sigmoid, silu, softmax, softplus,
                          tanh)
-from .arithmetic import (abs, add, clamp, clip, div, exp, log, maximum, minimum, mul, neg, pow, sqrt, sub,  # noqa: A004
-                         where)
+from .arithmetic import (abs, add, clamp, clip, cos, div, exp, log, maximum, minimum, mul, neg, pow, sin,  # noqa: A004
+                         sqrt, sub, where)
 from .index import gather, getitem
 from .linalg import linear, matmul
 from .misc import cast, clone, compare, eq, ge, gt, le, lt, ne
@@ -12,10 +12,10 @@ from .shape import (broadcast_to, cat, chunk, concatenate, expand, flatten, pad,
                     stack, transpose, unsqueeze)
 
 __all__ = [
-    "abs", "add", "argmax", "argmin", "broadcast_to", "cast", "cat", "chunk", "clamp", "clip", "clone", "compare",
+    "abs", "add", "argmax", "argmin", "broadcast_to", "cast", "cat", "chunk", "clamp", "clip", "clone", "compare", "cos",
     "concatenate", "div", "elu", "eq", "exp", "expand", "flatten", "gather", "ge", "gelu", "getitem", "gt", "hardtanh", "index",
     "le", "leaky_relu", "linear", "log", "log_softmax", "logsumexp", "lt", "matmul", "max", "maximum", "mean", "min",
     "minimum", "mul", "ne", "neg", "pad", "permute", "pow", "relu", "relu6", "reshape", "sigmoid", "silu", "softmax",
-    "softplus", "split", "sqrt", "squeeze", "stack", "std", "sub", "sum", "tanh", "transpose", "unsqueeze", "var",
+    "sin", "softplus", "split", "sqrt", "squeeze", "stack", "std", "sub", "sum", "tanh", "transpose", "unsqueeze", "var",
     "where",
 ]

@@ -9,7 +9,7 @@ def is_float(dt) -> bool:
 
 
 def data_of(x):
-    return x.data if hasattr(x, "_node") else x
+    return x.array if hasattr(x, "_node") else x
 
 
 def operands(a, b, op: str):
@@ -21,8 +21,8 @@ def operands(a, b, op: str):
     from ..tensor import Tensor
 
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
-    da = a.data.dtype if ta else None
-    db = b.data.dtype if tb else None
+    da = a.array.dtype if ta else None
+    db = b.array.dtype if tb else None
     if ta and tb:
         if da != db:
             if is_float(da) and is_float(db):
@@ -30,30 +30,30 @@ def operands(a, b, op: str):
                                 f"(x.float() or x.double()): lucidnet does not upcast silently")
             # integer/bool with float: the integer side follows the float side, like PyTorch
             if is_float(da):
-                b = Tensor._make(b.data.astype(da), None)
+                b = Tensor._make(b.array.astype(da), None)
             elif is_float(db):
-                a = Tensor._make(a.data.astype(db), None)
+                a = Tensor._make(a.array.astype(db), None)
             else:
                 dt = xp.result_type(da, db)
-                a, b = (Tensor._make(a.data.astype(dt), None) if da != dt else a,
-                        Tensor._make(b.data.astype(dt), None) if db != dt else b)
+                a, b = (Tensor._make(a.array.astype(dt), None) if da != dt else a,
+                        Tensor._make(b.array.astype(dt), None) if db != dt else b)
         return a, b
     if ta:
         if isinstance(b, float) and not is_float(da):  # int tensor * 0.5: the default float, not float64
             a = _default_float(a)
-            da = a.data.dtype
+            da = a.array.dtype
         return a, _coerce(b, da, op)
     if tb:
         if isinstance(a, float) and not is_float(db):
             b = _default_float(b)
-            db = b.data.dtype
+            db = b.array.dtype
         return _coerce(a, db, op), b
     raise TypeError(f"{op}: expected at least one Tensor")
 
 
 def _default_float(t):
     from ..tensor import Tensor, get_default_dtype
-    return Tensor._make(t.data.astype(get_default_dtype()), None)
+    return Tensor._make(t.array.astype(get_default_dtype()), None)
 
 
 def _coerce(x, dt, op):

@@ -16,6 +16,9 @@ def stable_sigmoid(a):
 
 
 class Sigmoid(Function):
+    saves_inputs = False
+    saves_output = True
+
     def forward(self, a):
         self.out = stable_sigmoid(a)
         return self.out
@@ -26,6 +29,9 @@ class Sigmoid(Function):
 
 
 class Tanh(Function):
+    saves_inputs = False
+    saves_output = True
+
     def forward(self, a):
         self.out = xp.tanh(a)
         return self.out
@@ -35,6 +41,9 @@ class Tanh(Function):
 
 
 class ReLU(Function):
+    saves_inputs = False
+    saves_output = True
+
     def forward(self, a):
         self.out = xp.maximum(a, 0)
         return self.out
@@ -176,6 +185,9 @@ class Softplus(Function):
 
 
 class Softmax(Function):
+    saves_inputs = False
+    saves_output = True
+
     def forward(self, a, axis=-1):
         self.axis = axis
         e = xp.exp(a - a.max(axis=axis, keepdims=True))
@@ -191,6 +203,9 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
+    saves_inputs = False
+    saves_output = True
+
     def forward(self, a, axis=-1):
         self.axis = axis
         z = a - a.max(axis=axis, keepdims=True)

@@ -7,6 +7,8 @@ from ._util import operands
 
 
 class Add(Function):
+    saves_inputs = False
+
     def forward(self, a, b):
         self.sa, self.sb = a.shape, b.shape
         return a + b
@@ -17,6 +19,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    saves_inputs = False
+
     def forward(self, a, b):
         self.sa, self.sb = a.shape, b.shape
         return a - b
@@ -27,6 +31,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    saves_inputs = "product"
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a * b
@@ -52,6 +58,8 @@ class Div(Function):
 
 
 class Pow(Function):
+    saves_output = True
+
     def forward(self, a, b):
         self.a, self.b = a, b
         self.out = a ** b
@@ -95,6 +103,8 @@ class Minimum(Maximum):
 
 
 class Neg(Function):
+    saves_inputs = False
+
     def forward(self, a):
         return -a
 
@@ -103,12 +113,33 @@ class Neg(Function):
 
 
 class Exp(Function):
+    saves_inputs = False
+    saves_output = True
+
     def forward(self, a):
         self.out = xp.exp(a)
         return self.out
 
     def backward(self, g):
         return (g * self.out,)
+
+
+class Sin(Function):
+    def forward(self, a):
+        self.a = a
+        return xp.sin(a)
+
+    def backward(self, g):
+        return (g * xp.cos(self.a),)
+
+
+class Cos(Function):
+    def forward(self, a):
+        self.a = a
+        return xp.cos(a)
+
+    def backward(self, g):
+        return (-g * xp.sin(self.a),)
 
 
 class Log(Function):
@@ -121,6 +152,9 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    saves_inputs = False
+    saves_output = True
+
     def forward(self, a):
         self.out = xp.sqrt(a)
         return self.out
@@ -139,6 +173,8 @@ class Abs(Function):
 
 
 class Clip(Function):
+    saves_inputs = False
+
     def forward(self, a, lo=None, hi=None):
         out = xp.clip(a, lo, hi)
         self.inside = out == a  # a in [lo, hi] (a NaN is not): one bool pass, and one multiply in backward
@@ -161,7 +197,7 @@ class Where(Function):
 
 
 def _broadcast_error(name, *xs):
-    shapes = " and ".join(str(tuple(xp.shape(getattr(x, "data", x)))) for x in xs)
+    shapes = " and ".join(str(tuple(xp.shape(getattr(x, "array", x)))) for x in xs)
     return ValueError(f"{name}: shapes {shapes} do not broadcast together")
 
 
@@ -172,7 +208,7 @@ def _binary(op, name):
             return op.apply(a, b)
         except ValueError:
             try:
-                xp.broadcast_shapes(xp.shape(getattr(a, "data", a)), xp.shape(getattr(b, "data", b)))
+                xp.broadcast_shapes(xp.shape(getattr(a, "array", a)), xp.shape(getattr(b, "array", b)))
             except ValueError:
                 raise _broadcast_error(name, a, b) from None
             raise
@@ -191,11 +227,11 @@ def div(a, b):
     """True division; two integer operands give the default float dtype (float32), as in PyTorch."""
     from ..tensor import Tensor, get_default_dtype
     from .misc import cast
-    if all(isinstance(t, Tensor) and t.data.dtype.kind != "f" for t in (a, b)):
+    if all(isinstance(t, Tensor) and t.array.dtype.kind != "f" for t in (a, b)):
         a, b = cast(a, get_default_dtype()), cast(b, get_default_dtype())
-    elif isinstance(a, Tensor) and a.data.dtype.kind != "f" and not isinstance(b, (Tensor, float)):
+    elif isinstance(a, Tensor) and a.array.dtype.kind != "f" and not isinstance(b, (Tensor, float)):
         a = cast(a, get_default_dtype())
-    elif isinstance(b, Tensor) and b.data.dtype.kind != "f" and not isinstance(a, (Tensor, float)):
+    elif isinstance(b, Tensor) and b.array.dtype.kind != "f" and not isinstance(a, (Tensor, float)):
         b = cast(b, get_default_dtype())
     return _div(a, b)
 pow = _binary(Pow, "pow")  # noqa: A001
@@ -215,6 +251,14 @@ def log(x):
     return Log.apply(x)
 
 
+def sin(x):
+    return Sin.apply(x)
+
+
+def cos(x):
+    return Cos.apply(x)
+
+
 def sqrt(x):
     return Sqrt.apply(x)
 
@@ -225,7 +269,7 @@ def abs(x):  # noqa: A001
 
 def clip(x, min=None, max=None):  # noqa: A002
     """Clamp into [min, max]; the gradient passes where the input lies inside (bounds included)."""
-    dt = x.data.dtype
+    dt = x.array.dtype
     lo = None if min is None else xp.asarray(min, dtype=dt)
     hi = None if max is None else xp.asarray(max, dtype=dt)
     return Clip.apply(x, lo=lo, hi=hi)
@@ -238,13 +282,13 @@ def where(condition, x, y):
     """``x`` where ``condition`` holds, else ``y`` (broadcast); no gradient flows to the condition."""
     from ..tensor import Tensor
 
-    cond = condition.data if isinstance(condition, Tensor) else xp.asarray(condition)
+    cond = condition.array if isinstance(condition, Tensor) else xp.asarray(condition)
     x, y = operands(x, y, "where")
     try:
         return Where.apply(cond.astype(bool, copy=False), x, y)
     except ValueError:
         try:
-            xp.broadcast_shapes(cond.shape, xp.shape(getattr(x, "data", x)), xp.shape(getattr(y, "data", y)))
+            xp.broadcast_shapes(cond.shape, xp.shape(getattr(x, "array", x)), xp.shape(getattr(y, "array", y)))
         except ValueError:
             raise _broadcast_error("where", cond, x, y) from None
         raise

@@ -26,6 +26,8 @@ def _scatter_add(out, key, g):
 
 
 class GetItem(Function):
+    saves_inputs = False
+
     def forward(self, a, key=None):
         self.shape, self.key = a.shape, key
         self.basic = _is_basic(key)
@@ -41,6 +43,8 @@ class GetItem(Function):
 
 
 class Gather(Function):
+    saves_inputs = False
+
     def forward(self, a, index=None, axis=0):
         self.shape, self.index, self.axis = a.shape, index, axis
         if any(i != s for d, (i, s) in enumerate(zip(index.shape, a.shape)) if d != axis):
@@ -60,9 +64,9 @@ class Gather(Function):
 def _key(key):
     from ..tensor import Tensor
     if isinstance(key, Tensor):
-        return key.data
+        return key.array
     if isinstance(key, tuple):
-        return tuple(k.data if isinstance(k, Tensor) else (xp.asarray(k) if isinstance(k, list) else k) for k in key)
+        return tuple(k.array if isinstance(k, Tensor) else (xp.asarray(k) if isinstance(k, list) else k) for k in key)
     if isinstance(key, list):
         return xp.asarray(key)
     return key
@@ -79,7 +83,7 @@ def getitem(x, key):
 def gather(x, dim, index):
     """PyTorch's gather: ``out[i][j] = x[i][index[i][j]]`` along ``dim``."""
     from ..tensor import Tensor
-    idx = index.data if isinstance(index, Tensor) else xp.asarray(index)
+    idx = index.array if isinstance(index, Tensor) else xp.asarray(index)
     if idx.ndim != x.ndim:
         raise ValueError(f"gather: index has {idx.ndim} dims, input has {x.ndim} (shape {tuple(x.shape)})")
     ax = dim % x.ndim

@@ -9,6 +9,8 @@ from ._util import data_of
 
 
 class Cast(Function):
+    saves_inputs = False
+
     def forward(self, a, dtype=None):
         self.src = a.dtype
         return a.astype(dtype)
@@ -18,6 +20,8 @@ class Cast(Function):
 
 
 class Clone(Function):
+    saves_inputs = False
+
     def forward(self, a):
         return a.copy()
 
@@ -28,11 +32,11 @@ class Clone(Function):
 def cast(x, dtype):
     from ..tensor import Tensor
     dt = xp.dtype(dtype)
-    if x.data.dtype == dt:
+    if x.array.dtype == dt:
         return x
     if x.requires_grad and dt.kind == "f":
         return Cast.apply(x, dtype=dt)
-    return Tensor._make(x.data.astype(dt), None)
+    return Tensor._make(x.array.astype(dt), None)
 
 
 def clone(x):

@@ -18,6 +18,8 @@ def _expand_back(g, shape, axes, keepdims):
 
 
 class Sum(Function):
+    saves_inputs = False
+
     def forward(self, a, axes=None, keepdims=False):
         self.shape, self.axes, self.keepdims = a.shape, axes, keepdims
         return xp.sum(a, axis=axes, keepdims=keepdims)
@@ -28,6 +30,8 @@ class Sum(Function):
 
 
 class Mean(Function):
+    saves_inputs = False
+
     def forward(self, a, axes=None, keepdims=False):
         self.shape, self.axes, self.keepdims = a.shape, axes, keepdims
         n = a.size if axes is None else int(xp.prod([a.shape[i] for i in axes]))
@@ -56,6 +60,8 @@ class Var(Function):
 class Extreme(Function):
     """max or min over axes; ties share the gradient evenly (PyTorch's rule for full reductions)."""
 
+    saves_output = True
+
     def forward(self, a, axes=None, keepdims=False, mode="max"):
         self.a, self.axes, self.keepdims = a, axes, keepdims
         f = xp.max if mode == "max" else xp.min
@@ -71,6 +77,8 @@ class Extreme(Function):
 
 class ExtremeAlong(Function):
     """max/min along one dim with indices: the gradient goes to the chosen index only (as in PyTorch)."""
+
+    saves_inputs = False
 
     def forward(self, a, axis=0, keepdims=False, mode="max"):
         self.shape, self.axis, self.keepdims = a.shape, axis, keepdims
@@ -109,7 +117,7 @@ def sum(x, dim=None, keepdim=None, *, axis=None, keepdims=None):  # noqa: A001
 
 def _as_float(x):
     """Integer and bool tensors average into the default float dtype (as in NumPy, but never float64)."""
-    if x.data.dtype.kind == "f":
+    if x.array.dtype.kind == "f":
         return x
     from ..tensor import get_default_dtype
     from .misc import cast
@@ -167,7 +175,7 @@ def _extreme(x, dim, keepdim, axis, keepdims, mode):
         idx = node.indices
     else:
         f = xp.argmax if mode == "max" else xp.argmin
-        idx = f(x.data, axis=ax, keepdims=kd)
+        idx = f(x.array, axis=ax, keepdims=kd)
     return ValuesIndices((out, Tensor._make(idx.astype(xp.int64, copy=False), None)))
 
 
@@ -183,10 +191,10 @@ def min(x, dim=None, keepdim=None, *, axis=None, keepdims=None):  # noqa: A001
 def argmax(x, dim=None, keepdim=False, *, axis=None):
     from ..tensor import Tensor
     d = dim if dim is not None else axis
-    return Tensor._make(xp.argmax(x.data, axis=d, keepdims=keepdim if d is not None else False).astype(xp.int64), None)
+    return Tensor._make(xp.argmax(x.array, axis=d, keepdims=keepdim if d is not None else False).astype(xp.int64), None)
 
 
 def argmin(x, dim=None, keepdim=False, *, axis=None):
     from ..tensor import Tensor
     d = dim if dim is not None else axis
-    return Tensor._make(xp.argmin(x.data, axis=d, keepdims=keepdim if d is not None else False).astype(xp.int64), None)
+    return Tensor._make(xp.argmin(x.array, axis=d, keepdims=keepdim if d is not None else False).astype(xp.int64), None)

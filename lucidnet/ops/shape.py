@@ -6,6 +6,8 @@ from ..backend import xp
 
 
 class Reshape(Function):
+    saves_inputs = False
+
     def forward(self, a, shape=()):
         self.shape = a.shape
         try:
@@ -19,6 +21,8 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    saves_inputs = False
+
     def forward(self, a, axes=()):
         self.inv = tuple(xp.argsort(axes))
         return xp.transpose(a, axes)
@@ -28,6 +32,8 @@ class Permute(Function):
 
 
 class Expand(Function):
+    saves_inputs = False
+
     def forward(self, a, shape=()):
         self.shape = a.shape
         return xp.broadcast_to(a, shape)
@@ -38,6 +44,8 @@ class Expand(Function):
 
 
 class Cat(Function):
+    saves_inputs = False
+
     def forward(self, *arrays, axis=0):
         self.axis = axis
         self.bounds = xp.cumsum([a.shape[axis] for a in arrays])[:-1]
@@ -49,6 +57,8 @@ class Cat(Function):
 
 
 class Stack(Function):
+    saves_inputs = False
+
     def forward(self, *arrays, axis=0):
         self.axis = axis
         return xp.stack(arrays, axis=axis)
@@ -59,6 +69,8 @@ class Stack(Function):
 
 
 class Pad(Function):
+    saves_inputs = False
+
     def forward(self, a, pad_width=(), mode="constant", value=0.0):
         self.slices = tuple(slice(lo, lo + s) for (lo, _), s in zip(pad_width, a.shape))
         if mode == "constant":
@@ -148,12 +160,12 @@ def _check_same(tensors, op, axis=None):
     from ._util import operands
     if not tensors:
         raise ValueError(f"{op}: expected a non-empty sequence of tensors")
-    dts = {t.data.dtype for t in tensors}
+    dts = {t.array.dtype for t in tensors}
     floats = [d for d in dts if d.kind == "f"]
     if len(floats) > 1:
-        operands(*[next(t for t in tensors if t.data.dtype == d) for d in floats[:2]], op)
+        operands(*[next(t for t in tensors if t.array.dtype == d) for d in floats[:2]], op)
     if floats and len(dts) > 1:  # integer/bool tensors follow the float dtype (no silent float64)
-        tensors = [t if t.data.dtype == floats[0] else t.to(floats[0]) for t in tensors]
+        tensors = [t if t.array.dtype == floats[0] else t.to(floats[0]) for t in tensors]
     return tensors
 
 

@@ -22,7 +22,7 @@ class Adam(Optimizer):
     >>> w = ln.tensor([1.0, -1.0], requires_grad=True)
     >>> opt = ln.optim.Adam([w], lr=0.1)
     >>> (w * w).sum().backward(); opt.step()
-    >>> w.data.round(4)
+    >>> w.data.numpy().round(4)
     array([ 0.9, -0.9], dtype=float32)
     """
 
@@ -83,7 +83,7 @@ class AdamW(Adam):
     >>> opt = ln.optim.AdamW([w], lr=0.1, weight_decay=0.5)
     >>> (w * 0).sum().backward(); opt.step()
     >>> w.data
-    array([0.95], dtype=float32)
+    tensor([0.95], dtype=float32)
     """
 
     def __init__(self, params: ParamsT, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),

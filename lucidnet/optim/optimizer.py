@@ -1,8 +1,9 @@
 """``Optimizer``: the base every optimizer builds on (param groups, state, ``zero_grad``, ``state_dict``).
 
-An optimizer updates ``p.data`` in place from ``p.grad``. The update never rebinds ``p.data`` and never
-writes into ``p.grad``; its temporaries live in per-parameter scratch buffers that the optimizer keeps
-between steps (they are not part of ``state_dict``), so a step allocates nothing after the first.
+An optimizer updates the array a parameter holds (``p.array``, the memory of ``p.data``) in place from
+``p.grad``. The update never rebinds ``p.array`` and never writes into ``p.grad``; its temporaries live in
+per-parameter scratch buffers that the optimizer keeps between steps (they are not part of ``state_dict``),
+so a step allocates nothing after the first.
 
 >>> import lucidnet as ln
 >>> w = ln.tensor([1.0, 2.0], requires_grad=True)
@@ -10,7 +11,7 @@ between steps (they are not part of ``state_dict``), so a step allocates nothing
 >>> (w * w).sum().backward()
 >>> opt.step(); opt.zero_grad()
 >>> w.data
-array([0., 0.], dtype=float32)
+tensor([0., 0.], dtype=float32)
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from collections import defaultdict
 from typing import Any, Callable, Iterable
 
 from .. import kernels
+from ..autograd import version
 from ..autograd.grad_mode import enable_grad
 from ..backend import xp
 from ..tensor import Tensor
@@ -89,8 +91,8 @@ class Optimizer:
             if not p.is_leaf:
                 raise ValueError(f"{name}: parameter {i} is not a leaf tensor (it was computed from others); "
                                  "optimize the leaf it came from, or .detach() it")
-            if p.data.dtype.kind != "f":
-                raise TypeError(f"{name}: parameter {i} has dtype {p.data.dtype}; only floating tensors are optimized")
+            if p.array.dtype.kind != "f":
+                raise TypeError(f"{name}: parameter {i} has dtype {p.array.dtype}; only floating tensors are optimized")
         if len({id(p) for p in params}) != len(params):
             raise ValueError(f"{name}: a parameter group lists the same parameter twice")
         seen = {id(p) for g in self.param_groups for p in g["params"]}
@@ -119,7 +121,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif p.grad is not None:
-                    p.grad.fill(0)
+                    p.grad.array.fill(0)
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Update every parameter that has a gradient. ``closure`` (optional) recomputes and returns the loss."""
@@ -138,12 +140,12 @@ class Optimizer:
         """(param, data, grad) for each parameter of ``group`` that has a gradient."""
         name = type(self).__name__
         for p in group["params"]:
-            g = p.grad
-            if g is None:
+            if p.grad is None:
                 continue
-            d = p.data
+            g, d = p.grad.array, p.array
             if g.shape != d.shape:
                 raise ValueError(f"{name}.step: a parameter of shape {d.shape} has a gradient of shape {g.shape}")
+            version.bump(d)  # an array that a recorded graph saved no longer holds what backward needs
             yield p, d, g
 
     def _buffers(self, p: Tensor, d, n: int) -> list:
@@ -214,10 +216,10 @@ class Optimizer:
         if isinstance(value, (xp.ndarray, list)):
             arr = xp.array(value, copy=True)
             if arr.dtype.kind == "f" or isinstance(value, list):
-                arr = arr.astype(p.data.dtype, copy=False)
-            if arr.shape != p.data.shape:
+                arr = arr.astype(p.array.dtype, copy=False)
+            if arr.shape != p.array.shape:
                 raise ValueError(f"{type(self).__name__}.load_state_dict: state {key!r} has shape {arr.shape}, "
-                                 f"its parameter has shape {p.data.shape}")
+                                 f"its parameter has shape {p.array.shape}")
             return arr
         return value
 

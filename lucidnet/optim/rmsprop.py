@@ -21,7 +21,7 @@ class RMSprop(Optimizer):
     >>> w = ln.tensor([1.0], requires_grad=True)
     >>> opt = ln.optim.RMSprop([w], lr=0.01, alpha=0.75)
     >>> (w * w).sum().backward(); opt.step()
-    >>> w.data.round(4)
+    >>> w.data.numpy().round(4)
     array([0.98], dtype=float32)
     """
 

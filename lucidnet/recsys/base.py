@@ -95,15 +95,15 @@ class Recommender(Module):
                                  f"(indices 0..{n - 1}); map raw ids with model.catalog.{what}_index()")
 
     def _pair_scores(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        return self(Tensor._make(users, None), Tensor._make(items, None)).data
+        return self(Tensor._make(users, None), Tensor._make(items, None)).array
 
     def score(self, users, items, batch_size: int = 65536) -> np.ndarray:
         """Scores of (user index, item index) pairs as a float32 NumPy array: predicted ratings (clipped to
         ``rating_range``) or logits. Eval mode, no graph, in batches; the training mode is restored."""
         # batch_size counts (user, item) pairs, a few floats each, not samples of a model's input: it is not
         # lucidnet.train.EVAL_BATCH_SIZE (score_items asks for every item of every user in one call)
-        u = np.asarray(getattr(users, "data", users)).reshape(-1)
-        i = np.asarray(getattr(items, "data", items)).reshape(-1)
+        u = np.asarray(getattr(users, "array", users)).reshape(-1)
+        i = np.asarray(getattr(items, "array", items)).reshape(-1)
         if u.shape != i.shape:
             raise ValueError(f"{type(self).__name__}.score: {u.size} users and {i.size} items; "
                              "give one of each per pair")

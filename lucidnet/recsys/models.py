@@ -81,10 +81,10 @@ class BiasedMF(Recommender):
     def score_items(self, users) -> np.ndarray:
         u = np.asarray(users, dtype=np.int64).reshape(-1)
         self._check_ids(u, np.zeros(0, np.int64))
-        s = self.user.weight.data[u] @ self.item.weight.data.T
-        s += self.user_bias.weight.data[u]
-        s += self.item_bias.weight.data[:, 0]
-        s += self.global_bias.data
+        s = self.user.weight.array[u] @ self.item.weight.array.T
+        s += self.user_bias.weight.array[u]
+        s += self.item_bias.weight.array[:, 0]
+        s += self.global_bias.array
         return np.clip(s, *self.rating_range, out=s)
 
 
@@ -114,24 +114,24 @@ class IAutoRec(Recommender):
     def set_ratings(self, ratings: Ratings) -> "IAutoRec":
         """Make ``ratings`` (indices within this model's sizes) the model's input matrix."""
         self._check_ids(ratings.user, ratings.item)
-        m = self.ratings.data
+        m = self.ratings.array
         m[...] = 0
         m[ratings.item, ratings.user] = ratings.rating
         return self
 
     def forward(self, items: Tensor) -> Tensor:
-        idx = np.asarray(getattr(items, "data", items))
+        idx = np.asarray(getattr(items, "array", items))
         self._check_ids(np.zeros(0, np.int64), idx)
-        x = Tensor._make(self.ratings.data[idx], None)
+        x = Tensor._make(self.ratings.array[idx], None)
         return self.decoder(self.encoder(x).sigmoid())
 
     def _pair_scores(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         uniq, inv = np.unique(items, return_inverse=True)
-        rec = self(Tensor._make(uniq, None)).data
+        rec = self(Tensor._make(uniq, None)).array
         out = rec[inv, users]
-        cold = ~self.ratings.data[uniq].any(axis=1)
+        cold = ~self.ratings.array[uniq].any(axis=1)
         if cold.any():  # no training ratings: the reconstruction of a zero vector means nothing
-            m = self.ratings.data
+            m = self.ratings.array
             out[cold[inv]] = m[m > 0].mean() if (m > 0).any() else np.mean(self.rating_range)
         return out
 
@@ -143,7 +143,7 @@ def masked_mse(output: Tensor, target) -> Tensor:
     >>> round(masked_mse(ln.tensor([[3.0, 1.0]]), ln.tensor([[4.0, 0.0]])).item(), 3)
     1.0
     """
-    t = np.asarray(getattr(target, "data", target))
+    t = np.asarray(getattr(target, "array", target))
     mask = (t != 0).astype(output.dtype)
     diff = (output - Tensor._make(t.astype(output.dtype, copy=False), None)) * Tensor._make(mask, None)
     return (diff * diff).sum() / max(float(mask.sum()), 1.0)
@@ -258,10 +258,10 @@ class NeuMF(_Implicit):
         c = mlp.config
         m = cls(gmf.n_users, gmf.n_items, gmf_dim=gmf.config["dim"], mlp_dim=c["dim"], layers=c["layers"],
                 dropout=c["dropout"], l2=l2)
-        state = {"gmf_user.weight": gmf.user.weight.data, "gmf_item.weight": gmf.item.weight.data,
-                 "mlp_user.weight": mlp.user.weight.data, "mlp_item.weight": mlp.item.weight.data}
+        state = {"gmf_user.weight": gmf.user.weight.array, "gmf_item.weight": gmf.item.weight.array,
+                 "mlp_user.weight": mlp.user.weight.array, "mlp_item.weight": mlp.item.weight.array}
         state.update({f"mlp.{k}": v for k, v in mlp.mlp.state_dict().items()})
-        state["out.weight"] = np.concatenate([alpha * gmf.out.weight.data, (1 - alpha) * mlp.out.weight.data], 1)
-        state["out.bias"] = alpha * gmf.out.bias.data + (1 - alpha) * mlp.out.bias.data
+        state["out.weight"] = np.concatenate([alpha * gmf.out.weight.array, (1 - alpha) * mlp.out.weight.array], 1)
+        state["out.bias"] = alpha * gmf.out.bias.array + (1 - alpha) * mlp.out.bias.array
         m.load_state_dict(state)
         return m

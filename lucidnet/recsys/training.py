@@ -79,7 +79,7 @@ def train_explicit(model: BiasedMF | IAutoRec, train: Ratings, val: Ratings | No
     if isinstance(model, IAutoRec):
         model.set_ratings(train)
         items = np.unique(train.item)
-        data = (items, model.ratings.data[items])
+        data = (items, model.ratings.array[items])
         return fit(model, data, loss=masked_mse, optimizer=opt, epochs=epochs, batch_size=batch_size,
                    metrics=[], verbose=verbose, callbacks=cbs)
     if isinstance(model, BiasedMF):

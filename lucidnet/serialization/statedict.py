@@ -43,7 +43,7 @@ def save(obj: Mapping[str, Any], path: str | os.PathLike, metadata: Mapping[str,
         if not isinstance(name, str):
             raise TypeError(f"save: names must be strings, got {name!r} ({type(name).__name__})")
         if isinstance(v, Tensor):
-            v = v.data
+            v = v.array
         elif isinstance(v, np.generic):
             v = np.asarray(v)
         if not isinstance(v, np.ndarray):

@@ -62,7 +62,7 @@ class Packer:
         if isinstance(obj, str):
             return str(obj)
         if isinstance(obj, (np.ndarray, Tensor)):
-            return {_TENSOR: self._array(obj.data if isinstance(obj, Tensor) else obj, path)}
+            return {_TENSOR: self._array(obj.array if isinstance(obj, Tensor) else obj, path)}
         if isinstance(obj, Mapping):
             if all(isinstance(k, str) and k not in _TAGS for k in obj):
                 return {k: self.pack(v, f"{path}.{k}") for k, v in obj.items()}

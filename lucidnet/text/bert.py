@@ -190,7 +190,7 @@ def as_mask(attention_mask: Any, shape: tuple) -> np.ndarray | None:
     """The (B, T) 0/1 mask from an attention mask (B, T) or from the valid lengths (B,) of right-padded rows."""
     if attention_mask is None:
         return None
-    m = np.asarray(attention_mask.data if isinstance(attention_mask, Tensor) else attention_mask)
+    m = np.asarray(attention_mask.array if isinstance(attention_mask, Tensor) else attention_mask)
     if m.ndim == 1 and m.shape[0] == shape[0]:
         if m.size and (m.min() < 1 or m.max() > shape[1]):
             raise ValueError(f"BertModel: lengths must lie in [1, {shape[1]}], got {int(m.min())}..{int(m.max())}")
@@ -232,9 +232,9 @@ class BertModel(nn.Module):
         if ids.ndim != 2 or ids.dtype.kind not in "iu":
             raise ValueError(f"BertModel: expected token ids of shape (batch, length) and an integer dtype, got "
                              f"shape {tuple(ids.shape)} and dtype {ids.dtype}")
-        if ids.numel() and (int(ids.data.min()) < 0 or int(ids.data.max()) >= self.bert_config.vocab_size):
+        if ids.numel() and (int(ids.array.min()) < 0 or int(ids.array.max()) >= self.bert_config.vocab_size):
             raise ValueError(f"BertModel: token ids must lie in [0, {self.bert_config.vocab_size}), got "
-                             f"{int(ids.data.min())}..{int(ids.data.max())}")
+                             f"{int(ids.array.min())}..{int(ids.array.max())}")
         if token_type_ids is not None and not isinstance(token_type_ids, Tensor):
             token_type_ids = Tensor(np.asarray(token_type_ids, dtype=np.int64))
         mask = _attention_mask(attention_mask, ids.shape)
@@ -253,7 +253,7 @@ def mean_pool(h: Tensor, attention_mask: Any = None) -> Tensor:
     """The mean of ``h`` (B, T, H) over the positions where ``attention_mask`` (B, T) is 1 -> (B, H)."""
     if attention_mask is None:
         return h.mean(1)
-    m = np.asarray(attention_mask.data if isinstance(attention_mask, Tensor) else attention_mask)
+    m = np.asarray(attention_mask.array if isinstance(attention_mask, Tensor) else attention_mask)
     w = m.astype(h.dtype) / np.maximum(m.sum(1, keepdims=True), 1).astype(h.dtype)
     return (h * Tensor(w[:, :, None])).sum(1)
 

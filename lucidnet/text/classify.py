@@ -54,6 +54,6 @@ def predict_proba(model: Any, vocab: Vocab | WordPieceTokenizer, texts: Sequence
     with inference(model):
         for lo in range(0, len(ids), batch_size):
             tokens, lengths = pad_sequences(ids[lo:lo + batch_size], pad, min_len=min_len)
-            z = np.asarray(model(Tensor(tokens), Tensor(lengths)).data, dtype=np.float64)
-            probs.append(softmax(from_numpy(z), dim=1).data)
+            z = np.asarray(model(Tensor(tokens), Tensor(lengths)).array, dtype=np.float64)
+            probs.append(softmax(from_numpy(z), dim=1).array)
     return np.concatenate(probs) if probs else np.zeros((0, 0))

@@ -26,7 +26,7 @@ def embed_dataset(model: Any, ds: SequenceDataset, batch_size: int = EVAL_BATCH_
     with inference(model):
         for idx in bucket_batches(ds.lengths, batch_size, shuffle=False):
             tokens, lengths = ds.get_batch(idx)[:2]
-            e = model.embed(Tensor(tokens), Tensor(lengths)).data
+            e = model.embed(Tensor(tokens), Tensor(lengths)).array
             if out is None:
                 out = np.zeros((len(ds), e.shape[1]), dtype=e.dtype)
             out[idx] = e

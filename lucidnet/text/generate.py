@@ -38,7 +38,7 @@ def sample_next(logits: np.ndarray, temperature: float = 1.0, top_k: int | None 
     if top_k is not None and top_k < z.size:
         kth = np.partition(z, -top_k)[-top_k]
         z = np.where(z >= kth, z, -np.inf)
-    p = softmax(from_numpy(z)).data
+    p = softmax(from_numpy(z)).array
     rng = generator() if rng is None else rng
     return int(rng.choice(z.size, p=p))
 
@@ -61,7 +61,7 @@ def generate(model: Any, vocab: CharVocab, prompt: str, length: int = 500, tempe
     with inference(model):
         logits, state = model(Tensor(ids[None, :]), None)
         for i in range(length):
-            nxt = sample_next(logits.data[0, -1], temperature, top_k, rng)
+            nxt = sample_next(logits.array[0, -1], temperature, top_k, rng)
             out.append(nxt)
             if i + 1 < length:
                 logits, state = model(Tensor(np.array([[nxt]], dtype=np.int64)), state)

@@ -30,7 +30,7 @@ def _lengths(lengths: Any, batch: int, t: int, who: str) -> np.ndarray:
     """The valid lengths as an int64 array (B,), each in [1, T]; all T when ``lengths`` is None."""
     if lengths is None:
         return np.full(batch, t, dtype=np.int64)
-    n = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths).astype(np.int64, copy=False)
+    n = np.asarray(lengths.array if isinstance(lengths, Tensor) else lengths).astype(np.int64, copy=False)
     if n.shape != (batch,):
         raise ValueError(f"{who}: lengths must have shape ({batch},) (one per sequence), got {n.shape}")
     if n.size and (n.min() < 1 or n.max() > t):

@@ -150,7 +150,7 @@ class SentenceEncoder:
             for idx in bucket_batches(np.fromiter(map(len, ids), np.int64, len(ids)), batch_size, shuffle=False):
                 b = self.tokenizer.pad([ids[i] for i in idx])
                 h = self.model(Tensor(b.input_ids), b.attention_mask)
-                out[idx] = mean_pool(h, b.attention_mask).data
+                out[idx] = mean_pool(h, b.attention_mask).array
         if normalize:
             out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         return out

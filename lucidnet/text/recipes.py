@@ -335,7 +335,7 @@ def evaluate(run_dir: str | Path, data: str | Path | None = None) -> dict[str, A
                              min_len=int(getattr(model, "min_length", 1)))
         loader = BucketLoader(ds, EVAL_BATCH_SIZE, shuffle=False)  # batches in one fixed order (by length)
         z = predict(model, loader)
-        y = np.concatenate([np.asarray(getattr(b[-1], "data", b[-1])) for b in loader])
+        y = np.concatenate([np.asarray(getattr(b[-1], "array", b[-1])) for b in loader])
         cm = confusion_matrix(z, y, num_classes=len(config["classes"]))
         return {"data": f"SST-2 test ({len(y)} sentences)", "accuracy": float(np.trace(cm) / max(cm.sum(), 1)),
                 "classes": list(config["classes"]), "confusion_matrix": cm.tolist()}

@@ -78,7 +78,7 @@ class TransformerTranslator(nn.Module):
         self.out = nn.Linear(d_model, tgt_vocab)
         for emb in (self.src_embed, self.tgt_embed):
             nn.init.normal_(emb.weight, 0.0, d_model ** -0.5)
-            emb.weight.data[pad_id] = 0
+            emb.weight.array[pad_id] = 0
         if tie_embeddings:
             self.out.weight = self.tgt_embed.weight
 
@@ -99,7 +99,7 @@ class TransformerTranslator(nn.Module):
     def encode(self, src: Any) -> dict:
         """-> the decoding state: the encoder's output ``memory`` and the source padding mask."""
         src = check_tokens(src, "TransformerTranslator", "src")
-        pad = Tensor(src.data == self.pad_id)
+        pad = Tensor(src.array == self.pad_id)
         memory = self.transformer.encoder(self._embed(src, 0, "source"), src_key_padding_mask=pad)
         return {"memory": memory, "pad": pad, "cache": None, "length": 0}
 
@@ -110,13 +110,13 @@ class TransformerTranslator(nn.Module):
         t = tgt_in.shape[1]
         causal = nn.Transformer.generate_square_subsequent_mask(t)
         h = self.transformer.decoder(self._embed(tgt_in, 0, "target"), state["memory"], tgt_mask=causal,
-                                     tgt_key_padding_mask=Tensor(tgt_in.data == self.pad_id),
+                                     tgt_key_padding_mask=Tensor(tgt_in.array == self.pad_id),
                                      memory_key_padding_mask=state["pad"], tgt_is_causal=True)
         return self.out(h)
 
     def step(self, tokens: Any, state: dict) -> tuple[Tensor, dict]:
         """The next position: ``tokens`` (N,) the last generated ids -> (log-probabilities (N, V), state)."""
-        ids = check_tokens(np.asarray(tokens.data if isinstance(tokens, Tensor) else tokens).reshape(-1, 1),
+        ids = check_tokens(np.asarray(tokens.array if isinstance(tokens, Tensor) else tokens).reshape(-1, 1),
                    "TransformerTranslator", "tokens")
         x = self._embed(ids, state["length"], "target")
         h, cache = self.transformer.decoder.forward_cached(x, state["memory"], state["cache"], state["pad"])
@@ -147,7 +147,7 @@ class TransformerTranslator(nn.Module):
 def _take(obj: Any, index: np.ndarray) -> Any:
     """Rows ``index`` (dim 0) of every tensor in a nest of dicts and lists."""
     if isinstance(obj, Tensor):
-        return Tensor(obj.data[index])
+        return Tensor(obj.array[index])
     if isinstance(obj, dict):
         return {k: _take(v, index) for k, v in obj.items()}
     if isinstance(obj, list):
@@ -180,7 +180,7 @@ class AttentionGRU(nn.Module):
 
     def encode(self, src: Any) -> dict:
         src = check_tokens(src, "AttentionGRU", "src")
-        ids = src.data
+        ids = src.array
         lengths = (ids != self.pad_id).sum(axis=1)
         if lengths.min() < 1:
             raise ValueError("AttentionGRU: every source sentence needs at least one token")
@@ -215,7 +215,7 @@ class AttentionGRU(nn.Module):
         return ops.cat(outs, dim=1)
 
     def step(self, tokens: Any, state: dict) -> tuple[Tensor, dict]:
-        ids = check_tokens(np.asarray(tokens.data if isinstance(tokens, Tensor) else tokens).reshape(-1, 1),
+        ids = check_tokens(np.asarray(tokens.array if isinstance(tokens, Tensor) else tokens).reshape(-1, 1),
                    "AttentionGRU", "tokens")
         logits, state = self._advance(self.tgt_embed(ids)[:, 0], state)
         return F.log_softmax(logits, dim=-1), state

@@ -76,14 +76,14 @@ class SupervisedStep(TrainStep):
             optimizer.zero_grad()
             out = model(*inputs)
             loss = loss_fn(out, target)
-            if not isinstance(loss, Tensor) or loss.data.size != 1:
+            if not isinstance(loss, Tensor) or loss.array.size != 1:
                 raise ValueError(f"fit: the loss must return a scalar Tensor, got "
                                  f"{type(loss).__name__} {getattr(loss, 'shape', '')}; use reduction='mean'")
             loss.backward()
             if clip is not None:
                 clip()
             optimizer.step()
-            return float(loss.data), batch_size_of(inputs, target), out, target
+            return float(loss.array), batch_size_of(inputs, target), out, target
 
         return run
 
@@ -113,7 +113,7 @@ def evaluate_stream(model: Any, ids: np.ndarray, batch_size: int = 1, seq_len: i
     with inference(model):
         for x, y in chunks(streams, seq_len):
             loss, state = next_token_loss(model, x, y, state, reduction="sum")
-            total += float(loss.data)
+            total += float(loss.array)
             count += y.size
     return total / count
 
@@ -178,7 +178,7 @@ class TBPTTStep(TrainStep):
                 clip()
             optimizer.step()
             self.state = detach_state(state)
-            return float(loss.data), y.size, None, None
+            return float(loss.array), y.size, None, None
 
         return run
 

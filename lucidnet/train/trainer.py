@@ -56,7 +56,7 @@ def _first(out: Any) -> Any:
 
 
 def _arr(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
+    return x.array if isinstance(x, Tensor) else x
 
 
 class Trainer:
@@ -380,7 +380,7 @@ class Trainer:
                                      "pass (x, y) to compute a loss or metrics")
                 out = model(*inputs)
                 if loss_fn is not None:
-                    mean.update(float(loss_fn(out, target).data), batch_size_of(inputs, target))
+                    mean.update(float(loss_fn(out, target).array), batch_size_of(inputs, target))
                 if metrics:
                     o, t = _arr(_first(out)), _arr(target)
                     for m in metrics:

@@ -38,7 +38,7 @@ class Transform:
 
     def __call__(self, x: Any) -> Any:
         if isinstance(x, Tensor):
-            return from_numpy(self.apply(x.data))
+            return from_numpy(self.apply(x.array))
         return self.apply(np.asarray(x))
 
     def _batch(self, x: np.ndarray) -> tuple[int, int, int, int]:
@@ -313,7 +313,7 @@ def affine(x: Any, angle: Any = 0.0, translate: Any = (0.0, 0.0), scale: Any = 1
     True
     """
     if isinstance(x, Tensor):
-        return from_numpy(affine(x.data, angle, translate, scale, fill, interpolation))
+        return from_numpy(affine(x.array, angle, translate, scale, fill, interpolation))
     x = np.asarray(x)
     if x.ndim != 4:
         raise ValueError(f"affine: expected a batch of images of shape (N, C, H, W), got shape {x.shape}")

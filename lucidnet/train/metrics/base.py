@@ -13,7 +13,7 @@ __all__ = ["Metric", "Mean", "FunctionMetric"]
 
 
 def _array(x: Any) -> np.ndarray:
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x.array if isinstance(x, Tensor) else np.asarray(x)
 
 
 class Metric:

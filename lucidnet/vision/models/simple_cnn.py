@@ -23,7 +23,7 @@ class SimpleCNN(nn.Module):
     >>> net = SimpleCNN()
     >>> net(ln.randn(2, 1, 28, 28)).shape
     (2, 10)
-    >>> sum(p.data.size for p in net.parameters())
+    >>> sum(p.numel() for p in net.parameters())
     421642
     """
 
