@@ -21,7 +21,7 @@ def small(kind: str, **kw):
     if kind == "sinusoidal":
         return TransformerTranslator(13, 13, d_model=32, nhead=2, num_encoder_layers=1, num_decoder_layers=1,
                                      dim_feedforward=64, max_len=16, positions="sinusoidal", tie_embeddings=False, **kw)
-    return AttentionGRU(13, 13, embed_dim=16, hidden_size=32, attention_dim=16, **kw)
+    return AttentionGRU(13, 13, embed_dim=16, hidden_size=32, attention_dim=16, output_dim=32, **kw)
 
 
 def copy_batch(rng, n):

@@ -159,13 +159,15 @@ def _take(obj: Any, index: np.ndarray) -> Any:
 class AttentionGRU(nn.Module):
     """Bahdanau et al. (2015): a bidirectional GRU encoder; a GRU decoder whose input at each step is the
     previous target embedding and the context, an additive attention over the encoder states
-    (v^T tanh(W_q s + W_k h)), and an output layer on [state, context, embedding]."""
+    (v^T tanh(W_q s + W_k h)), and the paper's deep output: a maxout layer of ``output_dim`` units (pairs)
+    on [state, context, embedding], then the softmax layer. In training the output layers run once over
+    all steps."""
 
     def __init__(self, src_vocab: int, tgt_vocab: int, embed_dim: int = 256, hidden_size: int = 512,
-                 attention_dim: int = 256, dropout: float = 0.3, pad_id: int = 0):
+                 attention_dim: int = 256, dropout: float = 0.3, pad_id: int = 0, output_dim: int = 512):
         super().__init__()
         self.config = dict(src_vocab=src_vocab, tgt_vocab=tgt_vocab, embed_dim=embed_dim, hidden_size=hidden_size,
-                           attention_dim=attention_dim, dropout=dropout, pad_id=pad_id)
+                           attention_dim=attention_dim, dropout=dropout, pad_id=pad_id, output_dim=output_dim)
         self.pad_id, self.hidden_size = pad_id, hidden_size
         self.src_embed = nn.Embedding(src_vocab, embed_dim, padding_idx=pad_id)
         self.tgt_embed = nn.Embedding(tgt_vocab, embed_dim, padding_idx=pad_id)
@@ -176,7 +178,9 @@ class AttentionGRU(nn.Module):
         self.energy = nn.Linear(attention_dim, 1, bias=False)
         self.decoder = nn.GRUCell(embed_dim + 2 * hidden_size, hidden_size)
         self.dropout = nn.Dropout(dropout)
-        self.out = nn.Linear(hidden_size + 2 * hidden_size + embed_dim, tgt_vocab)
+        self.output_dim = output_dim
+        self.maxout = nn.Linear(hidden_size + 2 * hidden_size + embed_dim, 2 * output_dim)
+        self.out = nn.Linear(output_dim, tgt_vocab)
 
     def encode(self, src: Any) -> dict:
         src = check_tokens(src, "AttentionGRU", "src")
@@ -198,27 +202,31 @@ class AttentionGRU(nn.Module):
         return (weights.unsqueeze(-1) * enc["values"]).sum(dim=1), weights
 
     def _advance(self, emb: Tensor, enc: dict) -> tuple[Tensor, dict]:
+        """One decoder step: -> ([state, context, embedding], the new state)."""
         s = enc["state"]
         context, weights = self._attend(enc, s)
         s = self.decoder(ops.cat([emb, context], dim=-1), s)
-        logits = self.out(self.dropout(ops.cat([s, context, emb], dim=-1)))
-        return logits, {**enc, "state": s, "attention": weights}
+        return ops.cat([s, context, emb], dim=-1), {**enc, "state": s, "attention": weights}
+
+    def _logits(self, features: Tensor) -> Tensor:
+        z = self.maxout(self.dropout(features))
+        return self.out(z.reshape(*z.shape[:-1], self.output_dim, 2).max(dim=-1).values)
 
     def forward(self, src: Any, tgt_in: Any) -> Tensor:
         tgt_in = check_tokens(tgt_in, "AttentionGRU", "tgt_in")
         enc = self.encode(src)
         emb = self.dropout(self.tgt_embed(tgt_in))
-        outs = []
+        features = []
         for t in range(tgt_in.shape[1]):
-            logits, enc = self._advance(emb[:, t], enc)
-            outs.append(logits.unsqueeze(1))
-        return ops.cat(outs, dim=1)
+            f, enc = self._advance(emb[:, t], enc)
+            features.append(f.unsqueeze(1))
+        return self._logits(ops.cat(features, dim=1))
 
     def step(self, tokens: Any, state: dict) -> tuple[Tensor, dict]:
         ids = check_tokens(np.asarray(tokens.array if isinstance(tokens, Tensor) else tokens).reshape(-1, 1),
                    "AttentionGRU", "tokens")
-        logits, state = self._advance(self.tgt_embed(ids)[:, 0], state)
-        return F.log_softmax(logits, dim=-1), state
+        features, state = self._advance(self.tgt_embed(ids)[:, 0], state)
+        return F.log_softmax(self._logits(features), dim=-1), state
 
     @staticmethod
     def reorder(state: dict, index: np.ndarray) -> dict:
