@@ -12,7 +12,7 @@ from .config import get_num_threads, set_allocator_cache, set_num_threads, show_
 from .ops import (abs, argmax, argmin, cat, chunk, clamp, clip, concatenate, cos, exp, flatten, gather, log,  # noqa: A004
                   logsumexp, matmul, maximum, mean, minimum, pad, permute, reshape, sigmoid, sin, softmax, split, sqrt,
                   squeeze, stack, std, sum, tanh, transpose, unsqueeze, var, where, relu, log_softmax, max, min)
-from .random import get_rng_state, manual_seed, set_rng_state
+from .random import Generator, get_rng_state, manual_seed, set_rng_state
 from .tensor import (Tensor, arange, as_tensor, bool_, empty, eye, float16, float32, float64, from_numpy, full,
                      get_default_dtype, int8, int16, int32, int64, linspace, ones, ones_like, rand, randint, randn, randperm,
                      set_default_dtype, tensor, uint8, zeros, zeros_like)
@@ -32,6 +32,7 @@ from . import nn  # noqa: E402  (after the engine it builds on)
 from .nn import inference  # noqa: E402
 from . import optim  # noqa: E402
 from . import data  # noqa: E402
+from . import utils  # noqa: E402
 from . import models  # noqa: E402
 from . import fused, kernels  # noqa: E402
 
@@ -39,8 +40,8 @@ from . import fused, kernels  # noqa: E402
 # ``import lucidnet`` stays light; the applications' models are found by name through the registry's plugin
 # table (``lucidnet.models.registry.PLUGINS``).
 _LAZY = ("datasets", "serialization", "train", "inspect", "recsys", "text", "vision", "cli")
-_LAZY_NAMES = {"fit": "train", "evaluate": "train", "predict": "train", "save": "serialization",
-               "load": "serialization"}
+_LAZY_NAMES = {"fit": "train", "evaluate": "train", "predict": "train", "save": "serialization.objects",
+               "load": "serialization.objects"}
 
 
 def __getattr__(name: str):

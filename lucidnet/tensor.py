@@ -592,22 +592,22 @@ def eye(n, m=None, dtype=None, device=None) -> Tensor:
     return Tensor._make(xp.eye(n, m, dtype=_float(dtype)), None)
 
 
-def randn(*shape, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
-    """Standard normal samples from the library's generator (see ``manual_seed``)."""
+def randn(*shape, dtype=None, requires_grad: bool = False, device=None, generator=None) -> Tensor:
+    """Standard normal samples from the library's generator (see ``manual_seed``) or ``generator``."""
     _on_cpu(device, "randn")
-    from .random import generator
+    from .random import stream
     dt = _float(dtype)
-    return Tensor._make(generator().standard_normal(_shape(shape), dtype=dt), None).requires_grad_(requires_grad)
+    return Tensor._make(stream(generator).standard_normal(_shape(shape), dtype=dt), None).requires_grad_(requires_grad)
 
 
-def rand(*shape, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+def rand(*shape, dtype=None, requires_grad: bool = False, device=None, generator=None) -> Tensor:
     _on_cpu(device, "rand")
-    from .random import generator
+    from .random import stream
     dt = _float(dtype)
-    return Tensor._make(generator().random(_shape(shape), dtype=dt), None).requires_grad_(requires_grad)
+    return Tensor._make(stream(generator).random(_shape(shape), dtype=dt), None).requires_grad_(requires_grad)
 
 
-def randint(low, high=None, size=None, dtype=None, device=None) -> Tensor:
+def randint(low, high=None, size=None, dtype=None, device=None, generator=None) -> Tensor:
     """Integers drawn uniformly from [low, high), PyTorch's forms: ``randint(high, size)`` and
     ``randint(low, high, size)``.
 
@@ -617,17 +617,17 @@ def randint(low, high=None, size=None, dtype=None, device=None) -> Tensor:
     ((3,), dtype('int64'), True)
     """
     _on_cpu(device, "randint")
-    from .random import generator
+    from .random import stream
     if size is None and isinstance(high, (tuple, list)):
         low, high, size = 0, low, high
     elif high is None:
         low, high = 0, low
     if size is None:
         raise TypeError("randint: expected a size, as in randint(high, (n,)) or randint(low, high, (n,))")
-    return Tensor._make(generator().integers(low, high, size=tuple(size), dtype=xp.dtype(dtype or int64)), None)
+    return Tensor._make(stream(generator).integers(low, high, size=tuple(size), dtype=xp.dtype(dtype or int64)), None)
 
 
-def randperm(n: int, device=None) -> Tensor:
+def randperm(n: int, device=None, generator=None) -> Tensor:
     _on_cpu(device, "randperm")
-    from .random import generator
-    return Tensor._make(generator().permutation(n).astype(int64), None)
+    from .random import stream
+    return Tensor._make(stream(generator).permutation(n).astype(int64), None)

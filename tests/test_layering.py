@@ -8,7 +8,8 @@ Layers, low to high (a package may import its own layer's packages and any lower
                            import each other
     level 1  nn            ``nn``, ``models`` (models are built from nn layers)
     level 2  optim         ``optim``
-    level 2  data          ``data``, ``datasets``  (data and optim are siblings: neither imports the other)
+    level 2  data          ``data``, ``datasets``, ``utils`` (PyTorch's ``torch.utils.data`` path to ``data``)
+                           (data and optim are siblings: neither imports the other)
     level 3  train         ``train``
     level 4  inspect       ``inspect`` (it reads training through callbacks)
     level 5  applications  ``vision``, ``text``, ``recsys``: siblings, none imports another
@@ -43,7 +44,7 @@ LAYERS = (
     ("engine", 0, (ROOT, "autograd", "ops", "fused", "kernels", "serialization"), True),
     ("nn", 1, ("nn", "models"), True),
     ("optim", 2, ("optim",), True),
-    ("data", 2, ("data", "datasets"), True),
+    ("data", 2, ("data", "datasets", "utils"), True),
     ("train", 3, ("train",), True),
     ("inspect", 4, ("inspect",), True),
     ("applications", 5, ("vision", "text", "recsys"), False),

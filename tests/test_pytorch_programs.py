@@ -116,3 +116,120 @@ def test_a_module_trained_with_data_updates_devices_and_formatted_losses():
         acc = (model(x).argmax(1) == y).float().mean()
         print(f"accuracy {acc.item():.4f} {y.dtype == torch.long}")
     """)
+
+
+def test_quickstart_with_a_dataset_class_dataloader_and_a_cnn():
+    """The quickstart tutorial's loop: a Dataset subclass, DataLoader (batch_size, a sampler, num_workers,
+    pin_memory), a CNN, CrossEntropyLoss, SGD with momentum, train/test functions with ``model.train()``,
+    ``model.eval()``, ``torch.no_grad()`` and ``(pred.argmax(1) == y).type(torch.float).sum().item()``."""
+    same_numbers("""
+        import numpy as np
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, Dataset
+
+        rng = np.random.default_rng(0)
+        images = rng.standard_normal((96, 1, 8, 8)).astype(np.float32)
+        labels = (images[:, 0, :4].mean(axis=(1, 2)) > images[:, 0, 4:].mean(axis=(1, 2))).astype(np.int64)
+
+        class Pictures(Dataset):
+            def __init__(self, lo, hi):
+                self.lo, self.hi = lo, hi
+            def __len__(self):
+                return self.hi - self.lo
+            def __getitem__(self, i):
+                return torch.from_numpy(images[self.lo + i]), int(labels[self.lo + i])
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        order = rng.permutation(64).tolist()
+        train = DataLoader(Pictures(0, 64), batch_size=16, sampler=order, num_workers=2, pin_memory=True)
+        test = DataLoader(Pictures(64, 96), batch_size=16)
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(1, 4, 3, padding=1)
+                self.pool = nn.MaxPool2d(2)
+                self.fc = nn.Linear(4 * 4 * 4, 2)
+            def forward(self, x):
+                x = self.pool(torch.relu(self.conv(x)))
+                return self.fc(torch.flatten(x, 1))
+
+        model = Net().to(device)
+        with torch.no_grad():
+            for p in model.parameters():
+                p.copy_(torch.from_numpy((rng.standard_normal(tuple(p.shape)) * 0.3).astype(np.float32)))
+        loss_fn = nn.CrossEntropyLoss()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+        def train_epoch():
+            model.train()
+            total = 0.0
+            for X, y in train:
+                X, y = X.to(device), y.to(device)
+                loss = loss_fn(model(X), y)
+                loss.backward()
+                optimizer.step()
+                optimizer.zero_grad()
+                total += loss.item()
+            return total / len(train)
+
+        def evaluate():
+            model.eval()
+            correct, loss = 0.0, 0.0
+            with torch.no_grad():
+                for X, y in test:
+                    pred = model(X)
+                    loss += loss_fn(pred, y).item()
+                    correct += (pred.argmax(1) == y).type(torch.float).sum().item()
+            return loss / len(test), correct / len(test.dataset)
+
+        for epoch in range(3):
+            print(f"epoch {epoch} train {train_epoch():.5f} test loss {evaluate()[0]:.5f} acc {evaluate()[1]:.4f}")
+    """, rtol=2e-3, atol=1e-4)
+
+
+def test_saving_and_loading_a_checkpoint_then_training_on():
+    """The tutorial's "saving and loading a general checkpoint": ``torch.save({...}, f)`` with the model's and
+    optimizer's state dicts, epoch and loss, to a file object and to a path; ``torch.load``; training goes on."""
+    same_numbers("""
+        import io, os, tempfile
+        import numpy as np
+        import torch
+        import torch.nn as nn
+
+        rng = np.random.default_rng(0)
+        x = torch.from_numpy(rng.standard_normal((32, 5)).astype(np.float32))
+        y = torch.from_numpy(rng.standard_normal((32, 1)).astype(np.float32))
+
+        def build():
+            model = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 1))
+            with torch.no_grad():
+                for p in model.parameters():
+                    p.copy_(torch.from_numpy((rng.standard_normal(tuple(p.shape)) * 0.5).astype(np.float32)))
+            return model, torch.optim.Adam(model.parameters(), lr=0.01)
+
+        def train(model, opt, steps):
+            for _ in range(steps):
+                opt.zero_grad()
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                opt.step()
+            return loss
+
+        model, opt = build()
+        loss = train(model, opt, 5)
+        buf = io.BytesIO()
+        torch.save({"epoch": 5, "model_state_dict": model.state_dict(),
+                    "optimizer_state_dict": opt.state_dict(), "loss": loss.item()}, buf)
+        with tempfile.TemporaryDirectory() as d:
+            torch.save(model.state_dict(), os.path.join(d, "weights.pt"))
+            weights = torch.load(os.path.join(d, "weights.pt"), weights_only=True)
+        buf.seek(0)
+        ckpt = torch.load(buf, weights_only=True)
+        model2, opt2 = build()
+        model2.load_state_dict(ckpt["model_state_dict"])
+        opt2.load_state_dict(ckpt["optimizer_state_dict"])
+        print(f"{ckpt['epoch']}.0 {ckpt['loss']:.6f} {float(weights['0.weight'].sum()):.6f}")
+        print(f"{train(model, opt, 5).item():.6f} {train(model2, opt2, 5).item():.6f}")
+    """)

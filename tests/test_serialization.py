@@ -14,6 +14,8 @@ from lucidnet import nn
 from lucidnet.data import DataLoader, TensorDataset
 from lucidnet.optim import lr_scheduler
 from lucidnet.serialization import CheckpointError, load_checkpoint, save_checkpoint
+from lucidnet.serialization import load as sd_load
+from lucidnet.serialization import save as sd_save
 from lucidnet.serialization import tensorfile
 from lucidnet.serialization.statedict import KEY_VERSION
 
@@ -61,8 +63,8 @@ def test_save_load_round_trip_keeps_order_dtypes_shapes(tmp_path):
         "nan": np.array([np.nan, np.inf, -np.inf, -0.0], np.float32),
     }
     path = tmp_path / "sd.safetensors"
-    ln.save(sd, path)
-    out = ln.load(path)
+    sd_save(sd, path)
+    out = sd_load(path)
     assert list(out) == list(sd)
     for k, v in sd.items():
         v = v.array if isinstance(v, ln.Tensor) else v
@@ -77,23 +79,23 @@ def test_metadata_round_trips_exactly(tmp_path):
     meta = {"epochs": 3, "lr": 0.1, "name": "mlp", "betas": (0.9, 0.999), "by_id": {1: "a", 2: "b"},
             "nested": [{"x": None, "y": True}], "loss": float("nan"), "big": 2**100, "f32": np.float32(0.1)}
     path = tmp_path / "m.safetensors"
-    ln.save({"w": np.ones(2, np.float32)}, path, metadata=meta)
-    sd, back = ln.load(path, return_metadata=True)
+    sd_save({"w": np.ones(2, np.float32)}, path, metadata=meta)
+    sd, back = sd_load(path, return_metadata=True)
     assert_same(meta, back)
     with pytest.raises(TypeError, match="metadata.*arrays are not allowed"):
-        ln.save({"w": np.ones(2)}, tmp_path / "x.safetensors", metadata={"arr": np.ones(2)})
+        sd_save({"w": np.ones(2)}, tmp_path / "x.safetensors", metadata={"arr": np.ones(2)})
 
 
 def test_interop_with_the_safetensors_package(tmp_path):
     sd = {"b": np.arange(3, dtype=np.int64), "a": np.ones((2, 3), np.float32), "c": np.array([True])}
     ours = tmp_path / "ours.safetensors"
-    ln.save(sd, ours, metadata={"k": 1})
+    sd_save(sd, ours, metadata={"k": 1})
     theirs = st.load_file(str(ours))
     assert set(theirs) == set(sd) and all(np.array_equal(theirs[k], v) for k, v in sd.items())
 
     other = tmp_path / "theirs.safetensors"
     st.save_file(sd, str(other), metadata={"format": "np"})
-    back, meta = ln.load(other, return_metadata=True)
+    back, meta = sd_load(other, return_metadata=True)
     assert meta == {"format": "np"}
     data = other.read_bytes()
     header = json.loads(data[8:_header_len(data)])
@@ -104,10 +106,10 @@ def test_interop_with_the_safetensors_package(tmp_path):
 
 
 def test_loaded_arrays_are_writable_and_own_their_memory(good_file):
-    a, b = ln.load(good_file).values()
+    a, b = sd_load(good_file).values()
     assert not np.shares_memory(a, b)
     a[...] = -1                                 # writing to one array changes neither the other nor the file
-    assert ln.load(good_file)["w"][0, 1] == 1 and b[1] == 1
+    assert sd_load(good_file)["w"][0, 1] == 1 and b[1] == 1
 
 
 def test_views_that_are_not_owned_are_copied(tmp_path):
@@ -126,8 +128,8 @@ def test_views_that_are_not_owned_are_copied(tmp_path):
 def test_missing_safetensors_package_says_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "safetensors", None)
     monkeypatch.setitem(sys.modules, "safetensors.numpy", None)
-    for call in (lambda: ln.save({"w": np.ones(2)}, tmp_path / "w.safetensors"),
-                 lambda: ln.load(tmp_path / "w.safetensors")):
+    for call in (lambda: sd_save({"w": np.ones(2)}, tmp_path / "w.safetensors"),
+                 lambda: sd_load(tmp_path / "w.safetensors")):
         with pytest.raises(ImportError, match=r'safetensors package.*pip install safetensors'):
             call()
     assert os.listdir(tmp_path) == []
@@ -143,7 +145,7 @@ def test_missing_safetensors_package_says_how_to_install_it(tmp_path, monkeypatc
 ])
 def test_save_rejects_what_it_cannot_store_and_writes_nothing(tmp_path, obj, match):
     with pytest.raises((TypeError, ValueError), match=match):
-        ln.save(obj, tmp_path / "bad.safetensors")
+        sd_save(obj, tmp_path / "bad.safetensors")
     assert os.listdir(tmp_path) == []
 
 
@@ -151,7 +153,7 @@ def test_save_rejects_what_it_cannot_store_and_writes_nothing(tmp_path, obj, mat
 @pytest.fixture
 def good_file(tmp_path):
     path = tmp_path / "good.safetensors"
-    ln.save({"w": np.arange(12, dtype=np.float32).reshape(3, 4), "b": np.arange(3, dtype=np.int64)}, path,
+    sd_save({"w": np.arange(12, dtype=np.float32).reshape(3, 4), "b": np.arange(3, dtype=np.int64)}, path,
             metadata={"note": "ok"})
     return path
 
@@ -164,7 +166,7 @@ def test_empty_file(tmp_path):
     path = tmp_path / "empty.safetensors"
     path.write_bytes(b"")
     with pytest.raises(CheckpointError, match=r"empty\.safetensors: empty file"):
-        ln.load(path)
+        sd_load(path)
 
 
 def test_truncated_at_every_offset(good_file):
@@ -173,7 +175,7 @@ def test_truncated_at_every_offset(good_file):
     for cut in range(1, len(data)):
         good_file.write_bytes(data[:cut])
         with pytest.raises(CheckpointError) as e:
-            ln.load(good_file)
+            sd_load(good_file)
         msg = str(e.value)
         assert str(good_file) in msg
         if cut < 8:
@@ -188,7 +190,7 @@ def test_trailing_bytes(good_file):
     data = good_file.read_bytes()
     good_file.write_bytes(data + b"\0" * 5)
     with pytest.raises(CheckpointError, match=f"expected {len(data)} bytes, found {len(data) + 5}"):
-        ln.load(good_file)
+        sd_load(good_file)
 
 
 @pytest.mark.parametrize("delta", [8, -8, 1, 2**40, 2**63])
@@ -198,7 +200,7 @@ def test_wrong_header_length(good_file, delta):
     data[:8] = ((n + delta) % 2**64).to_bytes(8, "little")
     good_file.write_bytes(bytes(data))
     with pytest.raises(CheckpointError, match=r"bad header|truncated|not a safetensors file"):
-        ln.load(good_file)
+        sd_load(good_file)
 
 
 def test_random_bytes_are_refused(tmp_path):
@@ -208,11 +210,11 @@ def test_random_bytes_are_refused(tmp_path):
         for _ in range(5):
             path.write_bytes(g.integers(0, 256, size, dtype=np.uint8).tobytes())
             with pytest.raises(CheckpointError, match="noise.safetensors"):
-                ln.load(path)
+                sd_load(path)
     # noise behind a plausible header length
     path.write_bytes((40).to_bytes(8, "little") + g.integers(0, 256, 100, dtype=np.uint8).tobytes())
     with pytest.raises(CheckpointError, match="bad header"):
-        ln.load(path)
+        sd_load(path)
 
 
 def test_every_single_bit_flip_is_caught(good_file):
@@ -226,7 +228,7 @@ def test_every_single_bit_flip_is_caught(good_file):
             flipped[i] ^= 1 << bit
             good_file.write_bytes(flipped)
             try:
-                ln.load(good_file, return_metadata=True)
+                sd_load(good_file, return_metadata=True)
             except CheckpointError as e:
                 assert str(good_file) in str(e)
                 continue
@@ -239,7 +241,7 @@ def test_checksum_catches_flipped_tensor_byte(good_file):
     data[-1] ^= 0x01
     good_file.write_bytes(bytes(data))
     with pytest.raises(CheckpointError, match="checksum mismatch"):
-        ln.load(good_file)
+        sd_load(good_file)
 
 
 def _raw(header: dict, payload: bytes) -> bytes:
@@ -264,30 +266,30 @@ def test_malformed_headers(tmp_path, header, payload, match):
     path = tmp_path / "h.safetensors"
     path.write_bytes(_raw(header, payload))
     with pytest.raises(CheckpointError, match="h.safetensors: .*" + match):
-        ln.load(path)
+        sd_load(path)
 
 
 def test_order_that_does_not_match_the_tensors_is_refused(tmp_path):
     path = tmp_path / "o.safetensors"
-    ln.save({"a": np.ones(1), "b": np.ones(1)}, path)
+    sd_save({"a": np.ones(1), "b": np.ones(1)}, path)
     arrays, meta = tensorfile.read(path)
     meta[tensorfile.ORDER_KEY] = '["a","a"]'
     meta[tensorfile.DIGEST_KEY] = tensorfile._digest(arrays, meta)  # a consistent checksum: only the order is wrong
     st.save_file(dict(arrays), str(path), metadata=meta)
     with pytest.raises(CheckpointError, match="lucidnet.order does not list the tensors"):
-        ln.load(path)
+        sd_load(path)
 
 
 def test_missing_file_is_a_file_not_found_error(tmp_path):
     with pytest.raises(FileNotFoundError):
-        ln.load(tmp_path / "nope.safetensors")
+        sd_load(tmp_path / "nope.safetensors")
 
 
 # ---- atomic writes -------------------------------------------------------------------------------------
 def _old_and_new(tmp_path):
     path = tmp_path / "w.safetensors"
     old = {"w": np.full(1000, 1.0, np.float32)}
-    ln.save(old, path)
+    sd_save(old, path)
     return path, old, {"w": np.full(1000, 2.0, np.float32)}
 
 
@@ -303,8 +305,8 @@ def test_crash_mid_write_keeps_the_old_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(st, "save_file", partial)
     with pytest.raises(OSError, match="No space left"):
-        ln.save(new, path)
-    assert_same(old["w"], ln.load(path)["w"])
+        sd_save(new, path)
+    assert_same(old["w"], sd_load(path)["w"])
     assert os.listdir(tmp_path) == ["w.safetensors"]        # no temporary file left behind
 
 
@@ -318,9 +320,9 @@ def test_failed_fsync_or_interrupt_keeps_the_old_file(tmp_path, monkeypatch, exc
 
     monkeypatch.setattr(atomic.os, "fsync", boom)
     with pytest.raises(type(exc)):
-        ln.save(new, path)
+        sd_save(new, path)
     monkeypatch.undo()
-    assert_same(old["w"], ln.load(path)["w"])
+    assert_same(old["w"], sd_load(path)["w"])
     assert os.listdir(tmp_path) == ["w.safetensors"]
 
 
@@ -338,21 +340,21 @@ def test_process_killed_mid_write_keeps_the_old_file(tmp_path):
     """)
     proc = subprocess.run([sys.executable, "-c", child], capture_output=True, timeout=120)
     assert proc.returncode == 9, proc.stderr.decode()
-    assert_same(old["w"], ln.load(path)["w"])                # the destination was never touched
+    assert_same(old["w"], sd_load(path)["w"])                # the destination was never touched
 
 
 def test_header_too_large_for_readers_is_refused_and_keeps_the_old_file(tmp_path, monkeypatch):
     path, old, new = _old_and_new(tmp_path)
     monkeypatch.setattr(tensorfile, "MAX_HEADER", 2000)
     with pytest.raises(ValueError, match="more than the format's limit of 2000; store large data as arrays"):
-        ln.save(new, path, metadata={"notes": "x" * 3000})
-    assert_same(old["w"], ln.load(path)["w"])
+        sd_save(new, path, metadata={"notes": "x" * 3000})
+    assert_same(old["w"], sd_load(path)["w"])
     assert os.listdir(tmp_path) == ["w.safetensors"]
 
 
 def test_save_into_missing_directory_fails_cleanly(tmp_path):
     with pytest.raises(FileNotFoundError):
-        ln.save({"w": np.ones(2)}, tmp_path / "no" / "such" / "dir.safetensors")
+        sd_save({"w": np.ones(2)}, tmp_path / "no" / "such" / "dir.safetensors")
     assert os.listdir(tmp_path) == []
 
 
@@ -474,7 +476,7 @@ def test_checkpoint_tensors_are_plain_safetensors(tmp_path):
     path = tmp_path / "ckpt.safetensors"
     model, opt, sched, loader = _setup("adam", seed=0)
     _train(model, opt, sched, loader, 0, 0, {"loss": [], "lr": []}, stop_at=(0, 2), path=path)
-    flat = ln.load(path)
+    flat = sd_load(path)
     assert [k for k in flat if k.startswith("model.")] == ["model." + k for k in model.state_dict()]
     assert "optimizer.state.0.exp_avg" in flat and "loader.permutation" in flat
 
@@ -485,7 +487,7 @@ def test_tied_weights_are_stored_once_and_restored(tmp_path):
     b.weight = a.weight
     model = nn.Sequential(a, b)
     save_checkpoint(path, model=model)
-    assert len([k for k in ln.load(path) if k.endswith("weight")]) == 1
+    assert len([k for k in sd_load(path) if k.endswith("weight")]) == 1
     c, d = nn.Linear(4, 4), nn.Linear(4, 4)
     d.weight = c.weight
     fresh = nn.Sequential(c, d)
@@ -521,7 +523,7 @@ def test_missing_and_unexpected_keys(tmp_path):
     with pytest.raises(CheckpointError, match=r"in the checkpoint but not in the model: '1.weight', '1.bias'"):
         load_checkpoint(path, model=smaller)
     load_checkpoint(path, model=bigger, strict=False)      # loads the matching part
-    assert np.array_equal(bigger[0].weight.data, ln.load(path)["model.0.weight"])
+    assert np.array_equal(bigger[0].weight.data, sd_load(path)["model.0.weight"])
 
 
 def test_wrong_kind_of_object_or_missing_section(tmp_path):
@@ -534,7 +536,7 @@ def test_wrong_kind_of_object_or_missing_section(tmp_path):
     with pytest.raises(CheckpointError, match="holds no scheduler state"):
         load_checkpoint(path, model=model, scheduler=sched)
     state_dict_file = tmp_path / "sd.safetensors"
-    ln.save(model.state_dict(), state_dict_file)
+    sd_save(model.state_dict(), state_dict_file)
     with pytest.raises(CheckpointError, match="not a lucidnet checkpoint.*lucidnet.load"):
         load_checkpoint(state_dict_file, model=model)
 
@@ -632,7 +634,7 @@ def test_saved_files_take_the_usual_mode(tmp_path):
 
     old = os.umask(0o022)
     try:
-        ln.save({"w": ln.zeros(3)}, tmp_path / "m.safetensors")
+        sd_save({"w": ln.zeros(3)}, tmp_path / "m.safetensors")
     finally:
         os.umask(old)
     assert stat.S_IMODE(os.stat(tmp_path / "m.safetensors").st_mode) == 0o644

@@ -376,7 +376,7 @@ def test_sigkill_mid_epoch_then_resume_is_bit_identical(tmp_path):
     assert list(plain) == list(resumed)
     for k in plain:
         assert plain[k].dtype == resumed[k].dtype == np.float32
-        assert plain[k].tobytes() == resumed[k].tobytes(), f"{k} differs after resuming"
+        assert plain[k].numpy().tobytes() == resumed[k].numpy().tobytes(), f"{k} differs after resuming"
     with open(tmp_path / "plain.st.json") as f1, open(tmp_path / "resumed.st.json") as f2:
         h_plain, h_resumed = json.load(f1), json.load(f2)
     assert h_plain == h_resumed and len(h_plain["loss"]) == 4

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from ..random import generator
+from ..random import stream
 from ..tensor import Tensor
 from .collate import stack_samples, to_tensors
 
@@ -34,11 +34,12 @@ __all__ = ["DataLoader", "steps_per_epoch"]
 class _Epoch:
     """The order of one epoch and how many batches of it have been handed out."""
 
-    __slots__ = ("order", "position")
+    __slots__ = ("order", "position", "batches")
 
-    def __init__(self, order: np.ndarray | None, position: int):
-        self.order = order        # the epoch's permutation; None means 0..n-1
+    def __init__(self, order: np.ndarray | None, position: int, batches: list | None = None):
+        self.order = order        # the epoch's indices in order (a permutation, or a sampler's); None: 0..n-1
         self.position = position  # batches handed to the caller so far
+        self.batches = batches    # a batch sampler's batches, when there is one
 
 
 class _Prefetcher:
@@ -46,8 +47,9 @@ class _Prefetcher:
 
     _END = object()
 
-    def __init__(self, fetch: Callable[[int], Any], start: int, stop: int):
-        self._fetch, self._start, self._stop_at = fetch, start, stop
+    def __init__(self, fetch: Callable[[int], Any], start: int, stop: int,
+                 init: Callable[[int], Any] | None = None):
+        self._fetch, self._start, self._stop_at, self._init = fetch, start, stop, init
         self._queue: queue.Queue = queue.Queue(maxsize=1)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._work, name="lucidnet-prefetch", daemon=True)
@@ -64,6 +66,8 @@ class _Prefetcher:
 
     def _work(self) -> None:
         try:
+            if self._init is not None:
+                self._init(0)
             for k in range(self._start, self._stop_at):
                 if self._stop.is_set() or not self._put((k, self._fetch(k))):
                     return
@@ -108,10 +112,20 @@ class DataLoader:
             (``TensorDataset``, ``Subset``, the built-in datasets), a batch is built by one fancy-index per
             array instead of a Python loop over samples.
         batch_size: samples per batch.
-        shuffle: a new random order every epoch, drawn from the library generator.
-        drop_last: drop the last batch when it is smaller than ``batch_size``.
+        shuffle: a new random order every epoch, drawn from the library generator (or ``generator``).
+        sampler: the indices of an epoch, in order (a ``Sampler`` or any iterable with ``__len__``); not
+            with ``shuffle``.
+        batch_sampler: the batches of an epoch, as lists of indices; not with ``batch_size``, ``shuffle``,
+            ``sampler`` or ``drop_last``.
+        num_workers: 0 builds batches in the caller's thread; more than 0 builds them ahead in one
+            background thread (``prefetch``): lucidnet starts no worker processes. ``worker_init_fn(0)``
+            is called in that thread; ``prefetch_factor``, ``persistent_workers`` and ``timeout`` are
+            checked as PyTorch checks them.
         collate_fn: turns a list of samples into a batch; default: ``default_collate`` (NumPy arrays,
             numbers and Tensors stacked into Tensors; float arrays become float32, integers int64).
+        pin_memory: accepted; there is no device memory to pin on the CPU (PyTorch also ignores it there).
+        drop_last: drop the last batch when it is smaller than ``batch_size``.
+        generator: a ``lucidnet.Generator`` for the shuffled order.
         prefetch: build the next batch in one background thread while the caller uses the current one.
             A dataset whose ``__getitem__`` draws random numbers (random augmentation) then draws them from
             that thread; use ``prefetch=False`` where such runs must be bit-reproducible.
@@ -121,12 +135,34 @@ class DataLoader:
             after a ``collate_fn``) and runs where the batch is built (the prefetch thread with ``prefetch``).
     """
 
-    def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
-                 collate_fn: Callable[[list], Any] | None = None, prefetch: bool = False,
+    def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, sampler: Any = None,
+                 batch_sampler: Any = None, num_workers: int = 0, collate_fn: Callable[[list], Any] | None = None,
+                 pin_memory: bool = False, drop_last: bool = False, timeout: float = 0,
+                 worker_init_fn: Callable[[int], Any] | None = None, generator: Any = None, *,
+                 prefetch_factor: int | None = None, persistent_workers: bool = False, prefetch: bool = False,
                  transform: Callable[[Any], Any] | None = None):
         if not (hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__")):
             raise TypeError(f"DataLoader: expected a map-style dataset (with __getitem__ and __len__), "
                             f"got {type(dataset).__name__}")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("DataLoader: batch_sampler option is mutually exclusive with batch_size, shuffle, "
+                                 "sampler, and drop_last")
+            if not hasattr(batch_sampler, "__len__"):
+                raise TypeError("DataLoader: batch_sampler needs __len__ (the number of batches of an epoch)")
+        if sampler is not None:
+            if shuffle:
+                raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+            if not hasattr(sampler, "__len__"):
+                raise TypeError("DataLoader: sampler needs __len__ (the number of indices of an epoch)")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers option should be non-negative, got {num_workers!r}")
+        if num_workers == 0 and (prefetch_factor is not None or persistent_workers):
+            raise ValueError("DataLoader: prefetch_factor and persistent_workers need num_workers > 0")
+        if not isinstance(timeout, (int, float)) or timeout < 0:
+            raise ValueError(f"DataLoader: timeout option should be non-negative, got {timeout!r}")
+        if worker_init_fn is not None and not callable(worker_init_fn):
+            raise TypeError(f"DataLoader: worker_init_fn must be callable, got {type(worker_init_fn).__name__}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
         if collate_fn is not None and not callable(collate_fn):
@@ -139,26 +175,40 @@ class DataLoader:
             raise TypeError(f"DataLoader: transform must be callable, got {type(transform).__name__}")
         self.collate_fn = collate_fn
         self.transform = transform
-        self.prefetch = bool(prefetch)
+        self.sampler, self.batch_sampler, self.generator = sampler, batch_sampler, generator
+        self.num_workers, self.pin_memory, self.timeout = int(num_workers), bool(pin_memory), timeout
+        self.worker_init_fn = worker_init_fn
+        self.prefetch = bool(prefetch) or self.num_workers > 0
         self._epoch: _Epoch | None = None   # the epoch last started by iter()
         self._resume: _Epoch | None = None  # set by load_state_dict, used by the next iter()
 
     def __len__(self) -> int:
-        return steps_per_epoch(len(self.dataset), self.batch_size, self.drop_last)
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        return steps_per_epoch(self._num_indices(), self.batch_size, self.drop_last)
+
+    def _num_indices(self) -> int:
+        return len(self.dataset) if self.sampler is None else len(self.sampler)
 
     # ---- iteration ----------------------------------------------------------------------------------
     def __iter__(self) -> Iterator[Any]:
         if self._resume is not None:
             epoch, self._resume = self._resume, None
+        elif self.batch_sampler is not None:
+            epoch = _Epoch(None, 0, [np.asarray(b, dtype=np.int64) for b in self.batch_sampler])
+        elif self.sampler is not None:
+            epoch = _Epoch(np.fromiter(iter(self.sampler), dtype=np.int64, count=len(self.sampler)), 0)
         else:
-            epoch = _Epoch(generator().permutation(len(self.dataset)) if self.shuffle else None, 0)
+            epoch = _Epoch(stream(self.generator).permutation(len(self.dataset)) if self.shuffle else None, 0)
         self._epoch = epoch
         return self._run(epoch)
 
-    def _indices(self, order: np.ndarray | None, k: int) -> np.ndarray:
+    def _indices(self, epoch: _Epoch, k: int) -> np.ndarray:
+        if epoch.batches is not None:
+            return epoch.batches[k]
         lo = k * self.batch_size
-        hi = min(lo + self.batch_size, len(self.dataset))
-        return np.arange(lo, hi) if order is None else order[lo:hi]
+        hi = min(lo + self.batch_size, self._num_indices())
+        return np.arange(lo, hi) if epoch.order is None else epoch.order[lo:hi]
 
     def _fetch(self, idx: np.ndarray) -> Any:
         ds = self.dataset
@@ -184,9 +234,10 @@ class DataLoader:
                         f"this batch is a {type(batch).__name__}")
 
     def _run(self, epoch: _Epoch) -> Iterator[Any]:
-        order, stop = epoch.order, len(self)
+        stop = len(epoch.batches) if epoch.batches is not None else len(self)
         if self.prefetch:
-            pre = _Prefetcher(lambda k: self._fetch(self._indices(order, k)), epoch.position, stop)
+            pre = _Prefetcher(lambda k: self._fetch(self._indices(epoch, k)), epoch.position, stop,
+                              self.worker_init_fn)
             try:
                 for k, batch in pre:
                     epoch.position = k + 1
@@ -195,7 +246,7 @@ class DataLoader:
                 pre.close()
         else:
             for k in range(epoch.position, stop):
-                batch = self._fetch(self._indices(order, k))
+                batch = self._fetch(self._indices(epoch, k))
                 epoch.position = k + 1
                 yield batch
         if self._epoch is epoch:  # finished: the next iter() starts a new epoch
@@ -206,10 +257,18 @@ class DataLoader:
         """Where the current epoch stands: its permutation (None without shuffling) and the number of
         batches handed out. Values are ints, bools and one int64 array (safe for any checkpoint format)."""
         epoch = self._resume or self._epoch
-        perm = None if epoch is None or epoch.order is None else epoch.order.copy()
-        return {"num_samples": len(self.dataset), "batch_size": self.batch_size, "shuffle": self.shuffle,
-                "drop_last": self.drop_last, "position": 0 if epoch is None else epoch.position,
-                "permutation": perm}
+        perm = lengths = None
+        if epoch is not None and epoch.batches is not None:   # a batch sampler's batches, end to end
+            perm = np.concatenate(epoch.batches) if epoch.batches else np.zeros(0, np.int64)
+            lengths = np.array([len(b) for b in epoch.batches], dtype=np.int64)
+        elif epoch is not None and epoch.order is not None:
+            perm = epoch.order.copy()
+        state = {"num_samples": len(self.dataset), "batch_size": self.batch_size, "shuffle": self.shuffle,
+                 "drop_last": self.drop_last, "position": 0 if epoch is None else epoch.position,
+                 "permutation": perm}
+        if lengths is not None:
+            state["batch_lengths"] = lengths
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         """Make the next ``iter(self)`` continue the saved epoch at the saved batch, in the saved order."""
@@ -224,18 +283,34 @@ class DataLoader:
                 raise ValueError(f"DataLoader.load_state_dict: the state was saved with {key}={theirs!r}, "
                                  f"but this loader has {key}={mine!r}")
         position = int(state["position"])
-        if not 0 <= position <= len(self):
-            raise ValueError(f"DataLoader.load_state_dict: position {position} is outside [0, {len(self)}]")
-        perm = state["permutation"]
+        perm, lengths = state["permutation"], state.get("batch_lengths")
+        batches = None
         if perm is not None:
             perm = np.array(perm, dtype=np.int64)
-            if perm.shape != (n,) or not np.array_equal(np.bincount(perm.clip(0, n), minlength=n + 1)[:n],
-                                                         np.ones(n, np.int64)):
+            if self.sampler is not None or self.batch_sampler is not None:  # any indices of the dataset
+                if perm.ndim != 1 or (perm.size and (perm.min() < 0 or perm.max() >= n)):
+                    raise ValueError(f"DataLoader.load_state_dict: 'permutation' must hold indices in [0, {n}), "
+                                     f"got an array of shape {perm.shape}")
+            elif perm.shape != (n,) or not np.array_equal(np.bincount(perm.clip(0, n), minlength=n + 1)[:n],
+                                                           np.ones(n, np.int64)):
                 raise ValueError(f"DataLoader.load_state_dict: 'permutation' must be a permutation of "
                                  f"0..{n - 1}, got an array of shape {perm.shape}")
         elif self.shuffle and position > 0:
             raise ValueError("DataLoader.load_state_dict: a shuffled epoch in progress needs its 'permutation'")
-        self._resume = _Epoch(perm, position) if perm is not None or position > 0 else None
+        if (lengths is not None) != (self.batch_sampler is not None):
+            raise ValueError("DataLoader.load_state_dict: the state was saved by a loader "
+                             f"{'with' if lengths is not None else 'without'} a batch_sampler, this one is not")
+        if lengths is not None:
+            lengths = np.array(lengths, dtype=np.int64)
+            if perm is None or lengths.ndim != 1 or (lengths < 0).any() or lengths.sum() != len(perm):
+                raise ValueError("DataLoader.load_state_dict: 'batch_lengths' do not add up to the saved indices")
+            batches = np.split(perm, np.cumsum(lengths)[:-1]) if len(lengths) else []
+        stop = len(batches) if batches is not None else (len(self) if perm is None or self.sampler is None else
+                                                         steps_per_epoch(len(perm), self.batch_size, self.drop_last))
+        if not 0 <= position <= stop:
+            raise ValueError(f"DataLoader.load_state_dict: position {position} is outside [0, {stop}]")
+        resume = perm is not None or position > 0
+        self._resume = _Epoch(None if batches is not None else perm, position, batches) if resume else None
         self._epoch = None
 
     def __repr__(self) -> str:

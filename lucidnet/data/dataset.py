@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..random import generator
+from ..random import stream
 from ..tensor import Tensor
 from .collate import stack_samples
 
@@ -134,14 +134,15 @@ def _split_lengths(n: int, lengths: Sequence[float]) -> list[int]:
     return out
 
 
-def random_split(dataset: Any, lengths: Sequence[float]) -> list[Subset]:
+def random_split(dataset: Any, lengths: Sequence[float], generator: Any = None) -> list[Subset]:
     """Split ``dataset`` at random into non-overlapping ``Subset``s of the given lengths.
 
     ``lengths`` are sample counts summing to ``len(dataset)``, or fractions summing to 1. The
-    permutation comes from the library generator, so ``lucidnet.manual_seed`` fixes the split.
+    permutation comes from the library generator, so ``lucidnet.manual_seed`` fixes the split (or from
+    ``generator``, a ``lucidnet.Generator``).
     """
     n = len(dataset)
     sizes = _split_lengths(n, lengths)
-    perm = generator().permutation(n)
+    perm = stream(generator).permutation(n)
     bounds = np.cumsum([0] + sizes)
     return [Subset(dataset, perm[bounds[i]:bounds[i + 1]]) for i in range(len(sizes))]

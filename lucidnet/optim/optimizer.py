@@ -211,6 +211,8 @@ class Optimizer:
         self._scratch.clear()
 
     def _load_value(self, p: Tensor, key: str, value):
+        if isinstance(value, Tensor):  # a state saved and loaded with lucidnet.save / lucidnet.load
+            value = value.array
         if isinstance(value, xp.generic) or (isinstance(value, xp.ndarray) and value.ndim == 0):
             return value.item()
         if isinstance(value, (xp.ndarray, list)):

@@ -2,7 +2,10 @@
 package (a dependency of lucidnet), written atomically and checked by SHA-256 when read.
 
 - ``save(state_dict, path)`` / ``load(path)``: name -> array mappings (model weights), with optional
-  JSON metadata.
+  JSON metadata; ``load`` gives NumPy arrays.
+- ``objects.save(obj, f)`` / ``objects.load(f)`` (``lucidnet.save`` / ``lucidnet.load``): PyTorch's
+  ``torch.save``/``torch.load``: a state dict or any nest of containers, numbers and tensors, to a path or
+  a file object; ``load`` gives Tensors.
 - ``save_checkpoint(path, model=..., optimizer=..., ...)`` / ``load_checkpoint(path, model=..., ...)``:
   a whole training run (model, optimizer, scheduler, DataLoader position, RNG, epoch, step, history),
   restored exactly.
