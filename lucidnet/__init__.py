@@ -9,12 +9,15 @@ tensor([6.], dtype=float32)
 from . import autograd, backend, config, ops
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .config import get_num_threads, set_allocator_cache, set_num_threads, show_config
+from .ops import (add, argsort, bmm, cumsum, div, einsum, flip, mm, mul, narrow, neg, pow, scatter, sort,  # noqa: A004
+                  sub, topk, tril, triu)
 from .ops import (abs, argmax, argmin, cat, chunk, clamp, clip, concatenate, cos, exp, flatten, gather, log,  # noqa: A004
                   logsumexp, matmul, maximum, mean, minimum, pad, permute, reshape, sigmoid, sin, softmax, split, sqrt,
                   squeeze, stack, std, sum, tanh, transpose, unsqueeze, var, where, relu, log_softmax, max, min)
 from .random import Generator, get_rng_state, manual_seed, set_rng_state
 from .tensor import (Tensor, arange, as_tensor, bool_, empty, eye, float16, float32, float64, from_numpy, full,
-                     get_default_dtype, int8, int16, int32, int64, linspace, ones, ones_like, rand, randint, randn, randperm,
+                     get_default_dtype, int8, int16, int32, int64, linspace, full_like, empty_like, rand_like, randn_like,
+                     multinomial, ones, ones_like, rand, randint, randn, randperm,
                      set_default_dtype, tensor, uint8, zeros, zeros_like)
 from .device import accelerator, backends, cuda, device
 

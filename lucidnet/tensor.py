@@ -493,6 +493,52 @@ class Tensor:
     def split(self, split_size, dim=0): return ops.split(self, split_size, dim)
     def chunk(self, chunks, dim=0): return ops.chunk(self, chunks, dim)
     def gather(self, dim, index): return ops.gather(self, dim, index)
+    def flip(self, dims): return ops.flip(self, dims)
+    def repeat(self, *sizes): return ops.repeat(self, *sizes)
+    def tril(self, diagonal=0): return ops.tril(self, diagonal)
+    def triu(self, diagonal=0): return ops.triu(self, diagonal)
+    def narrow(self, dim, start, length): return ops.narrow(self, dim, start, length)
+    def cumsum(self, dim): return ops.cumsum(self, dim)
+    def sort(self, dim=-1, descending=False, stable=False): return ops.sort(self, dim, descending, stable)
+    def argsort(self, dim=-1, descending=False, stable=False): return ops.argsort(self, dim, descending, stable)
+    def topk(self, k, dim=-1, largest=True, sorted=True): return ops.topk(self, k, dim, largest, sorted)  # noqa: A002
+    def mm(self, o): return ops.mm(self, o)
+    def bmm(self, o): return ops.bmm(self, o)
+    def t(self):
+        if self.ndim > 2:
+            raise ValueError(f"t: expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return ops.transpose(self) if self.ndim == 2 else self
+    def view_as(self, other): return ops.reshape(self, *other.shape)
+    def expand_as(self, other): return ops.expand(self, *other.shape)
+    def nelement(self) -> int: return self.array.size
+    def scatter(self, dim, index, src=None, *, value=None): return ops.scatter(self, dim, index, src, value=value)
+    def scatter_add(self, dim, index, src): return ops.scatter(self, dim, index, src, add=True)
+
+    def scatter_(self, dim, index, src=None, *, value=None):
+        return ops.inplace.replace_with(self, "scatter_", lambda t: ops.scatter(t, dim, index, src, value=value))
+
+    def scatter_add_(self, dim, index, src):
+        return ops.inplace.replace_with(self, "scatter_add_", lambda t: ops.scatter(t, dim, index, src, add=True))
+
+    def masked_fill(self, mask, value): return self.clone().masked_fill_(mask, value)
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        return multinomial(self, num_samples, replacement, generator)
+
+    # ---- new tensors like this one (PyTorch's new_* and *_like) ---------------------------------------
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return zeros(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return ones(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        return full(size, fill_value, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return empty(*size, dtype=dtype or self.dtype, device=device).requires_grad_(requires_grad)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        return tensor(data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
     # ---- activations ----------------------------------------------------------------------------
     def sigmoid(self): return ops.sigmoid(self)
@@ -566,6 +612,41 @@ def zeros_like(t: Tensor, dtype=None, device=None) -> Tensor:
 def ones_like(t: Tensor, dtype=None, device=None) -> Tensor:
     _on_cpu(device, "ones_like")
     return Tensor._make(xp.ones_like(t.array, dtype=dtype), None)
+
+
+def full_like(t: Tensor, fill_value, dtype=None, device=None) -> Tensor:
+    _on_cpu(device, "full_like")
+    return Tensor._make(xp.full_like(t.array, fill_value, dtype=dtype), None)
+
+
+def empty_like(t: Tensor, dtype=None, device=None) -> Tensor:
+    _on_cpu(device, "empty_like")
+    return Tensor._make(xp.empty_like(t.array, dtype=dtype), None)
+
+
+def rand_like(t: Tensor, dtype=None, device=None, generator=None) -> Tensor:
+    return rand(*t.shape, dtype=dtype or t.dtype, device=device, generator=generator)
+
+
+def randn_like(t: Tensor, dtype=None, device=None, generator=None) -> Tensor:
+    return randn(*t.shape, dtype=dtype or t.dtype, device=device, generator=generator)
+
+
+def multinomial(probs: Tensor, num_samples: int, replacement: bool = False, generator=None) -> Tensor:
+    """``num_samples`` category indices per row of the non-negative weights ``probs`` (1-D or 2-D), drawn
+    with or without ``replacement`` (PyTorch's ``multinomial``)."""
+    from .random import stream
+    p = xp.asarray(probs.array, dtype=xp.float64)
+    rows = p.reshape(1, -1) if p.ndim == 1 else p
+    if p.ndim not in (1, 2) or (rows < 0).any() or not xp.isfinite(rows).all() or (rows.sum(axis=1) <= 0).any():
+        raise ValueError("multinomial: expected a 1-D or 2-D tensor of non-negative finite weights, each row with "
+                         "a positive sum")
+    if not replacement and num_samples > int((rows > 0).sum(axis=1).min()):
+        raise ValueError(f"multinomial: cannot draw {num_samples} samples without replacement from a row with "
+                         "fewer categories of nonzero weight")
+    rng = stream(generator)
+    out = xp.stack([rng.choice(rows.shape[1], num_samples, replace=replacement, p=r / r.sum()) for r in rows])
+    return Tensor._make((out[0] if p.ndim == 1 else out).astype(int64), None)
 
 
 def empty(*shape, dtype=None, device=None) -> Tensor:

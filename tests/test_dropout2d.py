@@ -59,8 +59,13 @@ def test_dropout2d_eval_seed_and_errors():
     ln.manual_seed(9)
     np.testing.assert_array_equal(a, Dropout2d(0.5)(x).numpy())
     with pytest.raises(ValueError, match=r"dropout2d: expected a 3D \(N, C, L\) or 4D \(N, C, H, W\) input, got "
-                                         r"shape \(4, 8\)"):
-        dropout2d(ln.randn(4, 8))
+                                         r"shape \(4,\)"):
+        dropout2d(ln.randn(4))
+    with pytest.warns(UserWarning, match="2-D input to dropout2d"):   # PyTorch: element-wise, with a warning
+        y = dropout2d(ln.ones(40, 50), 0.5).numpy()
+    assert set(np.unique(y).tolist()) == {0.0, 2.0} and 0 < (y == 0).mean(axis=1).std()
+    with pytest.warns(UserWarning, match="3D input"):
+        dropout2d(ln.ones(2, 3, 4), 0.5)
     with pytest.raises(ValueError, match="between 0 and 1"):
         Dropout2d(1.5)
 

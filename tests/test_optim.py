@@ -123,9 +123,14 @@ ADAGRAD_CASES = [
     dict(lr=0.1, initial_accumulator_value=0.5, eps=1e-6),
     dict(lr=0.1, maximize=True, weight_decay=0.1, lr_decay=0.01),
 ]
+ADADELTA_CASES = [
+    dict(),
+    dict(lr=0.5, rho=0.5, eps=1e-4),
+    dict(lr=0.5, weight_decay=0.1, maximize=True),
+]
 ALL_CASES = ([("SGD", c) for c in SGD_CASES] + [("Adam", c) for c in ADAM_CASES]
              + [("AdamW", c) for c in ADAMW_CASES] + [("RMSprop", c) for c in RMSPROP_CASES]
-             + [("Adagrad", c) for c in ADAGRAD_CASES])
+             + [("Adagrad", c) for c in ADAGRAD_CASES] + [("Adadelta", c) for c in ADADELTA_CASES])
 
 
 @parity
@@ -139,7 +144,8 @@ def test_trajectory_matches_torch(name, kwargs):
 @pytest.mark.parametrize("name,kwargs", [("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
                                          ("Adam", dict(lr=0.05, amsgrad=True)), ("AdamW", dict(lr=0.05)),
                                          ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True)),
-                                         ("Adagrad", dict(lr=0.1, lr_decay=0.01))])
+                                         ("Adagrad", dict(lr=0.1, lr_decay=0.01)),
+                                         ("Adadelta", dict(lr=0.5, weight_decay=0.1))])
 def test_float64_trajectory_matches_torch(name, kwargs):
     _compare(name, kwargs, dtype=np.float64, atol=1e-12, rtol=1e-10)
 
@@ -498,3 +504,63 @@ def test_fused_updates_give_the_bits_of_the_numpy_passes(cls, kw):
     cls = getattr(ln.optim, cls)
     for a, b in zip(_optim_run(cls, kw, True), _optim_run(cls, kw, False)):
         np.testing.assert_array_equal(a, b)
+
+
+@parity
+@pytest.mark.parametrize("kwargs", [dict(), dict(lr=0.5, max_iter=7, history_size=3), dict(max_iter=3, max_eval=2)])
+def test_lbfgs_with_a_closure_follows_pytorch(kwargs):
+    th = torch()
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((20, 5)).astype(np.float32), rng.standard_normal(20).astype(np.float32)
+    runs = []
+    for lib in (ln, th):
+        w = lib.zeros(5, requires_grad=True)
+        at, bt = lib.tensor(a), lib.tensor(b)
+        opt = lib.optim.LBFGS([w], **kwargs)
+
+        def closure():
+            opt.zero_grad()
+            loss = ((at @ w - bt) ** 2).mean() + (w ** 4).sum() * 0.01
+            loss.backward()
+            return loss
+
+        runs.append(([float(opt.step(closure).detach()) for _ in range(4)], w.detach().numpy().copy()))
+    (l1, w1), (l2, w2) = runs
+    np.testing.assert_allclose(l1, l2, rtol=1e-5)
+    np.testing.assert_allclose(w1, w2, atol=1e-5)
+
+
+def test_lbfgs_refuses_what_it_lacks_and_resumes_from_its_state_dict():
+    w = ln.zeros(3, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="line_search_fn"):
+        optim.LBFGS([w], line_search_fn="strong_wolfe")
+    with pytest.raises(ValueError, match="closure"):
+        optim.LBFGS([w]).step()
+    with pytest.raises(ValueError, match="parameter groups"):
+        optim.LBFGS([{"params": [w]}, {"params": [ln.zeros(2, requires_grad=True)]}])
+
+    def run(opt, p, steps):
+        def closure():
+            opt.zero_grad()
+            loss = ((p - ln.tensor([1.0, -2.0, 0.5])) ** 4).sum()
+            loss.backward()
+            return loss
+        return [float(opt.step(closure)) for _ in range(steps)]
+
+    p = ln.zeros(3, requires_grad=True)
+    opt = optim.LBFGS([p], max_iter=4, history_size=2)
+    run(opt, p, 2)
+    state, saved = opt.state_dict(), p.numpy().copy()
+    straight = run(opt, p, 2)
+    q = ln.tensor(saved, requires_grad=True)
+    opt2 = optim.LBFGS([q], max_iter=4, history_size=2)
+    opt2.load_state_dict(_round_trip(state))            # through lucidnet.save / lucidnet.load
+    assert run(opt2, q, 2) == straight
+
+
+def _round_trip(obj):
+    import io
+    buf = io.BytesIO()
+    ln.save(obj, buf)
+    buf.seek(0)
+    return ln.load(buf)

@@ -15,6 +15,7 @@ pytest.importorskip("torch")
 RENAMES = [(r"^import torch$", "import lucidnet as torch"),
            (r"^import torch\.nn as nn$", "import lucidnet.nn as nn"),
            (r"^import torch\.nn\.functional as F$", "import lucidnet.nn.functional as F"),
+           (r"^import torch\.([\w.]+)$", r"import lucidnet.\1"),
            (r"^from torch\.(\w+(?:\.\w+)*) import", r"from lucidnet.\1 import"),
            (r"^from torch import", "from lucidnet import")]
 
@@ -46,9 +47,10 @@ def same_numbers(program: str, rtol: float = 1e-4, atol: float = 1e-5) -> list[f
 
 
 def test_renaming_touches_only_import_lines():
-    src = "import torch\nimport torch.nn as nn\nfrom torch.optim import SGD\nx = torch.zeros(2)  # torch\n"
-    assert renamed(src) == ("import lucidnet as torch\nimport lucidnet.nn as nn\nfrom lucidnet.optim import SGD\n"
-                            "x = torch.zeros(2)  # torch\n")
+    src = ("import torch\nimport torch.nn as nn\nimport torch.nn.parallel\nfrom torch.optim import SGD\n"
+           "x = torch.zeros(2)  # torch\n")
+    assert renamed(src) == ("import lucidnet as torch\nimport lucidnet.nn as nn\nimport lucidnet.nn.parallel\n"
+                            "from lucidnet.optim import SGD\nx = torch.zeros(2)  # torch\n")
 
 
 def test_polynomial_fit_with_tensors_and_autograd_updates_in_place():
@@ -233,3 +235,159 @@ def test_saving_and_loading_a_checkpoint_then_training_on():
         print(f"{ckpt['epoch']}.0 {ckpt['loss']:.6f} {float(weights['0.weight'].sum()):.6f}")
         print(f"{train(model, opt, 5).item():.6f} {train(model2, opt2, 5).item():.6f}")
     """)
+
+
+def test_a_new_autograd_function_fits_a_legendre_polynomial():
+    """The tutorial on defining new autograd functions: a static-method Function (``ctx.save_for_backward``)
+    inside a hand-written training loop."""
+    same_numbers("""
+        import math
+        import torch
+
+        class LegendrePolynomial3(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, input):
+                ctx.save_for_backward(input)
+                return 0.5 * (5 * input ** 3 - 3 * input)
+
+            @staticmethod
+            def backward(ctx, grad_output):
+                input, = ctx.saved_tensors
+                return grad_output * 1.5 * (5 * input ** 2 - 1)
+
+        x = torch.linspace(-math.pi, math.pi, 2000)
+        y = torch.sin(x)
+        a = torch.full((), 0.0, requires_grad=True)
+        b = torch.full((), -1.0, requires_grad=True)
+        c = torch.full((), 0.0, requires_grad=True)
+        d = torch.full((), 0.3, requires_grad=True)
+        learning_rate = 5e-6
+        for t in range(500):
+            P3 = LegendrePolynomial3.apply
+            y_pred = a + b * P3(c + d * x)
+            loss = (y_pred - y).pow(2).sum()
+            if t % 100 == 99:
+                print(f"{t} {loss.item():.4f}")
+            loss.backward()
+            with torch.no_grad():
+                for p in (a, b, c, d):
+                    p -= learning_rate * p.grad
+                    p.grad = None
+        print(f"{a.item():.5f} {b.item():.5f} {c.item():.5f} {d.item():.5f}")
+    """, rtol=1e-3)
+
+
+def test_a_tiny_causal_language_model():
+    """A small GPT-style fragment: token and position embeddings, a causal mask from ``tril`` and
+    ``masked_fill``, attention written with ``@`` and ``transpose``, AdamW, and greedy decoding with ``topk``
+    and ``torch.cat``."""
+    same_numbers("""
+        import numpy as np
+        import torch
+        import torch.nn as nn
+        from torch.nn import functional as F
+
+        torch.manual_seed(0)
+        rng = np.random.default_rng(0)
+        text = "hello world, hello lucid networks. " * 8
+        chars = sorted(set(text))
+        stoi = {ch: i for i, ch in enumerate(chars)}
+        data = torch.tensor([stoi[c] for c in text], dtype=torch.long)
+        V, T, C = len(chars), 8, 16
+
+        class Head(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.key, self.query, self.value = (nn.Linear(C, C, bias=False) for _ in range(3))
+                self.register_buffer("tril", torch.tril(torch.ones(T, T)))
+            def forward(self, x):
+                B, L, _ = x.shape
+                k, q, v = self.key(x), self.query(x), self.value(x)
+                wei = q @ k.transpose(-2, -1) * C ** -0.5
+                wei = wei.masked_fill(self.tril[:L, :L] == 0, float("-inf"))
+                return F.softmax(wei, dim=-1) @ v
+
+        class Model(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.tok = nn.Embedding(V, C)
+                self.pos = nn.Embedding(T, C)
+                self.head = Head()
+                self.ln = nn.LayerNorm(C)
+                self.out = nn.Linear(C, V)
+            def forward(self, idx):
+                x = self.tok(idx) + self.pos(torch.arange(idx.shape[1]))
+                return self.out(self.ln(x + self.head(x)))
+
+        model = Model()
+        with torch.no_grad():
+            for name, p in model.named_parameters():
+                if not name.endswith("tril"):
+                    p.copy_(torch.from_numpy((rng.standard_normal(tuple(p.shape)) * 0.2).astype(np.float32)))
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+        starts = rng.integers(0, len(data) - T - 1, (20, 16))
+        for step, ix in enumerate(starts):
+            xb = torch.stack([data[i:i + T] for i in ix.tolist()])
+            yb = torch.stack([data[i + 1:i + T + 1] for i in ix.tolist()])
+            loss = F.cross_entropy(model(xb).view(-1, V), yb.view(-1))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if step % 5 == 4:
+                print(f"step {step} loss {loss.item():.5f}")
+        idx = data[:4].unsqueeze(0)
+        with torch.no_grad():
+            for _ in range(6):
+                logits = model(idx[:, -T:])[:, -1, :]
+                idx = torch.cat((idx, logits.topk(1, dim=-1).indices), dim=1)
+        print(" ".join(f"{float(i):.1f}" for i in idx[0].tolist()))
+    """, rtol=2e-3, atol=2e-4)
+
+
+def test_super_resolution_with_pixel_shuffle_adadelta_lbfgs_and_the_in_place_errors():
+    """The super-resolution example's sub-pixel network (``nn.PixelShuffle``) trained with Adadelta then
+    LBFGS (``step(closure)``), and the errors PyTorch raises for unsafe in-place use: on a leaf that
+    requires grad, and on an array saved for backward (an optimizer step between forward and backward)."""
+    same_numbers("""
+        import numpy as np
+        import torch
+        import torch.nn as nn
+        import torch.nn.parallel
+
+        rng = np.random.default_rng(0)
+        low = torch.from_numpy(rng.standard_normal((4, 1, 6, 6)).astype(np.float32))
+        high = torch.from_numpy(rng.standard_normal((4, 1, 12, 12)).astype(np.float32))
+        model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.Tanh(), nn.Conv2d(8, 4, 3, padding=1),
+                              nn.PixelShuffle(2))
+        with torch.no_grad():
+            for p in model.parameters():
+                p.copy_(torch.from_numpy((rng.standard_normal(tuple(p.shape)) * 0.2).astype(np.float32)))
+        net = nn.DataParallel(model)
+        criterion = nn.MSELoss()
+        opt = torch.optim.Adadelta(net.parameters(), lr=0.5)
+        for step in range(5):
+            opt.zero_grad()
+            loss = criterion(net(low), high)
+            loss.backward()
+            opt.step()
+            print(f"adadelta {loss.item():.6f}")
+        lbfgs = torch.optim.LBFGS(net.parameters(), lr=0.5, max_iter=5)
+        def closure():
+            lbfgs.zero_grad()
+            loss = criterion(net(low), high)
+            loss.backward()
+            return loss
+        for step in range(2):
+            print(f"lbfgs {lbfgs.step(closure).item():.6f}")
+        w = model[0].weight
+        try:
+            w += 1.0
+        except RuntimeError:
+            print("1.0")
+        loss = criterion(model(low), high)
+        opt.step()
+        try:
+            loss.backward()
+        except RuntimeError as e:
+            print("2.0" if "modified by an inplace operation" in str(e).replace("in-place", "inplace") else "0.0")
+    """, rtol=2e-3, atol=1e-5)

@@ -109,3 +109,17 @@ def test_interpolate_errors():
         interpolate(x, size=(2, 3, 4))
     with pytest.raises(ValueError, match="must be positive"):
         interpolate(x, scale_factor=0.1)
+
+
+@pytest.mark.parametrize("shape,r", [((2, 8, 3, 4), 2), ((9, 2, 5), 3), ((1, 4, 1, 1), 2)])
+def test_pixel_shuffle_and_unshuffle_match_pytorch(shape, r):
+    th = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    y, ty = ln.nn.PixelShuffle(r)(ln.tensor(x)), th.nn.PixelShuffle(r)(th.tensor(x))
+    np.testing.assert_array_equal(y.numpy(), ty.numpy())
+    np.testing.assert_array_equal(ln.nn.PixelUnshuffle(r)(y).numpy(), x)           # the inverse
+    check = ln.autograd.gradcheck(lambda t: ln.nn.functional.pixel_shuffle(t, r) ** 2,
+                                  [ln.tensor(x, dtype=ln.float64, requires_grad=True)])
+    assert check
+    with pytest.raises(ValueError, match="divisible"):
+        ln.nn.PixelShuffle(r)(ln.zeros(1, r * r + 1, 2, 2))

@@ -10,12 +10,17 @@ An op subclasses :class:`Function` and writes two methods on plain arrays:
 In-place changes: a node notes the version counters of the input arrays its backward reads when it is
 recorded (see ``version.py`` and ``Function.saves_inputs``), and backward checks them.
 
+PyTorch's style is accepted too: a subclass whose ``forward(ctx, *tensors)`` and ``backward(ctx, *grads)``
+are static methods works on tensors, saves them with ``ctx.save_for_backward`` and reads
+``ctx.saved_tensors`` and ``ctx.needs_input_grad`` (see :class:`Context`); it has one output.
+
 Ownership rule (what lets the engine accumulate in place): a gradient that ``backward`` returns
 may be written to by the engine when it owns its memory and is not ``grad`` itself, so it must be
 a fresh array, ``grad`` itself, or a view of ``grad``; never an array saved from the forward.
 """
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from ..backend import xp
@@ -44,6 +49,9 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **attrs: Any):
         from ..tensor import Tensor
+
+        if isinstance(inspect.getattr_static(cls, "forward"), staticmethod):
+            return _apply_with_context(cls, inputs, attrs)
 
         arrays = [t.array if isinstance(t, Tensor) else t for t in inputs]
         fn = cls()
@@ -81,6 +89,95 @@ class Function:
     @property
     def name(self) -> str:
         return type(self).__name__
+
+
+class Context:
+    """The ``ctx`` of a PyTorch-style Function: ``save_for_backward(*tensors)``, ``saved_tensors``,
+    ``needs_input_grad``, and any attribute you set in ``forward`` for ``backward`` to read."""
+
+    def __init__(self, needs: tuple):
+        self.needs_input_grad = needs
+        self._saved: tuple = ()
+
+    def save_for_backward(self, *tensors: Any) -> None:
+        self._saved = tensors
+
+    @property
+    def saved_tensors(self) -> tuple:
+        return self._saved
+
+    def mark_non_differentiable(self, *outputs: Any) -> None:
+        raise NotImplementedError("mark_non_differentiable: lucidnet's PyTorch-style Functions have one "
+                                  "differentiable output")
+
+    def set_materialize_grads(self, value: bool) -> None:
+        if not value:
+            raise NotImplementedError("set_materialize_grads(False): lucidnet always passes a gradient tensor")
+
+
+class _ContextNode(Function):
+    """The graph node of a PyTorch-style Function: calls its static ``backward(ctx, grad)`` on tensors."""
+
+    def backward(self, g):
+        from ..tensor import Tensor
+        from .grad_mode import no_grad
+
+        cls, ctx = self.fn, self.ctx
+        with no_grad():
+            grads = cls.backward(ctx, Tensor._make(g, None))
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        if len(grads) != len(self.needs):
+            raise RuntimeError(f"{cls.__name__}.backward returned an incorrect number of gradients (expected "
+                               f"{len(self.needs)}, got {len(grads)})")
+        out = []
+        for i, (gr, need) in enumerate(zip(grads, self.needs)):
+            if gr is None or not need:
+                out.append(None)
+                continue
+            arr = gr.array if isinstance(gr, Tensor) else xp.asarray(gr)
+            if arr.shape != self.shapes[i]:
+                raise RuntimeError(f"{cls.__name__}.backward: the gradient of input {i} has shape {arr.shape}, "
+                                   f"the input has shape {self.shapes[i]}")
+            out.append(arr)
+        return tuple(out)
+
+    def release(self) -> None:
+        fn = self.fn
+        super().release()
+        self.fn = fn  # the name stays
+
+    @property
+    def name(self) -> str:
+        return f"{self.fn.__name__}Backward"
+
+
+def _apply_with_context(cls, inputs: tuple, attrs: dict):
+    """``cls.apply(*inputs)`` for a PyTorch-style Function (static ``forward(ctx, ...)``/``backward(ctx, ...)``)."""
+    from ..tensor import Tensor
+    from .grad_mode import no_grad
+
+    if attrs:
+        raise TypeError(f"{cls.__name__}.apply takes positional arguments only (PyTorch's Function.apply), got "
+                        f"{', '.join(attrs)}")
+    needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
+    ctx = Context(needs)
+    with no_grad():
+        out = cls.forward(ctx, *[t.detach() if isinstance(t, Tensor) else t for t in inputs])
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{cls.__name__}.forward must return one Tensor (lucidnet's PyTorch-style Functions have "
+                        f"one output), got {type(out).__name__}")
+    if not (is_grad_enabled() and any(needs)):
+        return Tensor._make(out.array, None)
+    node = _ContextNode()
+    node.fn, node.ctx, node.needs = cls, ctx, needs
+    node.shapes = tuple(tuple(t.shape) if isinstance(t, Tensor) else () for t in inputs)
+    node.versions = version.snapshot([t.array for t in ctx.saved_tensors if isinstance(t, Tensor)])
+    node.parents = tuple(t if n else None for t, n in zip(inputs, needs))
+    for t in node.parents:
+        if t is not None:
+            t._uses += 1
+    return Tensor._make(out.array, node)
 
 
 def unbroadcast(grad, shape: tuple):

@@ -30,13 +30,15 @@ from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
                           TransformerEncoderLayer)
-from .upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
+from .upsample import PixelShuffle, PixelUnshuffle, Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
+from . import parallel
+from .parallel import DataParallel
 
 __all__ = [
     "Module", "Parameter", "Linear", "Embedding", "Identity", "Flatten", "Sequential", "ModuleList", "ModuleDict",
     "Dropout", "Dropout2d", "Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
-    "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "MultiheadAttention",
+    "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle", "DataParallel", "parallel", "MultiheadAttention",
     "Transformer", "TransformerEncoder", "TransformerDecoder", "TransformerEncoderLayer", "TransformerDecoderLayer",
     "ReLU", "ReLU6", "Hardtanh", "Sigmoid", "Tanh", "LeakyReLU", "ELU", "GELU", "SiLU", "Softplus", "Softmax", "LogSoftmax",
     "functional", "init", "utils", "inference", *_loss_names,

@@ -16,6 +16,8 @@ float32 uniform per element. No float64 temporaries. In eval mode dropout is the
 """
 from __future__ import annotations
 
+import warnings
+
 from .. import ops
 from ..fused.dropout import Dropout as _DropoutFn
 from ..fused.dropout import Zero as _Zero
@@ -65,9 +67,21 @@ class Dropout(Module):
 
 
 def dropout2d(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Functional channel dropout (``F.dropout2d``): zero whole channels of (N, C, H, W) (or (N, C, L))."""
-    if x.ndim not in (3, 4):
+    """Functional channel dropout (``F.dropout2d``): zero whole channels of (N, C, H, W) (or (N, C, L)).
+
+    As in PyTorch, a 2-D input gets element-wise dropout and a 3-D one is read as (N, C, L), each with
+    PyTorch's deprecation warning."""
+    if x.ndim not in (2, 3, 4):
         raise ValueError(f"dropout2d: expected a 3D (N, C, L) or 4D (N, C, H, W) input, got shape {tuple(x.shape)}")
+    if x.ndim == 2:
+        warnings.warn("dropout2d: Received a 2-D input to dropout2d, which is deprecated and will result in an "
+                      "error in a future release. To retain the behavior and silence this warning, please use "
+                      "dropout instead.", UserWarning, stacklevel=2)
+        return dropout(x, p, training, inplace)
+    if x.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
+                      "behavior is desired - input is interpreted as shape (N, C, L), where C is the channel dim.",
+                      UserWarning, stacklevel=2)
     mask = tuple(x.shape[:2]) + (1,) * (x.ndim - 2)
     return ops.inplace.apply(x, lambda t: _drop(t, p, training, "dropout2d", mask_shape=mask),
                              inplace and training and p > 0, "dropout2d(inplace=True)")

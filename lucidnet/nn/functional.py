@@ -10,7 +10,7 @@ activations that PyTorch gives ``inplace=`` take it here); ``dropout`` is here; 
 [0.0, 2.0]
 """
 from .. import ops
-from ..ops import gelu, linear, log_softmax, pad, sigmoid, softmax, softplus, tanh  # noqa: F401
+from ..ops import gelu, linear, log_softmax, one_hot, pad, sigmoid, softmax, softplus, tanh  # noqa: F401
 from ..fused.attention import scaled_dot_product_attention  # noqa: F401
 from ..fused.conv import conv1d, conv2d, conv_transpose2d  # noqa: F401
 from ..fused.embedding import embedding  # noqa: F401
@@ -18,6 +18,7 @@ from ..fused.interpolate import interpolate  # noqa: F401
 from ..fused.norm import batch_norm, group_norm, layer_norm  # noqa: F401
 from ..fused.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: F401
 from .dropout import dropout, dropout2d  # noqa: F401
+from .upsample import pixel_shuffle, pixel_unshuffle  # noqa: F401
 from .losses import *  # noqa: F401,F403
 from .losses import __all__ as _loss_names
 
@@ -49,4 +50,4 @@ def silu(input, inplace: bool = False):  # noqa: A002
 __all__ = ["elu", "gelu", "hardtanh", "leaky_relu", "relu6", "linear", "log_softmax", "pad", "relu", "sigmoid", "silu", "softmax",
            "softplus", "tanh", "dropout", "dropout2d", "embedding", "conv1d", "conv2d", "conv_transpose2d",
            "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "layer_norm", "group_norm", "interpolate",
-           "scaled_dot_product_attention", *_loss_names]
+           "scaled_dot_product_attention", "one_hot", "pixel_shuffle", "pixel_unshuffle", *_loss_names]

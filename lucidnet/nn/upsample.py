@@ -63,3 +63,57 @@ class UpsamplingBilinear2d(Upsample):
 
     def __init__(self, size: int | Sequence[int] | None = None, scale_factor: float | Sequence[float] | None = None):
         super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
+
+
+def pixel_shuffle(x: Tensor, upscale_factor: int) -> Tensor:
+    """(*, C * r^2, H, W) -> (*, C, H * r, W * r), PyTorch's ``F.pixel_shuffle`` (sub-pixel convolution)."""
+    r = int(upscale_factor)
+    if x.ndim < 3 or r < 1 or x.shape[-3] % (r * r):
+        raise ValueError(f"pixel_shuffle: expected (*, C * {r}^2, H, W) with the channels divisible by {r * r}, "
+                         f"got shape {tuple(x.shape)}")
+    *lead, c, h, w = x.shape
+    y = x.reshape(*lead, c // (r * r), r, r, h, w)
+    n = len(lead)
+    y = y.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)
+    return y.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(x: Tensor, downscale_factor: int) -> Tensor:
+    """(*, C, H * r, W * r) -> (*, C * r^2, H, W): the inverse of :func:`pixel_shuffle`."""
+    r = int(downscale_factor)
+    if x.ndim < 3 or r < 1 or x.shape[-1] % r or x.shape[-2] % r:
+        raise ValueError(f"pixel_unshuffle: expected (*, C, H, W) with H and W divisible by {r}, got shape "
+                         f"{tuple(x.shape)}")
+    *lead, c, h, w = x.shape
+    y = x.reshape(*lead, c, h // r, r, w // r, r)
+    n = len(lead)
+    y = y.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
+    return y.reshape(*lead, c * r * r, h // r, w // r)
+
+
+class PixelShuffle(Module):
+    """Rearrange (*, C * r^2, H, W) into (*, C, H * r, W * r) (Shi et al. 2016), as PyTorch's."""
+
+    def __init__(self, upscale_factor: int):
+        super().__init__()
+        self.upscale_factor = int(upscale_factor)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return pixel_shuffle(x, self.upscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(Module):
+    """The inverse of ``PixelShuffle``: (*, C, H * r, W * r) into (*, C * r^2, H, W)."""
+
+    def __init__(self, downscale_factor: int):
+        super().__init__()
+        self.downscale_factor = int(downscale_factor)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return pixel_unshuffle(x, self.downscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"downscale_factor={self.downscale_factor}"

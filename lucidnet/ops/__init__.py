@@ -4,12 +4,13 @@ from .activation import (elu, gelu, hardtanh, leaky_relu, log_softmax, relu, rel
                          tanh)
 from .arithmetic import (abs, add, clamp, clip, cos, div, exp, log, maximum, minimum, mul, neg, pow, sin,  # noqa: A004
                          sqrt, sub, where)
-from .index import gather, getitem
-from .linalg import linear, matmul
+from .index import gather, getitem, one_hot, scatter
+from .linalg import bmm, einsum, linear, matmul, mm
 from .misc import cast, clone, compare, eq, ge, gt, le, lt, ne
-from .reduce import argmax, argmin, logsumexp, max, mean, min, std, sum, var  # noqa: A004
-from .shape import (broadcast_to, cat, chunk, concatenate, expand, flatten, pad, permute, reshape, split, squeeze,
-                    stack, transpose, unsqueeze)
+from .reduce import (argmax, argmin, argsort, cumsum, logsumexp, max, mean, min, sort, std, sum,  # noqa: A004
+                     topk, var)
+from .shape import (broadcast_to, cat, chunk, concatenate, expand, flatten, flip, narrow, pad, permute, repeat,
+                    reshape, split, squeeze, stack, transpose, tril, triu, unsqueeze)
 
 __all__ = [
     "abs", "add", "argmax", "argmin", "broadcast_to", "cast", "cat", "chunk", "clamp", "clip", "clone", "compare", "cos",
@@ -17,5 +18,6 @@ __all__ = [
     "le", "leaky_relu", "linear", "log", "log_softmax", "logsumexp", "lt", "matmul", "max", "maximum", "mean", "min",
     "minimum", "mul", "ne", "neg", "pad", "permute", "pow", "relu", "relu6", "reshape", "sigmoid", "silu", "softmax",
     "sin", "softplus", "split", "sqrt", "squeeze", "stack", "std", "sub", "sum", "tanh", "transpose", "unsqueeze", "var",
-    "where",
+    "where", "one_hot", "scatter", "bmm", "einsum", "mm", "argsort", "cumsum", "sort", "topk", "flip", "narrow",
+    "repeat", "tril", "triu",
 ]

@@ -91,3 +91,70 @@ def gather(x, dim, index):
         raise ValueError(f"gather: index of shape {tuple(idx.shape)} is larger than the input of shape "
                          f"{tuple(x.shape)} outside dim {ax}")
     return Gather.apply(x, index=idx.astype(xp.intp, copy=False), axis=ax)
+
+
+def _along(index, axis: int) -> tuple:
+    """The full index of the positions ``index`` names along ``axis`` (the others: their own positions)."""
+    idx = list(xp.ix_(*[xp.arange(s) for s in index.shape]))
+    idx[axis] = index
+    return tuple(idx)
+
+
+class Scatter(Function):
+    """PyTorch's ``scatter`` (``add=False``: written, the last write wins) and ``scatter_add``."""
+
+    saves_inputs = False
+
+    def forward(self, a, src, index=None, axis=0, add=False):
+        self.index, self.axis, self.add = index, axis, add
+        out = a.copy()
+        where = _along(index, axis)
+        src = xp.broadcast_to(src, index.shape) if xp.ndim(src) == 0 else src[tuple(slice(0, s) for s in index.shape)]
+        if add:
+            xp.add.at(out, where, src)
+        else:
+            out[where] = src
+        return out
+
+    def backward(self, g):
+        where = _along(self.index, self.axis)
+        ga = gs = None
+        if self.needs[0]:
+            ga = g.copy()
+            if not self.add:
+                ga[where] = 0
+        if len(self.needs) > 1 and self.needs[1]:
+            gs = g[where]
+        return ga, gs
+
+
+def scatter(x, dim: int, index, src=None, *, value=None, add: bool = False):
+    """A copy of ``x`` with ``src`` (a tensor, or the number ``value``) written at ``index`` along ``dim``
+    (PyTorch's ``scatter``; ``add=True``: ``scatter_add``)."""
+    from ..tensor import Tensor
+    dim = dim % x.ndim
+    idx = xp.asarray(index.array if isinstance(index, Tensor) else index)
+    if idx.dtype.kind not in "iu" or idx.ndim != x.ndim:
+        raise ValueError(f"scatter: index must be an integer tensor of {x.ndim} dims, got dtype {idx.dtype} and "
+                         f"shape {idx.shape}")
+    if idx.size and (idx.min() < 0 or idx.max() >= x.shape[dim]):
+        raise ValueError(f"scatter: index out of range [0, {x.shape[dim]}) along dim {dim}")
+    if (src is None) == (value is None):
+        raise TypeError("scatter: give src (a tensor) or value (a number), one of them")
+    if src is None:
+        return Scatter.apply(x, xp.asarray(value, dtype=x.dtype), index=idx, axis=dim, add=add)
+    if isinstance(src, Tensor) and any(i > s for i, s in zip(idx.shape, src.shape)):
+        raise ValueError(f"scatter: index of shape {idx.shape} is larger than src of shape {tuple(src.shape)}")
+    return Scatter.apply(x, src, index=idx, axis=dim, add=add)
+
+
+def one_hot(x, num_classes: int = -1):
+    """int64 one-hot vectors of the class indices ``x`` (PyTorch's ``F.one_hot``)."""
+    from ..tensor import Tensor
+    a = x.array
+    if a.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expected an integer tensor of class indices, got dtype {a.dtype}")
+    n = int(a.max()) + 1 if num_classes == -1 and a.size else num_classes
+    if a.size and (a.min() < 0 or a.max() >= n):
+        raise ValueError(f"one_hot: class values must be in [0, {n})")
+    return Tensor._make((a[..., None] == xp.arange(n)).astype(xp.int64), None)

@@ -120,3 +120,64 @@ def linear(x, weight, bias=None):
         raise TypeError(f"linear: bias dtype {bias.dtype} differs from weight dtype {weight.dtype}; "
                         "lucidnet does not upcast silently")
     return Linear.apply(x, weight) if bias is None else Linear.apply(x, weight, bias)
+
+
+def mm(a, b):
+    """Matrix product of two 2-D tensors (PyTorch's ``mm``: no broadcasting)."""
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"mm: expected two 2-D tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
+    return matmul(a, b)
+
+
+def bmm(a, b):
+    """Batched matrix product of (B, n, m) and (B, m, p) tensors (PyTorch's ``bmm``: no broadcasting)."""
+    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
+        raise ValueError(f"bmm: expected (B, n, m) and (B, m, p) tensors, got shapes {tuple(a.shape)} and "
+                         f"{tuple(b.shape)}")
+    return matmul(a, b)
+
+
+class Einsum(Function):
+    def forward(self, *arrays, inputs=(), output=""):
+        self.arrays, self.inputs, self.output = arrays, inputs, output
+        return xp.asarray(xp.einsum(",".join(inputs) + "->" + output, *arrays, optimize=True))
+
+    def backward(self, g):
+        grads = []
+        for i, (subs, need) in enumerate(zip(self.inputs, self.needs)):
+            if not need:
+                grads.append(None)
+                continue
+            others = [(s, a) for j, (s, a) in enumerate(zip(self.inputs, self.arrays)) if j != i]
+            known = set(self.output).union(*(s for s, _ in others))
+            kept = "".join(c for c in subs if c in known)       # letters summed in this operand alone: broadcast
+            spec = ",".join([self.output] + [s for s, _ in others]) + "->" + kept
+            r = xp.einsum(spec, g, *[a for _, a in others], optimize=True)
+            shape = [self.arrays[i].shape[k] if c in known else 1 for k, c in enumerate(subs)]
+            grads.append(xp.broadcast_to(r.reshape(shape), self.arrays[i].shape).astype(g.dtype, copy=True))
+        return tuple(grads)
+
+
+def einsum(equation: str, *operands):
+    """Einstein summation (PyTorch's ``einsum``) over letters, with its gradient; an operand may not repeat a
+    letter (no diagonals) and ``...`` is not supported: both are refused."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    eq = equation.replace(" ", "")
+    lhs, arrow, out = eq.partition("->")
+    inputs = lhs.split(",")
+    if "." in eq:
+        raise NotImplementedError("einsum: '...' is not supported by lucidnet; name every dim with a letter")
+    if len(inputs) != len(operands):
+        raise ValueError(f"einsum: the equation has {len(inputs)} operands, {len(operands)} were given")
+    for s, t in zip(inputs, operands):
+        if not s.isalpha() or len(set(s)) != len(s) or len(s) != t.ndim:
+            raise ValueError(f"einsum: operand subscripts {s!r} must be distinct letters, one per dim of a tensor of "
+                             f"shape {tuple(t.shape)}")
+    if not arrow:
+        counts = {c: lhs.count(c) for c in set(lhs.replace(",", ""))}
+        out = "".join(sorted(c for c, n in counts.items() if n == 1))
+    if len({t.dtype for t in operands}) > 1:
+        raise TypeError(f"einsum: operands of dtypes {', '.join(str(t.dtype) for t in operands)}; lucidnet does "
+                        "not upcast silently")
+    return Einsum.apply(*operands, inputs=tuple(inputs), output=out)

@@ -198,3 +198,54 @@ def argmin(x, dim=None, keepdim=False, *, axis=None):
     from ..tensor import Tensor
     d = dim if dim is not None else axis
     return Tensor._make(xp.argmin(x.array, axis=d, keepdims=keepdim if d is not None else False).astype(xp.int64), None)
+
+
+class CumSum(Function):
+    saves_inputs = False
+
+    def forward(self, a, axis=0):
+        self.axis = axis
+        return xp.cumsum(a, axis=axis, dtype=a.dtype if a.dtype.kind == "f" else None)
+
+    def backward(self, g):
+        return (xp.flip(xp.cumsum(xp.flip(g, self.axis), axis=self.axis), self.axis),)
+
+
+def cumsum(x, dim: int):
+    """Running sums along ``dim`` (PyTorch's ``cumsum``; integers sum as int64)."""
+    return CumSum.apply(x, axis=dim % builtins.max(x.ndim, 1))
+
+
+def _order(x, dim: int, descending: bool):
+    """Indices that sort ``x`` along ``dim``, stably (equal elements keep their order, descending too)."""
+    a = x.array
+    if descending:
+        return xp.flip(xp.argsort(xp.flip(a, dim), axis=dim, kind="stable"), dim) * -1 + (a.shape[dim] - 1)
+    return xp.argsort(a, axis=dim, kind="stable")
+
+
+def sort(x, dim: int = -1, descending: bool = False, stable: bool = False):
+    """(values, indices) sorted along ``dim``; the values carry the gradient back to where they came from."""
+    from ..tensor import Tensor
+    from .index import gather
+    if x.ndim == 0:
+        return ValuesIndices((x, Tensor._make(xp.zeros((), xp.int64), None)))
+    d = dim % x.ndim
+    indices = Tensor._make(_order(x, d, descending).astype(xp.int64), None)
+    return ValuesIndices((gather(x, d, indices), indices))
+
+
+def argsort(x, dim: int = -1, descending: bool = False, stable: bool = False):
+    return sort(x, dim, descending).indices
+
+
+def topk(x, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
+    """The ``k`` largest (or smallest) values along ``dim`` and their indices, largest first."""
+    d = dim % builtins.max(x.ndim, 1)
+    if not 0 <= k <= x.shape[d]:
+        raise ValueError(f"topk: k ({k}) out of range for a dimension of size {x.shape[d]}")
+    from ..tensor import Tensor
+    from .index import gather
+    idx = xp.take(_order(x, d, largest), xp.arange(k), axis=d)
+    indices = Tensor._make(idx.astype(xp.int64), None)
+    return ValuesIndices((gather(x, d, indices), indices))

@@ -1,4 +1,5 @@
-"""Shape ops: reshape, transpose/permute, squeeze/unsqueeze, expand, flatten, cat, stack, split, pad."""
+"""Shape ops: reshape, transpose/permute, squeeze/unsqueeze, expand, flatten, cat, stack, split, pad, flip,
+repeat, tril/triu, narrow."""
 from __future__ import annotations
 
 from ..autograd.function import Function
@@ -232,3 +233,84 @@ def pad(x, pad, mode="constant", value=0.0):
     if any(lo < 0 or hi < 0 for lo, hi in width):
         raise ValueError("pad: negative padding is not supported")
     return Pad.apply(x, pad_width=tuple(width), mode=mode, value=value)
+
+
+class Flip(Function):
+    saves_inputs = False
+
+    def forward(self, a, axes=()):
+        self.axes = axes
+        return xp.flip(a, axes).copy()
+
+    def backward(self, g):
+        return (xp.flip(g, self.axes),)
+
+
+class Repeat(Function):
+    """PyTorch's ``repeat``: the tensor tiled ``reps`` times along each dim (leading dims added)."""
+
+    saves_inputs = False
+
+    def forward(self, a, reps=()):
+        self.orig, self.shape = a.shape, (1,) * (len(reps) - a.ndim) + a.shape
+        self.reps = reps
+        return xp.tile(a.reshape(self.shape), reps)
+
+    def backward(self, g):
+        split = [n for r, s in zip(self.reps, self.shape) for n in (r, s)]
+        return (g.reshape(split).sum(axis=tuple(range(0, len(split), 2))).reshape(self.orig),)
+
+
+class Triangle(Function):
+    """``tril`` / ``triu``: the lower or upper triangle of the last two dims (``diagonal`` as in PyTorch)."""
+
+    saves_inputs = False
+
+    def forward(self, a, diagonal=0, upper=False):
+        self.diagonal, self.upper = diagonal, upper
+        return (xp.triu if upper else xp.tril)(a, diagonal)
+
+    def backward(self, g):
+        return ((xp.triu if self.upper else xp.tril)(g, self.diagonal),)
+
+
+def flip(x, dims):
+    """``x`` reversed along ``dims`` (PyTorch's ``flip``; a copy)."""
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    return Flip.apply(x, axes=tuple(d % x.ndim for d in dims))
+
+
+def repeat(x, *sizes):
+    """PyTorch's ``Tensor.repeat``: ``x`` tiled ``sizes`` times along each dim (``len(sizes) >= x.ndim``)."""
+    reps = _shape_arg(sizes)
+    if len(reps) < x.ndim:
+        raise ValueError(f"repeat: number of repeat dims {len(reps)} can not be smaller than the number of dims "
+                         f"of the tensor {x.ndim}")
+    if any(r < 0 for r in reps):
+        raise ValueError(f"repeat: repeats must be non-negative, got {reps}")
+    return Repeat.apply(x, reps=reps)
+
+
+def tril(x, diagonal: int = 0):
+    """The lower triangle of the last two dims, the rest zero (PyTorch's ``tril``)."""
+    if x.ndim < 2:
+        raise ValueError(f"tril: expected a tensor of at least 2 dims, got shape {tuple(x.shape)}")
+    return Triangle.apply(x, diagonal=int(diagonal), upper=False)
+
+
+def triu(x, diagonal: int = 0):
+    """The upper triangle of the last two dims, the rest zero (PyTorch's ``triu``)."""
+    if x.ndim < 2:
+        raise ValueError(f"triu: expected a tensor of at least 2 dims, got shape {tuple(x.shape)}")
+    return Triangle.apply(x, diagonal=int(diagonal), upper=True)
+
+
+def narrow(x, dim: int, start: int, length: int):
+    """``length`` elements of ``x`` along ``dim`` from ``start`` (a view, as PyTorch's ``narrow``)."""
+    dim = dim % x.ndim
+    size = x.shape[dim]
+    start = start + size if start < 0 else start
+    if not (0 <= start and length >= 0 and start + length <= size):
+        raise ValueError(f"narrow: start ({start}) + length ({length}) exceeds dimension size ({size})")
+    from .index import getitem
+    return getitem(x, (slice(None),) * dim + (slice(start, start + length),))
