@@ -20,6 +20,13 @@ from .tensor import (Tensor, arange, as_tensor, bool_, empty, eye, float16, floa
                      multinomial, ones, ones_like, rand, randint, randn, randperm,
                      set_default_dtype, tensor, uint8, zeros, zeros_like)
 from .device import accelerator, backends, cuda, device
+from .ops.out import with_out as _with_out
+
+# PyTorch's out= on the top-level functions that have it (lucidnet.ops keeps the plain ones)
+(add, sub, mul, div, pow, neg, matmul, mm, bmm, cat, stack, exp, log, sqrt, sin, cos, abs, clamp, clip,  # noqa: A001
+ maximum, minimum, sum, mean, cumsum, tanh, sigmoid, einsum, where) = (
+    _with_out(f) for f in (add, sub, mul, div, pow, neg, matmul, mm, bmm, cat, stack, exp, log, sqrt, sin, cos, abs,
+                           clamp, clip, maximum, minimum, sum, mean, cumsum, tanh, sigmoid, einsum, where))
 
 # PyTorch's dtype names (torch.float is float32, torch.long int64, ...)
 float = float32  # noqa: A001

@@ -13,9 +13,7 @@ import pytest
 pytest.importorskip("torch")
 
 RENAMES = [(r"^import torch$", "import lucidnet as torch"),
-           (r"^import torch\.nn as nn$", "import lucidnet.nn as nn"),
-           (r"^import torch\.nn\.functional as F$", "import lucidnet.nn.functional as F"),
-           (r"^import torch\.([\w.]+)$", r"import lucidnet.\1"),
+           (r"^import torch\.([\w.]+)( as \w+)?$", r"import lucidnet.\1\2"),
            (r"^from torch\.(\w+(?:\.\w+)*) import", r"from lucidnet.\1 import"),
            (r"^from torch import", "from lucidnet import")]
 
@@ -391,3 +389,229 @@ def test_super_resolution_with_pixel_shuffle_adadelta_lbfgs_and_the_in_place_err
         except RuntimeError as e:
             print("2.0" if "modified by an inplace operation" in str(e).replace("in-place", "inplace") else "0.0")
     """, rtol=2e-3, atol=1e-5)
+
+
+def test_what_is_torch_nn_really_from_scratch():
+    """"What is torch.nn really?", its first part: weights made by hand (``requires_grad_()``), log-softmax
+    and negative log-likelihood written with tensor ops and fancy indexing, updates under ``no_grad()`` with
+    ``-=`` and ``grad.zero_()``, accuracy from ``argmax``."""
+    same_numbers("""
+        import math
+        import numpy as np
+        import torch
+
+        rng = np.random.default_rng(0)
+        x_train = torch.tensor(rng.standard_normal((256, 20)).astype(np.float32))
+        y_train = torch.tensor((x_train.numpy()[:, :3].sum(1) > 0).astype(np.int64) + (x_train.numpy()[:, 3] > 1))
+        weights = torch.tensor(rng.standard_normal((20, 3)).astype(np.float32)) / math.sqrt(20)
+        weights.requires_grad_()
+        bias = torch.zeros(3, requires_grad=True)
+
+        def log_softmax(x):
+            return x - x.exp().sum(-1).log().unsqueeze(-1)
+
+        def model(xb):
+            return log_softmax(xb @ weights + bias)
+
+        def nll(input, target):
+            return -input[range(target.shape[0]), target].mean()
+
+        def accuracy(out, yb):
+            return (torch.argmax(out, dim=1) == yb).float().mean()
+
+        lr, bs = 0.5, 64
+        for epoch in range(4):
+            for i in range((len(x_train) - 1) // bs + 1):
+                xb, yb = x_train[i * bs:(i + 1) * bs], y_train[i * bs:(i + 1) * bs]
+                loss = nll(model(xb), yb)
+                loss.backward()
+                with torch.no_grad():
+                    weights -= weights.grad * lr
+                    bias -= bias.grad * lr
+                    weights.grad.zero_()
+                    bias.grad.zero_()
+            print(f"{epoch}.0 {nll(model(x_train), y_train).item():.5f} {accuracy(model(x_train), y_train).item():.4f}")
+    """, rtol=1e-3)
+
+
+def test_time_sequence_prediction_with_lstm_cells_in_double_and_lbfgs():
+    """The time-sequence-prediction example: two ``LSTMCell``s stepped by hand over sine waves in float64
+    (``model.double()``, ``torch.double``), ``torch.cat``/``stack``/``chunk``, trained with LBFGS."""
+    same_numbers("""
+        import numpy as np
+        import torch
+        import torch.nn as nn
+        import torch.optim as optim
+
+        rng = np.random.default_rng(0)
+        t = np.arange(40) + rng.integers(-8, 8, (6, 1))
+        data = np.sin(t / 4.0).astype(np.float64)
+        inp, target = torch.from_numpy(data[:4, :-1]), torch.from_numpy(data[:4, 1:])
+
+        class Sequence(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lstm1 = nn.LSTMCell(1, 12)
+                self.lstm2 = nn.LSTMCell(12, 12)
+                self.linear = nn.Linear(12, 1)
+            def forward(self, input):
+                outputs = []
+                h_t = torch.zeros(input.size(0), 12, dtype=torch.double)
+                c_t = torch.zeros(input.size(0), 12, dtype=torch.double)
+                h_t2 = torch.zeros(input.size(0), 12, dtype=torch.double)
+                c_t2 = torch.zeros(input.size(0), 12, dtype=torch.double)
+                for input_t in input.chunk(input.size(1), dim=1):
+                    h_t, c_t = self.lstm1(input_t, (h_t, c_t))
+                    h_t2, c_t2 = self.lstm2(h_t, (h_t2, c_t2))
+                    outputs += [self.linear(h_t2)]
+                return torch.cat(outputs, dim=1)
+
+        seq = Sequence().double()
+        with torch.no_grad():
+            for p in seq.parameters():
+                p.copy_(torch.from_numpy(rng.standard_normal(tuple(p.shape)) * 0.2))
+        criterion = nn.MSELoss()
+        optimizer = optim.LBFGS(seq.parameters(), lr=0.8, max_iter=6)
+        for i in range(3):
+            def closure():
+                optimizer.zero_grad()
+                loss = criterion(seq(inp), target)
+                loss.backward()
+                return loss
+            optimizer.step(closure)
+            with torch.no_grad():
+                print(f"{i}.0 {criterion(seq(inp), target).item():.8f}")
+    """, rtol=1e-6)
+
+
+def test_top_k_accuracy_and_a_dcgan_style_step():
+    """ImageNet's top-k accuracy helper (``topk``, ``t()``, ``eq``, ``view``/``expand_as``, ``reshape(-1)``),
+    and one DCGAN step: ``weights_init`` with ``m.weight.data.normal_``/``bias.data.fill_`` (checked by its
+    statistics: the draws differ), ``ConvTranspose2d``, ``BatchNorm2d``, ``BCELoss``, ``detach()``, two Adam
+    optimizers with betas, ``torch.full`` labels, ``fill_``."""
+    same_numbers("""
+        import numpy as np
+        import torch
+        import torch.nn as nn
+
+        def accuracy(output, target, topk=(1,)):
+            with torch.no_grad():
+                maxk = max(topk)
+                batch_size = target.size(0)
+                _, pred = output.topk(maxk, 1, True, True)
+                pred = pred.t()
+                correct = pred.eq(target.view(1, -1).expand_as(pred))
+                return [correct[:k].reshape(-1).float().sum(0, keepdim=True).mul_(100.0 / batch_size) for k in topk]
+
+        rng = np.random.default_rng(0)
+        scores = torch.from_numpy(rng.standard_normal((50, 10)).astype(np.float32))
+        labels = torch.from_numpy(rng.integers(0, 10, 50))
+        print(" ".join(f"{a.item():.2f}" for a in accuracy(scores, labels, topk=(1, 3, 5))))
+
+        netG = nn.Sequential(nn.ConvTranspose2d(4, 8, 4, 1, 0, bias=False), nn.BatchNorm2d(8), nn.ReLU(True),
+                             nn.ConvTranspose2d(8, 1, 4, 2, 1, bias=False), nn.Tanh())
+        netD = nn.Sequential(nn.Conv2d(1, 8, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True),
+                             nn.Conv2d(8, 1, 4, 1, 0, bias=False), nn.Sigmoid())
+
+        def weights_init(m):
+            classname = m.__class__.__name__
+            if classname.find("Conv") != -1:
+                nn.init.normal_(m.weight.data, 0.0, 0.02)
+            elif classname.find("BatchNorm") != -1:
+                m.weight.data.normal_(1.0, 0.02)
+                m.bias.data.fill_(0)
+
+        for net in (netG, netD):
+            net.apply(weights_init)
+        w = netG[0].weight.detach().numpy()
+        print(f"{abs(w.mean()) < 0.01:.1f} {abs(w.std() - 0.02) < 0.005:.1f} {netG[1].bias.abs().sum().item():.1f}")
+        with torch.no_grad():
+            for p in list(netG.parameters()) + list(netD.parameters()):
+                p.copy_(torch.from_numpy((rng.standard_normal(tuple(p.shape)) * 0.1 + (1.0 if p.dim() == 1 else 0.0)
+                                          ).astype(np.float32)))
+        criterion = nn.BCELoss()
+        optD = torch.optim.Adam(netD.parameters(), lr=2e-3, betas=(0.5, 0.999))
+        optG = torch.optim.Adam(netG.parameters(), lr=2e-3, betas=(0.5, 0.999))
+        real = torch.from_numpy(rng.standard_normal((6, 1, 8, 8)).astype(np.float32)).tanh()
+        noise = torch.from_numpy(rng.standard_normal((6, 4, 1, 1)).astype(np.float32))
+        for it in range(3):
+            netD.zero_grad()
+            label = torch.full((6,), 1.0, dtype=torch.float)
+            errD_real = criterion(netD(real).view(-1), label)
+            errD_real.backward()
+            fake = netG(noise)
+            label.fill_(0.0)
+            errD_fake = criterion(netD(fake.detach()).view(-1), label)
+            errD_fake.backward()
+            optD.step()
+            netG.zero_grad()
+            label.fill_(1.0)
+            errG = criterion(netD(fake).view(-1), label)
+            errG.backward()
+            optG.step()
+            print(f"{(errD_real + errD_fake).item():.5f} {errG.item():.5f}")
+    """, rtol=2e-3, atol=1e-5)
+
+
+def test_micrograd_style_scalar_checks_and_an_lstm_over_image_rows():
+    """micrograd's tests (``torch.Tensor([...]).double()``, ``x.requires_grad = True``, ``.data.item()``,
+    ``.grad.item()``, relu, powers, division) and the MNIST-RNN example's model (``nn.LSTM`` over the rows
+    of an image, ``batch_first``, the last step's output, ``log_softmax``, ``nll_loss``, gradient clipping)."""
+    same_numbers("""
+        import numpy as np
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        x = torch.Tensor([-4.0]).double()
+        x.requires_grad = True
+        z = 2 * x + 2 + x
+        q = z.relu() + z * x
+        h = (z * z).relu()
+        y = h + q + q * x
+        y.backward()
+        print(f"{y.data.item():.6f} {x.grad.item():.6f}")
+        a = torch.Tensor([-4.0]).double()
+        b = torch.Tensor([2.0]).double()
+        a.requires_grad = True
+        b.requires_grad = True
+        c = a + b
+        d = a * b + b ** 3
+        c = c + c + 1
+        c = c + 1 + c + (-a)
+        d = d + d * 2 + (b + a).relu()
+        d = d + 3 * d + (b - a).relu()
+        e = c - d
+        f = e ** 2
+        g = f / 2.0
+        g = g + 10.0 / f
+        g.backward()
+        print(f"{g.data.item():.6f} {a.grad.item():.6f} {b.grad.item():.6f}")
+
+        rng = np.random.default_rng(0)
+        images = torch.from_numpy(rng.standard_normal((16, 1, 7, 7)).astype(np.float32))
+        labels = torch.from_numpy(rng.integers(0, 3, 16))
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.rnn = nn.LSTM(input_size=7, hidden_size=12, batch_first=True)
+                self.fc = nn.Linear(12, 3)
+            def forward(self, x):
+                x = x.reshape(-1, 7, 7)
+                output, (hidden, cell) = self.rnn(x)
+                return F.log_softmax(self.fc(output[:, -1, :]), dim=1)
+
+        model = Net()
+        with torch.no_grad():
+            for p in model.parameters():
+                p.copy_(torch.from_numpy((rng.standard_normal(tuple(p.shape)) * 0.3).astype(np.float32)))
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for step in range(4):
+            optimizer.zero_grad()
+            loss = F.nll_loss(model(images), labels)
+            loss.backward()
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            print(f"{loss.item():.6f} {float(norm):.6f}")
+    """, rtol=1e-4)

@@ -92,3 +92,24 @@ def test_randint_takes_pytorchs_two_forms():
     assert b.shape == (4,) and 5 <= b.numpy().min() and b.numpy().max() < 8
     with pytest.raises(TypeError, match="size"):
         ln.randint(0, 5)
+
+
+def test_out_writes_into_the_given_tensor_as_in_pytorch(th):
+    a, b = np.arange(6.0, dtype=np.float32).reshape(2, 3), np.ones((3, 2), np.float32)
+    for name, args in [("add", (a, a)), ("mul", (a, a)), ("matmul", (a, b)), ("exp", (a,)), ("cumsum", (a, 1)),
+                       ("sum", (a, 1)), ("clamp", (a, 1.0, 4.0)), ("cat", ([a, a],))]:
+        conv = [ln.tensor(x) if isinstance(x, np.ndarray) else [ln.tensor(v) for v in x] if isinstance(x, list)
+                else x for x in args]
+        tconv = [th.tensor(x) if isinstance(x, np.ndarray) else [th.tensor(v) for v in x] if isinstance(x, list)
+                 else x for x in args]
+        out, tout = ln.empty(0), th.empty(0)
+        assert getattr(ln, name)(*conv, out=out) is out
+        getattr(th, name)(*tconv, out=tout)
+        np.testing.assert_allclose(out.numpy(), tout.numpy(), rtol=1e-6)
+        assert out.shape == tuple(tout.shape)
+    with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
+        ln.exp(ln.ones(2, requires_grad=True), out=ln.empty(2))
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        ln.add(ln.ones(2), 0.5, out=ln.zeros(2, dtype=ln.long))
+    with ln.no_grad():
+        assert ln.exp(ln.zeros(2, requires_grad=True), out=ln.empty(2)).tolist() == [1.0, 1.0]
