@@ -11,6 +11,8 @@ from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .config import get_num_threads, set_allocator_cache, set_num_threads, show_config
 from .ops import (add, argsort, bmm, cumsum, div, einsum, flip, mm, mul, narrow, neg, pow, scatter, sort,  # noqa: A004
                   sub, topk, tril, triu)
+from .ops import (acos, asin, atan, ceil, cosh, exp2, expm1, floor, log1p, log2, log10, reciprocal, round,  # noqa: A004
+                  rsqrt, sign, sinh, square, tan, trunc)
 from .ops import (abs, argmax, argmin, cat, chunk, clamp, clip, concatenate, cos, exp, flatten, gather, log,  # noqa: A004
                   logsumexp, matmul, maximum, mean, minimum, pad, permute, reshape, sigmoid, sin, softmax, split, sqrt,
                   squeeze, stack, std, sum, tanh, transpose, unsqueeze, var, where, relu, log_softmax, max, min)
@@ -27,6 +29,10 @@ from .ops.out import with_out as _with_out
  maximum, minimum, sum, mean, cumsum, tanh, sigmoid, einsum, where) = (
     _with_out(f) for f in (add, sub, mul, div, pow, neg, matmul, mm, bmm, cat, stack, exp, log, sqrt, sin, cos, abs,
                            clamp, clip, maximum, minimum, sum, mean, cumsum, tanh, sigmoid, einsum, where))
+(acos, asin, atan, ceil, cosh, exp2, expm1, floor, log1p, log2, log10, reciprocal, round, rsqrt, sign,  # noqa: A001
+ sinh, square, tan, trunc) = (
+    _with_out(f) for f in (acos, asin, atan, ceil, cosh, exp2, expm1, floor, log1p, log2, log10, reciprocal, round,
+                           rsqrt, sign, sinh, square, tan, trunc))
 
 # PyTorch's dtype names (torch.float is float32, torch.long int64, ...)
 float = float32  # noqa: A001

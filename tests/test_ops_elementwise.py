@@ -1,4 +1,5 @@
-"""Elementwise ops (+ - * / neg pow exp sin cos log sqrt abs maximum minimum clip where, comparisons).
+"""Elementwise ops (+ - * / neg pow exp sin cos log sqrt abs maximum minimum clip where, comparisons; the math
+functions of ops.unary: tan ... sign).
 
 Every differentiable case runs twice: a float64 finite-difference check of lucidnet's backward, and
 a float32 PyTorch parity check of values and gradients on the same inputs (tinygrad's helper_test_op
@@ -19,6 +20,11 @@ def normal(*shape, seed=0):
 
 def positive(*shape, seed=0):
     return np.asarray(rand(*shape, seed=seed, low=0.5, high=2.0))
+
+
+def unit(*shape, seed=0):
+    """|x| <= 0.8: inside asin's and acos's domain, and away from tan's poles."""
+    return np.asarray(rand(*shape, seed=seed, low=-0.8, high=0.8))
 
 
 def away_from_zero(*shape, seed=0):
@@ -86,6 +92,25 @@ UNARY = [
     ("exp.method", lambda x: x.exp(), lambda x: x.exp(), normal),
     ("sin", ln.sin, lambda x: x.sin(), normal),
     ("cos.method", lambda x: x.cos(), lambda x: x.cos(), normal),
+    ("tan", ln.tan, lambda x: x.tan(), unit),
+    ("asin", ln.asin, lambda x: x.asin(), unit),
+    ("acos.method", lambda x: x.acos(), lambda x: x.acos(), unit),
+    ("atan", ln.atan, lambda x: x.atan(), normal),
+    ("sinh", ln.sinh, lambda x: x.sinh(), normal),
+    ("cosh.method", lambda x: x.cosh(), lambda x: x.cosh(), normal),
+    ("log2", ln.log2, lambda x: x.log2(), positive),
+    ("log10.method", lambda x: x.log10(), lambda x: x.log10(), positive),
+    ("log1p", ln.log1p, lambda x: x.log1p(), positive),
+    ("expm1", ln.expm1, lambda x: x.expm1(), normal),
+    ("exp2", ln.exp2, lambda x: x.exp2(), normal),
+    ("rsqrt", ln.rsqrt, lambda x: x.rsqrt(), positive),
+    ("reciprocal.method", lambda x: x.reciprocal(), lambda x: x.reciprocal(), away_from_zero),
+    ("square", ln.square, lambda x: x.square(), normal),
+    ("floor (zero gradient)", lambda x: ln.floor(x * 3) + x, lambda x: (x * 3).floor() + x, normal),
+    ("ceil.method", lambda x: (x * 3).ceil() * x, lambda x: (x * 3).ceil() * x, normal),
+    ("round", lambda x: ln.round(x * 3) * x, lambda x: (x * 3).round() * x, normal),
+    ("trunc", lambda x: ln.trunc(x * 3) * x, lambda x: (x * 3).trunc() * x, normal),
+    ("sign.method", lambda x: x.sign() * x, lambda x: x.sign() * x, away_from_zero),
     ("log", ln.log, lambda x: x.log(), positive),
     ("log.method", lambda x: x.log(), lambda x: x.log(), positive),
     ("sqrt", ln.sqrt, lambda x: x.sqrt(), positive),
