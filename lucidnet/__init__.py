@@ -19,7 +19,7 @@ from .ops import (abs, argmax, argmin, cat, chunk, clamp, clip, concatenate, cos
 from .random import Generator, get_rng_state, manual_seed, set_rng_state
 from .tensor import (Tensor, arange, as_tensor, bool_, empty, eye, float16, float32, float64, from_numpy, full,
                      get_default_dtype, int8, int16, int32, int64, linspace, full_like, empty_like, rand_like, randn_like,
-                     multinomial, ones, ones_like, rand, randint, randn, randperm,
+                     multinomial, Size, is_tensor, numel, ones, ones_like, rand, randint, randn, randperm,
                      set_default_dtype, tensor, uint8, zeros, zeros_like)
 from .device import accelerator, backends, cuda, device
 from .ops.out import with_out as _with_out

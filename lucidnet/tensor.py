@@ -60,6 +60,28 @@ def to_array(data, dtype=None):
     return arr
 
 
+class Size(tuple):
+    """PyTorch's ``torch.Size``: a tuple of dims (a tensor's ``shape`` is a plain tuple, equal to it)."""
+
+    def numel(self) -> int:
+        n = 1
+        for d in self:
+            n *= d
+        return n
+
+    def __repr__(self) -> str:
+        return f"Size({list(self)})"
+
+
+def is_tensor(obj: Any) -> bool:
+    """Whether ``obj`` is a lucidnet Tensor (PyTorch's ``torch.is_tensor``)."""
+    return isinstance(obj, Tensor)
+
+
+def numel(t: "Tensor") -> int:
+    return t.array.size
+
+
 def _replaced(old: "Tensor", value) -> "Tensor":
     """``value`` broadcast to ``old``'s shape and dtype, as a recorded op of ``old`` (whose gradient is 0)."""
     return ops.where(xp.ones(old.shape, dtype=bool), ops.cast(as_tensor(value), old.dtype), old)

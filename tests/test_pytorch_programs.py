@@ -615,3 +615,43 @@ def test_micrograd_style_scalar_checks_and_an_lstm_over_image_rows():
             optimizer.step()
             print(f"{loss.item():.6f} {float(norm):.6f}")
     """, rtol=1e-4)
+
+
+def test_the_tensors_tutorial():
+    """The tensors tutorial: creation from lists, NumPy and other tensors, ``*_like``, indexing and slice
+    assignment, ``cat``, ``@``/``matmul``/``mul`` with ``out=``, ``item()``, in-place ``add_``, memory shared
+    with NumPy both ways, ``is_tensor``, ``numel``, ``Size``."""
+    same_numbers("""
+        import numpy as np
+        import torch
+
+        data = [[1, 2], [3, 4]]
+        x_data = torch.tensor(data)
+        x_np = torch.from_numpy(np.array(data))
+        x_ones = torch.ones_like(x_data)
+        x_rand = torch.rand_like(x_data, dtype=torch.float)
+        print(f"{float(x_data.sum()):.1f} {float(x_np.sum()):.1f} {float(x_ones.sum()):.1f} {x_rand.shape[1]:.1f}")
+        tensor = torch.ones(4, 4)
+        if torch.accelerator.is_available():
+            tensor = tensor.to(torch.accelerator.current_accelerator())
+        tensor[:, 1] = 0
+        print(" ".join(f"{v:.1f}" for v in tensor[0].tolist() + tensor[:, 1].tolist() + tensor[..., -1].tolist()))
+        t1 = torch.cat([tensor, tensor, tensor], dim=1)
+        y1, y2 = tensor @ tensor.T, tensor.matmul(tensor.T)
+        y3 = torch.rand_like(y1)
+        torch.matmul(tensor, tensor.T, out=y3)
+        z3 = torch.rand_like(tensor)
+        torch.mul(tensor, tensor, out=z3)
+        print(f"{float(t1.sum()):.1f} {float((y1 - y2).abs().sum()):.1f} {float(y3.sum()):.1f} {float(z3.sum()):.1f}")
+        agg = tensor.sum()
+        print(f"{agg.item():.1f} {isinstance(agg.item(), float):.1f}")
+        tensor.add_(5)
+        t = torch.ones(5)
+        n = t.numpy()
+        t.add_(1)
+        n2 = np.ones(5)
+        t2 = torch.from_numpy(n2)
+        np.add(n2, 1, out=n2)
+        print(f"{float(tensor.sum()):.1f} {n.sum():.1f} {float(t2.sum()):.1f} {torch.is_tensor(t2):.1f}")
+        print(f"{torch.numel(t1):.1f} {t1.size(1):.1f} {t1.shape == torch.Size([4, 12]):.1f}")
+    """)
