@@ -507,7 +507,8 @@ def test_fused_updates_give_the_bits_of_the_numpy_passes(cls, kw):
 
 
 @parity
-@pytest.mark.parametrize("kwargs", [dict(), dict(lr=0.5, max_iter=7, history_size=3), dict(max_iter=3, max_eval=2)])
+@pytest.mark.parametrize("kwargs", [dict(), dict(lr=0.5, max_iter=7, history_size=3), dict(max_iter=3, max_eval=2),
+                                    dict(max_iter=4, history_size=3, line_search_fn="strong_wolfe")])
 def test_lbfgs_with_a_closure_follows_pytorch(kwargs):
     th = torch()
     rng = np.random.default_rng(0)
@@ -527,13 +528,14 @@ def test_lbfgs_with_a_closure_follows_pytorch(kwargs):
         runs.append(([float(opt.step(closure).detach()) for _ in range(4)], w.detach().numpy().copy()))
     (l1, w1), (l2, w2) = runs
     np.testing.assert_allclose(l1, l2, rtol=1e-5)
-    np.testing.assert_allclose(w1, w2, atol=1e-5)
+    # near the minimum the line search's float32 comparisons (float64 here) can end a step one evaluation apart
+    np.testing.assert_allclose(w1, w2, atol=1e-4 if "line_search_fn" in kwargs else 1e-5)
 
 
 def test_lbfgs_refuses_what_it_lacks_and_resumes_from_its_state_dict():
     w = ln.zeros(3, requires_grad=True)
-    with pytest.raises(NotImplementedError, match="line_search_fn"):
-        optim.LBFGS([w], line_search_fn="strong_wolfe")
+    with pytest.raises(ValueError, match="strong_wolfe"):
+        optim.LBFGS([w], line_search_fn="backtracking")
     with pytest.raises(ValueError, match="closure"):
         optim.LBFGS([w]).step()
     with pytest.raises(ValueError, match="parameter groups"):
