@@ -66,10 +66,7 @@ class Function:
                     fn.versions = version.snapshot(arrays)
                 if cls.saves_output:
                     fn.versions += tuple((-1, r, v) for _, r, v in version.snapshot([out]))
-                fn.parents = tuple(t if n else None for t, n in zip(inputs, needs))
-                for t in fn.parents:
-                    if t is not None:
-                        t._uses += 1
+                _link(fn, inputs, needs)
                 res = Tensor._make(out, fn)
                 if isinstance(out, xp.ndarray) and out.base is not None:  # a view of an input? (in-place ops ask)
                     res._view = any(isinstance(a, xp.ndarray) and xp.may_share_memory(out, a) for a in arrays)
@@ -152,6 +149,14 @@ class _ContextNode(Function):
         return f"{self.fn.__name__}Backward"
 
 
+def _link(node: Function, inputs: tuple, needs: tuple) -> None:
+    """Make ``node`` a child of the inputs that need a gradient (and count the use, for in-place rules)."""
+    node.parents = tuple(t if n else None for t, n in zip(inputs, needs))
+    for t in node.parents:
+        if t is not None:
+            t._uses += 1
+
+
 def _apply_with_context(cls, inputs: tuple, attrs: dict):
     """``cls.apply(*inputs)`` for a PyTorch-style Function (static ``forward(ctx, ...)``/``backward(ctx, ...)``)."""
     from ..tensor import Tensor
@@ -173,10 +178,7 @@ def _apply_with_context(cls, inputs: tuple, attrs: dict):
     node.fn, node.ctx, node.needs = cls, ctx, needs
     node.shapes = tuple(tuple(t.shape) if isinstance(t, Tensor) else () for t in inputs)
     node.versions = version.snapshot([t.array for t in ctx.saved_tensors if isinstance(t, Tensor)])
-    node.parents = tuple(t if n else None for t, n in zip(inputs, needs))
-    for t in node.parents:
-        if t is not None:
-            t._uses += 1
+    _link(node, inputs, needs)
     return Tensor._make(out.array, node)
 
 

@@ -54,9 +54,10 @@ def bump(a) -> None:
 
 def version(a) -> int:
     """How many in-place changes ``a``'s storage has had."""
-    if not _counts:
-        return 0
-    r = _root(a)
+    return _count(_root(a)) if _counts else 0
+
+
+def _count(r) -> int:
     e = _counts.get(id(r))
     return e[1] if e is not None and e[0]() is r else 0
 
@@ -68,7 +69,7 @@ def snapshot(arrays: Iterable) -> tuple:
     for i, a in enumerate(arrays):
         if isinstance(a, xp.ndarray):
             r = _root(a)
-            out.append((i, weakref.ref(r), version(r)))
+            out.append((i, weakref.ref(r), _count(r) if _counts else 0))
     return tuple(out)
 
 
@@ -78,7 +79,7 @@ def check(saved: tuple, name: str) -> None:
     for i, ref, v in saved:
         r = ref()
         if r is not None:
-            now = version(r)
+            now = _count(r)
             if now != v:
                 what = f"the output of {name}" if i < 0 else f"input {i} of {name}"
                 raise RuntimeError(
