@@ -13,8 +13,10 @@ from .dataloader import DataLoader, steps_per_epoch
 from .dataset import Dataset, Subset, TensorDataset, random_split
 from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
                       WeightedRandomSampler)
+from .split import holdout
 from .streams import StreamLoader, as_streams, chunks
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "DataLoader", "default_collate",
            "stack_samples", "to_tensors", "steps_per_epoch", "StreamLoader", "as_streams", "chunks", "Sampler",
-           "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler"]
+           "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler",
+           "holdout"]
