@@ -53,7 +53,7 @@ def test_every_option_is_refused_exactly_where_the_recipe_lacks_its_setting():
                 except ValueError as e:
                     refused = True
                     assert flag in str(e), (flag, dataset, name, e)
-                assert refused == (flag[2:].replace("-", "_") not in recipe.settings()), (flag, dataset, name)
+                assert refused == (flag[2:].replace("-", "_") not in recipe.settings(dataset)), (flag, dataset, name)
 
 
 def test_every_setting_option_sets_a_recipe_setting():
@@ -79,7 +79,7 @@ def test_download_does_not_apply_to_the_bundled_subset(capsys, tmp_path):
 
 def test_options_that_cannot_apply_to_a_recipe_run_are_refused_before_work(capsys, tmp_path):
     out = str(tmp_path / "r")
-    assert main(["train", "--data", str(tmp_path), "--out", out, "--quiet"]) == 2
+    assert main(["train", "--dataset", "fashion-mnist-bundled", "--data", str(tmp_path), "--out", out, "--quiet"]) == 2
     assert "a data directory (--data) does not apply to fashion-mnist-bundled" in capsys.readouterr().err
     from lucidnet.text.recipes import train_char_lm
     with pytest.raises(ValueError, match="with max_minutes the schedule is cosine over the time budget or constant"):

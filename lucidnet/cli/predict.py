@@ -1,9 +1,17 @@
 """``lucidnet predict RUN_DIR INPUT...``: the top classes of images (an image run) or texts (a text classifier),
-with probabilities; ``lucidnet predict --pretrained mobilenet_v2 IMAGE...``: ImageNet classes of photos."""
+with probabilities; ``lucidnet predict RUN_DIR table.csv``: a table run's predictions of every row, as CSV;
+``lucidnet predict --pretrained mobilenet_v2 IMAGE...``: ImageNet classes of photos."""
 from __future__ import annotations
+
+import csv
+import io
+import sys
 
 import numpy as np
 
+from ..serialization.atomic import atomic_write
+from ..tables.recipes import TASKS as TABLE_TASKS
+from ..tables.recipes import predict_table
 from ..text.recipes import predict_texts
 from ..vision.pretrained import WEIGHTS, predict_pretrained
 from ..vision.recipes import predict_files
@@ -11,15 +19,20 @@ from . import tasks
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("predict", help="classify image files or texts with a trained run",
+    p = sub.add_parser("predict", help="classify image files or texts, or predict a table's rows, with a trained run",
                        description="Classify PNG, JPEG (or other Pillow-readable) images with an image run, or texts "
-                                   "with a text classifier (lucidnet train --dataset sst2). Images are turned to "
+                                   "with a text classifier (lucidnet train --dataset sst2); with a table run, every "
+                                   "row of a table file (CSV, TSV, JSON lines, Parquet) gets its prediction (and "
+                                   "the probability of each class), written as CSV. Images are turned to "
                                    "grayscale and resized to the model's input; a light background is inverted to "
                                    "match the dataset's light-on-dark images. With --pretrained mobilenet_v2 "
                                    "every argument is a photo, classified into the 1,000 ImageNet classes "
                                    "(resized to 256, centre-cropped to 224).")
     p.add_argument("run_dir", metavar="RUN_DIR", nargs="?", help="a run directory (left out with --pretrained)")
-    p.add_argument("inputs", metavar="INPUT", nargs="+", help="image files, or texts for a text classifier")
+    p.add_argument("inputs", metavar="INPUT", nargs="+",
+                   help="image files, texts for a text classifier, or one table file for a table run")
+    p.add_argument("-o", "--output", metavar="FILE", default=None,
+                   help="a table run: write the CSV of predictions here (default: standard output)")
     p.add_argument("-k", "--top", type=int, default=None,
                    help="how many classes to print (default: 3 with a run, 5 with --pretrained)")
     p.add_argument("--pretrained", metavar="NAME", choices=sorted(WEIGHTS), default=None,
@@ -40,6 +53,10 @@ def run(args) -> int:
     if args.run_dir is None:
         raise ValueError("give a RUN_DIR before the inputs, or --pretrained NAME to use a pretrained model")
     task = tasks.task_of(tasks.family_of_run(args.run_dir)[1])
+    if task in TABLE_TASKS:
+        return _predict_table(args)
+    if args.output is not None:
+        raise ValueError("--output applies to table runs (their predictions are a CSV file); this run prints them")
     if task == "image-classification":
         probs, classes = predict_files(args.run_dir, args.inputs)
         show = list(args.inputs)
@@ -53,6 +70,27 @@ def run(args) -> int:
     for name, pr in zip(show, probs):
         top = np.argsort(-pr)[:k]
         print(f"{name}: " + ", ".join(f"{classes[i]} {pr[i]:.3f}" for i in top))
+    return 0
+
+
+def _predict_table(args) -> int:
+    """The table file's columns and the new ones (prediction, probabilities), as CSV."""
+    if len(args.inputs) != 1 or args.top is not None:
+        raise ValueError("a table run predicts the rows of one table file: lucidnet predict RUN_DIR FILE "
+                         "[--output OUT.csv] (no --top)")
+    table, new = predict_table(args.run_dir, args.inputs[0])
+    names = table.columns + [c for c in new if c not in table.columns]
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(names)
+    cells = {**table.data, **new}
+    for i in range(len(table)):
+        writer.writerow(["" if cells[c][i] is None else cells[c][i] for c in names])
+    if args.output is None:
+        sys.stdout.write(buffer.getvalue())
+    else:
+        atomic_write(args.output, [buffer.getvalue().encode("utf-8")])
+        print(f"{len(table)} predictions written to {args.output}", file=sys.stderr)
     return 0
 
 

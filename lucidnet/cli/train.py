@@ -12,10 +12,12 @@ import argparse
 import importlib.util
 import math
 import sys
+from pathlib import Path
 
 from ..optim.factory import OPTIMIZERS, SCHEDULES
 from ..recsys import recipes as recsys_recipes
 from ..recsys.data import SPLITS
+from ..tables import recipes as table_recipes
 from ..text import recipes as text_recipes
 from ..train.recipe import run as run_recipe
 from ..vision import recipes as vision_recipes
@@ -24,9 +26,11 @@ from ..vision import recipes as vision_recipes
 TASKS = {**{name: (vision_recipes, "mlp") for name in vision_recipes.DATASETS},
          "sst2": (text_recipes, "bilstm"), "tinyshakespeare": (text_recipes, "char-lstm"),
          "multi30k": (text_recipes, "transformer"),
-         "ml-100k": (recsys_recipes, "mf")}
+         "ml-100k": (recsys_recipes, "mf"),
+         # your own data (--data PATH; the dataset is inferred from it when --dataset is not given)
+         "table": (table_recipes, "mlp"), "text-file": (text_recipes, "bilstm")}
 # the applications whose runs checkpoint, so that --resume applies (a recommender trains in a minute or two)
-RESUMABLE = (vision_recipes, text_recipes)
+RESUMABLE = (vision_recipes, text_recipes, table_recipes)
 
 def _number(kind: type, low: float, high: float | None = None, low_open: bool = False, high_open: bool = True):
     """An argparse type: a finite ``kind`` in [low, high) (``low_open``: (low, ...)), else a message naming the
@@ -96,6 +100,19 @@ SETTING_OPTIONS: dict[str, dict] = {
     "--vocab-size": dict(type=POSITIVE_INT, help="translation: pieces of the shared BPE vocabulary"),
     "--beam": dict(type=POSITIVE_INT, help="translation: beam width of the test-set decoding (1: greedy)"),
     "--length-penalty": dict(type=NON_NEGATIVE, help="translation: beam search ranks score / length ** this"),
+    "--target": dict(metavar="COLUMN", help="a table: the column to predict"),
+    "--target-type": dict(choices=list(table_recipes.TARGET_TYPES), help="a table: classification or regression "
+                          "(default: classification for text or few distinct integers, else regression)"),
+    "--categorical": dict(metavar="A,B", help="a table: columns to treat as categories (default: those holding text)"),
+    "--drop": dict(metavar="A,B", help="a table: columns to leave out"),
+    "--text-column": dict(metavar="COLUMN", help="a text file: the column holding the texts"),
+    "--label-column": dict(metavar="COLUMN", help="a text file: the column holding the labels"),
+    "--test-split": dict(type=FRACTION, help="your own data: the fraction held out for the test (stratified, drawn "
+                         "with --seed; default 0.2 for tables and image folders, 0.1 for texts)"),
+    "--test-data": dict(metavar="PATH", help="your own data: a file (or image folder) of its own as the test set, "
+                        "instead of holding out --test-split"),
+    "--val-data": dict(metavar="FILE", help="a text file: a file of its own as the validation set, instead of "
+                       "holding out --val-split"),
     "--split": dict(choices=list(SPLITS), help="explicit recommenders (mf, autorec): train on SPLIT.base, report "
                     "RMSE on SPLIT.test"),
     "--negatives": dict(type=POSITIVE_INT, help="implicit recommenders: negatives per positive per epoch"),
@@ -115,11 +132,16 @@ def add_parser(sub) -> None:
         epilog="Datasets and their recipes (--model; the first is the default): " + "; ".join(
             f"{d}: {', '.join([m] + sorted(n for n, r in mod.RECIPES.items() if d in r.datasets and n != m))}"
             for d, (mod, m) in TASKS.items()))
-    p.add_argument("--dataset", default="fashion-mnist-bundled", choices=list(TASKS),
+    p.add_argument("--dataset", default=None, choices=list(TASKS),
                    help="fashion-mnist, mnist, sst2, tinyshakespeare, multi30k and ml-100k read the upstream files from --data, "
-                        "$LUCIDNET_DATA/NAME or the user cache (default: %(default)s, which ships with lucidnet)")
+                        "$LUCIDNET_DATA/NAME or the user cache; table, text-file and image-folder read your own "
+                        "--data (default: inferred from --data, see there; without --data: fashion-mnist-bundled, "
+                        "which ships with lucidnet)")
     p.add_argument("--model", default=None, choices=models, help="the recipe (default: the dataset's first)")
-    p.add_argument("--data", metavar="DIR", default=None, help="directory with the dataset's files")
+    p.add_argument("--data", metavar="PATH", default=None,
+                   help="the dataset's directory; or your own data, without --dataset: a table (a CSV, TSV, JSON-lines "
+                        "or Parquet file) with --target COLUMN, a file of labelled texts with --text-column and "
+                        "--label-column, or an image folder (one sub-folder per class)")
     p.add_argument("--download", action="store_true", help="download the dataset if it is not found")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--out", metavar="DIR", default="runs/latest", help="run directory to write (default: %(default)s)")
@@ -133,25 +155,44 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
+def dataset_of(args) -> str:
+    """``--dataset``, or when it is not given, what ``--data`` holds: a directory is an image folder, a file a
+    table, or labelled texts with ``--text-column``; no ``--data``: the bundled Fashion-MNIST subset."""
+    if args.dataset is not None:
+        return args.dataset
+    if args.data is None:
+        return "fashion-mnist-bundled"
+    path = Path(args.data)
+    if not path.exists():
+        raise FileNotFoundError(f"--data {path}: no such file or directory")
+    if path.is_dir():
+        if "image-folder" not in TASKS:
+            raise ValueError(f"--data {path} is a directory: name the dataset it holds with --dataset")
+        return "image-folder"
+    return "text-file" if hasattr(args, "text_column") or hasattr(args, "label_column") else "table"
+
+
 def resolve(args) -> tuple:
     """(recipe, overrides) of parsed ``lucidnet train`` arguments; an error naming every option that does not
     apply to the chosen recipe."""
-    family, default = TASKS[args.dataset]
+    dataset = dataset_of(args)
+    family, default = TASKS[dataset]
     name = args.model or default
     recipe = family.RECIPES.get(name)
-    if recipe is None or args.dataset not in recipe.datasets:
-        takes = sorted(n for n, r in family.RECIPES.items() if args.dataset in r.datasets)
-        raise ValueError(f"--dataset {args.dataset} takes --model {', '.join(takes)}; got {name!r}")
+    if recipe is None or dataset not in recipe.datasets:
+        takes = sorted(n for n, r in family.RECIPES.items() if dataset in r.datasets)
+        raise ValueError(f"--dataset {dataset} takes --model {', '.join(takes)}; got {name!r}")
     given = {flag: getattr(args, _setting(flag)) for flag in SETTING_OPTIONS if hasattr(args, _setting(flag))}
-    refused = [flag for flag in given if _setting(flag) not in recipe.settings()]
+    applies = recipe.settings(dataset)
+    refused = [flag for flag in given if _setting(flag) not in applies]
     if args.resume and family not in RESUMABLE:
         refused.append("--resume")
     if refused:
-        applies = sorted(flag for flag in SETTING_OPTIONS if _setting(flag) in recipe.settings())
+        applies = sorted(flag for flag in SETTING_OPTIONS if _setting(flag) in applies)
         s = "s" if len(refused) > 1 else ""
-        raise ValueError(f"option{s} {', '.join(refused)} do{'' if s else 'es'} not apply to --dataset {args.dataset} "
+        raise ValueError(f"option{s} {', '.join(refused)} do{'' if s else 'es'} not apply to --dataset {dataset} "
                          f"--model {name}; its options: {', '.join(applies)}")
-    return recipe, {**{_setting(flag): v for flag, v in given.items()}, "dataset": args.dataset}
+    return recipe, {**{_setting(flag): v for flag, v in given.items()}, "dataset": dataset}
 
 
 def _missing(module: str) -> bool:

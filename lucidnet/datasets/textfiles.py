@@ -24,7 +24,18 @@ from ..data.dataset import Dataset
 from .download import data_roots, download_file
 from .errors import DatasetError, DatasetNotFoundError, not_found
 
-__all__ = ["read_labeled_lines", "LabeledText", "locate_files"]
+__all__ = ["read_labeled_lines", "LabeledText", "locate_files", "sorted_classes"]
+
+
+def sorted_classes(labels) -> list[str]:
+    """The distinct label strings in class-index order: numerically when all are integers, else as text.
+
+    >>> sorted_classes(["10", "2", "2"]), sorted_classes(["pos", "neg"])
+    (['2', '10'], ['neg', 'pos'])
+    """
+    distinct = set(labels)
+    numeric = all(r.lstrip("-").isdigit() for r in distinct)
+    return sorted(distinct, key=(lambda r: (int(r), r)) if numeric else None)
 
 
 def _lines(path: Path):
@@ -109,11 +120,7 @@ class LabeledText(Dataset):
                  text_column: str = "sentence", class_names: Sequence[str] | None = None):
         self.path = Path(path)
         self.texts, raw = read_labeled_lines(self.path, sep, label_first, header, label_column, text_column, classes)
-        if classes is None:
-            distinct = set(raw)
-            numeric = all(r.lstrip("-").isdigit() for r in distinct)
-            classes = sorted(distinct, key=(lambda r: (int(r), r)) if numeric else None)
-        self.classes = list(classes)
+        self.classes = list(classes) if classes is not None else sorted_classes(raw)
         index = {c: i for i, c in enumerate(self.classes)}
         self.targets = np.array([index[r] for r in raw], dtype=np.int64)
         self.class_names = list(class_names) if class_names is not None else self.classes

@@ -20,6 +20,7 @@ PLUGINS: dict[str, str] = {
     "textcnn": "lucidnet.text.models", "lstm_classifier": "lucidnet.text.models", "char_lstm": "lucidnet.text.models",
     "bert": "lucidnet.text.bert", "bert_classifier": "lucidnet.text.bert",
     "transformer_translator": "lucidnet.text.seq2seq", "attention_gru": "lucidnet.text.seq2seq",
+    "tabular_mlp": "lucidnet.tables.models",
     "mf": "lucidnet.recsys.models", "autorec": "lucidnet.recsys.models", "gmf": "lucidnet.recsys.models",
     "ncf_mlp": "lucidnet.recsys.models", "neumf": "lucidnet.recsys.models",
 }

@@ -21,6 +21,7 @@ language model's or translator's ``sample.txt``, a translator's ``attention.json
 from __future__ import annotations
 
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -43,6 +44,7 @@ from ..train.metrics import confusion_matrix
 from ..train.recipe import Recipe, Run, RunOptions, data_dir
 from .batching import BucketLoader, SequenceDataset
 from .classify import predict_proba
+from .files import FILE_SETTINGS, read_texts, text_splits
 from .generate import generate
 from .lm import evaluate_lm
 from .subword import SubwordTokenizer
@@ -54,7 +56,7 @@ from .wordpiece import WordPieceTokenizer
 __all__ = ["RECIPES", "CLASSIFIERS", "LANGUAGE_MODELS", "TRANSLATORS", "DATASETS", "TASKS", "train_classifier",
            "train_char_lm", "drop_overlap", "evaluate", "load_text_run", "predict_texts", "translate_texts"]
 
-DATASETS = ("sst2", "tinyshakespeare", "multi30k")
+DATASETS = ("sst2", "tinyshakespeare", "multi30k", "text-file")
 TASKS = ("text-classification", "language-model", "translation")
 CLASSIFIERS = ("lstm", "bilstm", "textcnn", "minilm", "minilm-frozen")
 LANGUAGE_MODELS = ("char-lstm",)
@@ -64,6 +66,10 @@ _CLASSIFY = {"optimizer": "adam", "schedule": "cosine", "min_freq": 1}
 
 
 def _recipe(name: str, task: str, model: dict, train: dict, description: str, data: dict | None = None) -> Recipe:
+    if task == "text-classification":  # SST-2, or a file of the user's own labelled texts
+        return Recipe(name, family="text", task=task, datasets=("sst2", "text-file"), model=model, train=train,
+                      runner=_run, data={**FILE_SETTINGS, **(data or {})}, description=description,
+                      applies={k: ("text-file",) for k in FILE_SETTINGS})
     return Recipe(name, family="text", task=task, datasets=(_DATASET_OF[task],), model=model, train=train,
                   runner=_run, data=data or {}, description=description)
 
@@ -232,12 +238,23 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
     config = {"recipe": recipe.name, "task": recipe.task, "dataset": recipe.dataset, "data_dir": data_dir(options),
               "vocab": vocab_file}
     if recipe.task == "text-classification":
-        splits = {s: SST2(options.data, s, download=options.download) for s in ("phrases", "dev", "test")}
-        run = train_classifier(recipe, *((splits[s].texts, splits[s].targets) for s in ("phrases", "dev", "test")),
-                               num_classes=2, **common)
+        if recipe.dataset == "text-file":
+            if options.data is None or options.download:
+                raise ValueError("a file of labelled texts of your own: give --data FILE (data= in Python), no "
+                                 "--download")
+            splits, classes = text_splits(options.data, recipe.data, options.seed)
+            config.update({k: recipe.data[k] for k in FILE_SETTINGS},
+                          test_data=_absolute(recipe.data["test_data"]), val_data=_absolute(recipe.data["val_data"]))
+        else:
+            sst2 = {s: SST2(options.data, s, download=options.download) for s in ("phrases", "dev", "test")}
+            splits = {"train": (sst2["phrases"].texts, sst2["phrases"].targets),
+                      **{s: (sst2[s].texts, sst2[s].targets) for s in ("dev", "test")}}
+            classes = SST2.CLASS_NAMES
+        run = train_classifier(recipe, *(splits[s] for s in ("train", "dev", "test")), num_classes=len(classes),
+                               **common)
         m, epochs = run.metrics, len(run.history.epoch)
         vocab = run.artifacts["vocab"]
-        config.update(classes=SST2.CLASS_NAMES, tokenizer="wordpiece" if wordpiece else "word")
+        config.update(classes=list(classes), tokenizer="wordpiece" if wordpiece else "word")
         if wordpiece:
             config.update(max_length=vocab.max_length, pretrained=str(recipe.model["pretrained"]))
         metrics = {"test_accuracy": m["test_accuracy"], "dev_accuracy": m["dev_accuracy"],
@@ -245,7 +262,7 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
                    "seconds_per_epoch": round(run.seconds / max(epochs, 1), 2), "train_phrases": m["train_texts"],
                    "phrases_dropped_as_dev_or_test": m["dropped_overlap"],
                    "vocab_size": vocab.vocab_size if wordpiece else len(vocab),
-                   "test_sentences": len(splits["test"]), "dev_sentences": len(splits["dev"])}
+                   "test_sentences": len(splits["test"][0]), "dev_sentences": len(splits["dev"][0])}
         message = (f"test accuracy: {m['test_accuracy']:.4f}  (dev accuracy {m['dev_accuracy']:.4f} at epoch "
                    f"{m['best_epoch'] + 1} of {epochs}; {run.seconds:.1f} s)")
     elif recipe.task == "translation":
@@ -313,6 +330,29 @@ def load_text_run(run_dir: str | Path, task: str | None = None) -> tuple[Any, di
     return model, config, load_vocab(path)
 
 
+def _absolute(path: str | Path | None) -> str | None:
+    return None if path is None else os.path.abspath(os.fspath(path))
+
+
+def _test_texts(config: dict, data: str | Path | None) -> tuple[list[str], np.ndarray, str]:
+    """(texts, class indices, what they are) of a text classifier's test set: SST-2's test sentences; for a
+    file of the user's own, the texts held out of it (or its test file), or every text of another ``data``
+    file."""
+    if config.get("dataset") != "text-file":
+        test = SST2(data, "test")
+        return test.texts, test.targets, "SST-2 test"
+    if data is not None and _absolute(data) != config["data_dir"]:
+        texts, labels = read_texts(data, config["text_column"], config["label_column"])
+        index = {c: i for i, c in enumerate(config["classes"])}
+        unknown = sorted(set(labels) - set(index))
+        if unknown:
+            raise ValueError(f"{data}: the label {unknown[0]!r} is not one the model knows ({', '.join(index)})")
+        return texts, np.array([index[y] for y in labels], dtype=np.int64), str(data)
+    splits, _ = text_splits(config["data_dir"], config, int(config["train"]["seed"]), only_test=True)
+    what = config["test_data"] or f"the texts held out of {config['data_dir']}"
+    return splits["test"][0], splits["test"][1], what
+
+
 def evaluate(run_dir: str | Path, data: str | Path | None = None) -> dict[str, Any]:
     """The test metrics of a text run: a classifier's accuracy on the SST-2 test sentences, with its confusion
     matrix; a language model's loss (nats/char) and perplexity on the validation text."""
@@ -326,18 +366,18 @@ def evaluate(run_dir: str | Path, data: str | Path | None = None) -> dict[str, A
         return {"data": f"Multi30k test_2016_flickr ({len(test)} pairs)", "bleu": score, "bleu_cased": cased,
                 "beam": beam, "bleu_signature": signature, "bleu_signature_cased": signature_cased}
     if config.get("task") == "text-classification":
-        test = SST2(data, "test")
+        texts, targets, what = _test_texts(config, data)
         if isinstance(vocab, WordPieceTokenizer):
-            ids = vocab.encode(test.texts)
+            ids = vocab.encode(texts)
         else:
-            ids = [vocab.encode(tokenize(t) or [vocab.unk_token]) for t in test.texts]
-        ds = SequenceDataset(ids, np.asarray(test.targets, dtype=np.int64), pad_id=vocab.pad_id,
+            ids = [vocab.encode(tokenize(t) or [vocab.unk_token]) for t in texts]
+        ds = SequenceDataset(ids, np.asarray(targets, dtype=np.int64), pad_id=vocab.pad_id,
                              min_len=int(getattr(model, "min_length", 1)))
         loader = BucketLoader(ds, EVAL_BATCH_SIZE, shuffle=False)  # batches in one fixed order (by length)
         z = predict(model, loader)
         y = np.concatenate([np.asarray(getattr(b[-1], "array", b[-1])) for b in loader])
         cm = confusion_matrix(z, y, num_classes=len(config["classes"]))
-        return {"data": f"SST-2 test ({len(y)} sentences)", "accuracy": float(np.trace(cm) / max(cm.sum(), 1)),
+        return {"data": f"{what} ({len(y)} texts)", "accuracy": float(np.trace(cm) / max(cm.sum(), 1)),
                 "classes": list(config["classes"]), "confusion_matrix": cm.tolist()}
     text = split_text(TinyShakespeare(data, "all").text, "val")
     loss = evaluate_lm(model, vocab.encode(text), batch_size=1)

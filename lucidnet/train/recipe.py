@@ -59,6 +59,9 @@ class Recipe:
     runner: Callable[["Recipe", RunOptions], Any] = field(repr=False, compare=False)
     data: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
+    # setting -> the datasets it applies to (a setting not named here applies to all of them): a user's own
+    # files take settings (a target column, a held-out file) that a named dataset would only ignore
+    applies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if "dataset" not in self.data:
@@ -72,9 +75,13 @@ class Recipe:
     def dataset(self) -> str:
         return self.data["dataset"]
 
-    def settings(self) -> dict[str, Any]:
-        """Every setting the recipe has (model, training, data): the names ``with_overrides`` accepts."""
-        return {**self.model, **self.train, **self.data}
+    def settings(self, dataset: str | None = None) -> dict[str, Any]:
+        """Every setting the recipe has (model, training, data): the names ``with_overrides`` accepts; with
+        ``dataset``, those that apply to it."""
+        every = {**self.model, **self.train, **self.data}
+        if dataset is None:
+            return every
+        return {k: v for k, v in every.items() if dataset in self.applies.get(k, (dataset,))}
 
     def with_overrides(self, overrides: Mapping[str, Any] | None) -> "Recipe":
         """The recipe with the non-None ``overrides`` applied (the one override rule of every recipe)."""
@@ -84,8 +91,13 @@ class Recipe:
             s = "s" if len(unknown) > 1 else ""
             raise ValueError(f"recipe {self.name!r} has no setting{s} {', '.join(map(repr, unknown))}; "
                              f"its settings: {', '.join(sorted(self.settings()))}")
-        if given.get("dataset", self.dataset) not in self.datasets:
+        dataset = given.get("dataset", self.dataset)
+        if dataset not in self.datasets:
             raise ValueError(f"recipe {self.name!r} trains on {', '.join(self.datasets)}, not {given['dataset']!r}")
+        foreign = sorted(k for k in given if k not in self.settings(dataset))
+        if foreign:
+            raise ValueError(f"recipe {self.name!r}: {', '.join(foreign)} appl{'y' if len(foreign) > 1 else 'ies'} to "
+                             f"{' or '.join(sorted({d for k in foreign for d in self.applies[k]}))}, not {dataset}")
         model, train, data = ({**part, **{k: v for k, v in given.items() if k in part}}
                               for part in (self.model, self.train, self.data))
         return dataclasses.replace(self, model=model, train=train, data=data)

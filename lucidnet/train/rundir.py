@@ -11,6 +11,7 @@ file names and how they are saved and loaded; the applications, ``lucidnet.inspe
                             plots/*.png, monitor.json, diagnosis.json and predictions.npz beside it
     vocab.json              a text run's vocabulary; sample.txt: a language model's sample
     catalog.json            a recommender's ids, titles and seen items
+    preprocess.json         a table run's column transforms (imputation, scaling, categories, classes)
     run.json                the recipe's settings and seed, and whether the run is running or finished
     .lock                   held (with the process id) while a run writes the directory
 
@@ -39,7 +40,7 @@ from ..serialization import load, save
 from ..serialization.atomic import atomic_write
 
 __all__ = ["MODEL", "CONFIG", "HISTORY", "METRICS", "CHECKPOINT", "REPORT", "MONITOR", "PREDICTIONS", "DIAGNOSIS",
-           "PLOTS", "VOCAB", "TOKENIZER", "SAMPLE", "CATALOG", "ATTENTION", "save_run", "load_run", "load_config", "write_json", "read_json",
+           "PLOTS", "VOCAB", "TOKENIZER", "SAMPLE", "CATALOG", "ATTENTION", "PREPROCESS", "save_run", "load_run", "load_config", "write_json", "read_json",
            "read_history", "write_metrics", "open_run", "RunDirError"]
 
 MODEL, CONFIG, HISTORY, METRICS, CHECKPOINT = ("model.safetensors", "config.json", "history.csv", "metrics.json",
@@ -48,10 +49,11 @@ REPORT, MONITOR, PREDICTIONS, DIAGNOSIS, PLOTS = ("report.html", "monitor.json",
                                                   "plots")
 VOCAB, TOKENIZER, SAMPLE, CATALOG = "vocab.json", "tokenizer.json", "sample.txt", "catalog.json"
 ATTENTION = "attention.json"  # a translation run's attention maps of a few test sentences, for the report
+PREPROCESS = "preprocess.json"  # a table run's column transforms (lucidnet.tables.preprocess)
 RUN, LOCK = "run.json", ".lock"
 # the files of a run: what --overwrite removes (nothing else in the directory is touched)
 RUN_FILES = (MODEL, CONFIG, HISTORY, METRICS, CHECKPOINT, REPORT, MONITOR, PREDICTIONS, DIAGNOSIS, VOCAB, TOKENIZER,
-             SAMPLE, CATALOG, ATTENTION, RUN)
+             SAMPLE, CATALOG, ATTENTION, PREPROCESS, RUN)
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
