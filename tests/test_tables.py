@@ -202,3 +202,39 @@ def test_table_options_are_refused_elsewhere_and_image_options_here(tmp_path, ca
     assert "--augment does not apply to --dataset table --model mlp" in capsys.readouterr().err
     assert main(["train", "--data", str(path), "--out", str(tmp_path / "r")]) == 2
     assert "a table needs --target COLUMN" in capsys.readouterr().err
+
+
+def test_an_interrupted_table_run_resumes_to_the_model_of_an_uninterrupted_one(tmp_path, capsys, monkeypatch):
+    from lucidnet.serialization.statedict import load
+    from lucidnet.train import CSVLogger
+    path = sklearn_table(tmp_path, datasets.load_wine, "wine")
+    args = ["train", "--data", str(path), "--target", "target", "--epochs", "6", "--patience", "2", "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "straight")]) == 0
+
+    def die(self, epoch, logs=None):
+        if epoch == 3:
+            raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(CSVLogger, "on_epoch_begin", die, raising=False)
+        assert main([*args, "--out", str(tmp_path / "cut")]) == 130
+    assert (tmp_path / "cut" / "checkpoint.safetensors").is_file()
+    assert main([*args, "--out", str(tmp_path / "cut"), "--resume"]) == 0
+    straight, resumed = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("straight", "cut"))
+    assert {k: v for k, v in straight.items() if k != "train_seconds"} == \
+        {k: v for k, v in resumed.items() if k != "train_seconds"}
+    a, b = (load(tmp_path / d / "model.safetensors") for d in ("straight", "cut"))
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+
+
+def test_parquet_reads_like_csv(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+    csv_table = read_table(write_csv(tmp_path / "t.csv", ["x", "c"], [["1.5", "a"], ["", "b"]]))
+    pq.write_table(pa.table({"x": [1.5, None], "c": ["a", "b"]}), tmp_path / "t.parquet")
+    t = read_table(tmp_path / "t.parquet")
+    assert t.columns == csv_table.columns and t.data == {"x": ["1.5", None], "c": ["a", "b"]} and t.lines == [1, 2]
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(DatasetError, match="bad.parquet: not a readable Parquet file"):
+        read_table(tmp_path / "bad.parquet")
