@@ -12,7 +12,7 @@ Layers, low to high (a package may import its own layer's packages and any lower
                            (data and optim are siblings: neither imports the other)
     level 3  train         ``train``
     level 4  inspect       ``inspect`` (it reads training through callbacks)
-    level 5  applications  ``vision``, ``text``, ``recsys``, ``tables``: siblings, none imports another
+    level 5  applications  ``vision``, ``text``, ``recsys``, ``tables``, ``sklearn``: siblings, none imports another
     level 6  cli           ``cli``
 
 Rules, for every import statement in every module (module level and inside functions; relative imports
@@ -47,7 +47,7 @@ LAYERS = (
     ("data", 2, ("data", "datasets", "utils"), True),
     ("train", 3, ("train",), True),
     ("inspect", 4, ("inspect",), True),
-    ("applications", 5, ("vision", "text", "recsys", "tables"), False),
+    ("applications", 5, ("vision", "text", "recsys", "tables", "sklearn"), False),
     ("cli", 6, ("cli",), True),
 )
 LAYER_OF = {pkg: (name, level, shared) for name, level, pkgs, shared in LAYERS for pkg in pkgs}
