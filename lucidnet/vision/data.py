@@ -6,13 +6,13 @@
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..datasets import MNIST, FashionMNIST
+from ..datasets.images import decode_image  # noqa: F401  (lucidnet.vision.data.decode_image, as before)
 
 # name -> (dataset class, use the bundled subset)
 DATASETS = {"fashion-mnist-bundled": (FashionMNIST, True), "fashion-mnist": (FashionMNIST, False),
@@ -44,31 +44,6 @@ def load(name: str, root: str | None = None, download: bool = False, splits=("tr
     empty = (np.zeros((0, 1, 28, 28), np.float32), np.zeros(0, np.int64))
     (xtr, ytr), (xte, yte) = out.get("train", empty), out.get("test", empty)
     return ImageData(name, list(cls.classes), xtr, ytr, xte, yte)
-
-
-def decode_image(path: str | Path, mode: str):
-    """The image file at ``path`` decoded by Pillow and converted to ``mode`` ("L", "RGB"): a loaded
-    ``PIL.Image``. PNG, JPEG or any format Pillow reads; a clear error for a missing, unreadable or
-    oversized (decompression-bomb) file."""
-    try:
-        from PIL import Image, UnidentifiedImageError
-    except ImportError:
-        raise ImportError('reading images needs Pillow: pip install "lucidnet[images]"') from None
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"image {str(p)!r} does not exist")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(p) as im:
-                out = im.convert(mode)
-                out.load()
-                return out
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ValueError(f"{p}: the image is too large to read safely (more than {Image.MAX_IMAGE_PIXELS:,} "
-                         "pixels: Pillow's decompression-bomb limit)") from None
-    except (UnidentifiedImageError, OSError) as e:
-        raise ValueError(f"{p}: not a readable image ({e})") from None
 
 
 def read_image(path: str | Path, size: tuple[int, int]) -> np.ndarray:
