@@ -23,9 +23,11 @@ def add_parser(sub) -> None:
                        description="Classify PNG, JPEG (or other Pillow-readable) images with an image run, or texts "
                                    "with a text classifier (lucidnet train --dataset sst2); with a table run, every "
                                    "row of a table file (CSV, TSV, JSON lines, Parquet) gets its prediction (and "
-                                   "the probability of each class), written as CSV. Images are turned to "
-                                   "grayscale and resized to the model's input; a light background is inverted to "
-                                   "match the dataset's light-on-dark images. With --pretrained mobilenet_v2 "
+                                   "the probability of each class), written as CSV. A run on an image "
+                                   "folder reads images as it read its training images (resized, grey or RGB, "
+                                   "normalised); a run on (Fashion-)MNIST turns them to grayscale, resizes them to "
+                                   "28x28 and inverts a light background to match the dataset's light-on-dark "
+                                   "images. With --pretrained mobilenet_v2 "
                                    "every argument is a photo, classified into the 1,000 ImageNet classes "
                                    "(resized to 256, centre-cropped to 224).")
     p.add_argument("run_dir", metavar="RUN_DIR", nargs="?", help="a run directory (left out with --pretrained)")

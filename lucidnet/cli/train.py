@@ -23,7 +23,7 @@ from ..train.recipe import run as run_recipe
 from ..vision import recipes as vision_recipes
 
 # --dataset NAME -> (the application's recipes module, its default recipe for that dataset)
-TASKS = {**{name: (vision_recipes, "mlp") for name in vision_recipes.DATASETS},
+TASKS = {**{name: (vision_recipes, "cnn" if name == "image-folder" else "mlp") for name in vision_recipes.DATASETS},
          "sst2": (text_recipes, "bilstm"), "tinyshakespeare": (text_recipes, "char-lstm"),
          "multi30k": (text_recipes, "transformer"),
          "ml-100k": (recsys_recipes, "mf"),
@@ -54,6 +54,19 @@ def _number(kind: type, low: float, high: float | None = None, low_open: bool = 
 
 POSITIVE_INT, POSITIVE, NON_NEGATIVE, FRACTION = (_number(int, 1), _number(float, 0.0, low_open=True),
                                                    _number(float, 0.0), _number(float, 0.0, 1.0))
+OPEN_FRACTION = _number(float, 0.0, 1.0, low_open=True)
+
+
+def image_size_arg(text: str) -> int | list[int]:
+    """An argparse type: ``N`` (N x N pixels) or ``HxW``."""
+    parts = text.lower().split("x")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) not in (1, 2) or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected N or HxW (positive integers, e.g. 64 or 48x64), got {text!r}")
+    return values[0] if len(values) == 1 else values
 
 
 # options that set a recipe setting: flag -> argparse keywords (the setting is the flag's name, dashes -> _)
@@ -69,15 +82,19 @@ SETTING_OPTIONS: dict[str, dict] = {
     "--schedule": dict(choices=list(SCHEDULES), help="learning-rate schedule, per step: cosine or linear decay to "
                        "0 over the run, onecycle (warm up over the first 30%%, then anneal), or constant"),
     "--augment": dict(nargs="?", const="crop-flip", choices=list(vision_recipes.AUGMENTATIONS),
-                      help="images: augment training batches: crop-flip (random 28x28 crops of the image padded by "
-                           "2 pixels, horizontal flips; what --augment alone means) or crop-flip-erase (and "
-                           "random erasing)"),
+                      help="images: augment training batches: crop-flip (random crops of the image's size from the "
+                           "image padded by 1/14 of its side, 2 pixels at 28x28, and horizontal flips; what "
+                           "--augment alone means) or crop-flip-erase (and random erasing)"),
     "--labels-per-class": dict(type=POSITIVE_INT, help="images: train on only this many labelled images per class "
                                "(drawn with --seed): learning from few labels"),
     "--label-smoothing": dict(type=FRACTION, help="images, translation: cross-entropy label smoothing"),
     "--val-split": dict(type=FRACTION, help="fraction of the training data held out for validation (images: 0.1 of "
-                        "the bundled subset, none of the full datasets; explicit recommenders: 0.05, which picks "
+                        "the bundled subset and of an image folder, none of the full datasets; explicit recommenders: 0.05, which picks "
                         "the epoch count)"),
+    "--image-size": dict(type=image_size_arg, metavar="N|HxW",
+                         help="images: the size an image folder's images are resized to (default: their size if they "
+                              "all share it, shrunk to at most 64 pixels a side, else 64x64; mobilenet: its input "
+                              "size)"),
     "--patience": dict(type=POSITIVE_INT, help="early stopping: epochs without improvement on validation"),
     "--embed-dim": dict(type=POSITIVE_INT, help="text: embedding size"),
     "--hidden-size": dict(type=POSITIVE_INT, help="text: LSTM hidden size"),
@@ -107,10 +124,11 @@ SETTING_OPTIONS: dict[str, dict] = {
     "--drop": dict(metavar="A,B", help="a table: columns to leave out"),
     "--text-column": dict(metavar="COLUMN", help="a text file: the column holding the texts"),
     "--label-column": dict(metavar="COLUMN", help="a text file: the column holding the labels"),
-    "--test-split": dict(type=FRACTION, help="your own data: the fraction held out for the test (stratified, drawn "
-                         "with --seed; default 0.2 for tables and image folders, 0.1 for texts)"),
-    "--test-data": dict(metavar="PATH", help="your own data: a file (or image folder) of its own as the test set, "
-                        "instead of holding out --test-split"),
+    "--test-split": dict(type=OPEN_FRACTION, help="your own data: the fraction held out for the test (stratified by "
+                         "class, drawn with --seed; default 0.2 for tables and image folders, 0.1 for texts), when no "
+                         "--test-data is given (nor, in an image folder, a test/ sub-folder)"),
+    "--test-data": dict(metavar="PATH", help="your own data: a file (a folder of class sub-folders, for images) of "
+                        "its own as the test set, instead of holding out --test-split"),
     "--val-data": dict(metavar="FILE", help="a text file: a file of its own as the validation set, instead of "
                        "holding out --val-split"),
     "--split": dict(choices=list(SPLITS), help="explicit recommenders (mf, autorec): train on SPLIT.base, report "

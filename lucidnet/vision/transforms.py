@@ -194,29 +194,37 @@ def _padding4(padding, who: str) -> tuple[int, int, int, int]:
 
 class RandomCrop(Transform):
     """Pad each image (``padding``, torchvision's convention), then cut a ``size`` window at a random
-    place, drawn per sample. ``padding_mode``: constant (with ``fill``), edge, reflect or symmetric.
+    place, drawn per sample. ``padding_mode``: constant (with ``fill``: one value, or one per channel),
+    edge, reflect or symmetric.
 
     >>> import numpy as np
     >>> RandomCrop(28, padding=4)(np.zeros((8, 1, 28, 28), np.float32)).shape
     (8, 1, 28, 28)
+    >>> RandomCrop(3, padding=1, fill=(1, 2))(np.zeros((1, 2, 1, 1), np.float32))[0, :, 0, 0].tolist()
+    [1.0, 2.0]
     """
 
-    def __init__(self, size: int | Sequence[int], padding: int | Sequence[int] | None = None, fill: float = 0,
-                 padding_mode: str = "constant"):
+    def __init__(self, size: int | Sequence[int], padding: int | Sequence[int] | None = None,
+                 fill: float | Sequence[float] = 0, padding_mode: str = "constant"):
         self.size = _size2(size, "RandomCrop")
         self.padding = _padding4(padding, "RandomCrop")
         if padding_mode not in ("constant", "edge", "reflect", "symmetric"):
             raise ValueError(f"RandomCrop: padding_mode must be constant, edge, reflect or symmetric, got "
                              f"{padding_mode!r}")
-        self.fill = fill
+        self.fill = fill if np.ndim(fill) == 0 else _per_channel(fill, "fill", "RandomCrop")
         self.padding_mode = padding_mode
 
     def apply(self, x: np.ndarray) -> np.ndarray:
-        n = self._batch(x)[0]
+        n, c, h0, w0 = self._batch(x)
         left, top, right, bottom = self.padding
         if any(self.padding):
             widths = ((0, 0), (0, 0), (top, bottom), (left, right))
-            if self.padding_mode == "constant":
+            if self.padding_mode == "constant" and isinstance(self.fill, tuple):
+                padded = np.empty((n, c, h0 + top + bottom, w0 + left + right), dtype=x.dtype)
+                padded[...] = _channel_array(self.fill, c, x.dtype, "RandomCrop", "fill")
+                padded[:, :, top:top + h0, left:left + w0] = x
+                x = padded
+            elif self.padding_mode == "constant":
                 x = np.pad(x, widths, mode="constant", constant_values=self.fill)
             else:
                 x = np.pad(x, widths, mode=self.padding_mode)
