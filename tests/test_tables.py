@@ -149,7 +149,7 @@ def test_categories_missing_values_and_an_identifier(tmp_path):
         color = ["red", "green", "blue"][i % 3]
         size = rng.normal()
         city = f"city{rng.integers(40)}"
-        label = "yes" if (color == "red") ^ (size > 0.5) else "no"
+        label = "yes" if size + (1.5 if color == "red" else 0.0) > 0.75 else "no"
         rows.append([f"id-{i}", color, "" if i % 10 == 0 else f"{size:.4f}", city, label])
     path = write_csv(tmp_path / "t.csv", ["id", "color", "size", "city", "label"], rows)
     with pytest.warns(UserWarning, match="column 'id' has a different text in every row"):

@@ -11,7 +11,7 @@ transforms (``lucidnet.tables.preprocess``) are learnt on the training rows and 
 as ``preprocess.json``, which ``predict_table`` and ``evaluate`` apply to new files.
 
 >>> sorted(RECIPES), RECIPES["mlp"].model["hidden"]
-(['mlp'], [256, 128])
+(['mlp'], [256])
 """
 from __future__ import annotations
 
@@ -269,11 +269,11 @@ def predict_table(run_dir: str | Path, path: str | os.PathLike) -> tuple[Table, 
 
 RECIPES: dict[str, Recipe] = {r.name: r for r in (
     Recipe("mlp", family="tables", task="tabular", datasets=DATASETS,
-           model={"name": "tabular_mlp", "hidden": [256, 128], "dropout": 0.1},
+           model={"name": "tabular_mlp", "hidden": [256], "dropout": 0.1},
            train={"epochs": 300, "batch_size": 64, "optimizer": "adamw", "lr": 1e-3, "weight_decay": 1e-4,
                   "patience": 20, "val_split": 0.15},
            data={"target": None, "categorical": None, "drop": None, "target_type": None, "test_split": 0.2,
                  "test_data": None},
-           runner=_run, description="an MLP 256-128 over standardised numbers, one-hot or embedded categories; "
-                                    "early stopping on a validation split"),
+           runner=_run, description="an MLP (one hidden layer of 256) over standardised numbers, one-hot or "
+                                    "embedded categories; early stopping on a validation split"),
 )}
