@@ -2,7 +2,7 @@
 
 They work wherever scikit-learn estimators do (``Pipeline``, ``GridSearchCV``, ``cross_val_score``) and pass
 ``sklearn.utils.estimator_checks.check_estimator`` with no check expected to fail (``tests/test_sklearn.py``;
-scikit-learn itself skips its pandas checks without pandas, and its array-API check without ``SCIPY_ARRAY_API=1``).
+scikit-learn itself skips its array-API check without ``SCIPY_ARRAY_API=1``, and its pandas checks without pandas).
 Training is ``lucidnet.train.Trainer`` with Adam on mini-batches; ``fit`` starts a new network, ``partial_fit``
 runs one epoch and keeps the network and the optimizer's state.
 
