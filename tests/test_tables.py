@@ -238,3 +238,15 @@ def test_parquet_reads_like_csv(tmp_path):
     (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really")
     with pytest.raises(DatasetError, match="bad.parquet: not a readable Parquet file"):
         read_table(tmp_path / "bad.parquet")
+
+
+def test_overwrite_with_a_bad_table_keeps_the_run_it_was_to_replace(tmp_path, capsys):
+    path = sklearn_table(tmp_path, datasets.load_wine, "wine")
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(path), "--target", "target", "--epochs", "2", "--out", str(out),
+                 "--quiet"]) == 0
+    before = {f.name: f.read_bytes() for f in out.iterdir() if f.is_file()}
+    bad = write_csv(tmp_path / "bad.csv", ["x", "y"], [["1", "a"], ["2"]])
+    assert main(["train", "--data", str(bad), "--target", "y", "--out", str(out), "--overwrite", "--quiet"]) == 2
+    assert "bad.csv, line 3" in capsys.readouterr().err
+    assert {f.name: f.read_bytes() for f in out.iterdir() if f.is_file()} == before

@@ -51,6 +51,7 @@ VOCAB, TOKENIZER, SAMPLE, CATALOG = "vocab.json", "tokenizer.json", "sample.txt"
 ATTENTION = "attention.json"  # a translation run's attention maps of a few test sentences, for the report
 PREPROCESS = "preprocess.json"  # a table run's column transforms (lucidnet.tables.preprocess)
 RUN, LOCK = "run.json", ".lock"
+REPLACED = ".replaced"  # the run --overwrite replaces, kept until the new run has trained something
 # the files of a run: what --overwrite removes (nothing else in the directory is touched)
 RUN_FILES = (MODEL, CONFIG, HISTORY, METRICS, CHECKPOINT, REPORT, MONITOR, PREDICTIONS, DIAGNOSIS, VOCAB, TOKENIZER,
              SAMPLE, CATALOG, ATTENTION, PREPROCESS, RUN)
@@ -165,6 +166,37 @@ def _differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     return [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in keys if old.get(k) != new.get(k)]
 
 
+def _trained(d: Path) -> bool:
+    """Whether the run in ``d`` has trained something worth keeping: a checkpoint, a model or its metrics."""
+    return any((d / name).is_file() for name in (CHECKPOINT, MODEL, METRICS))
+
+
+def _remove_run_files(d: Path) -> None:
+    for name in RUN_FILES:
+        target = d / name
+        shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+    shutil.rmtree(d / PLOTS, ignore_errors=True)
+
+
+def _set_aside(d: Path, names: list[str]) -> None:
+    """Move the files of the run that ``--overwrite`` replaces (and its plots) into ``d/.replaced``, from where
+    a run that fails before it trains anything gives them back."""
+    aside = d / REPLACED
+    shutil.rmtree(aside, ignore_errors=True)
+    aside.mkdir()
+    for name in [*names, PLOTS]:
+        if (d / name).exists():
+            os.replace(d / name, aside / name)
+
+
+def _restore_set_aside(d: Path) -> None:
+    aside = d / REPLACED
+    if aside.is_dir():
+        for item in aside.iterdir():
+            os.replace(item, d / item.name)
+        aside.rmdir()
+
+
 @contextmanager
 def open_run(out: str | os.PathLike, recipe: str, settings: Mapping[str, Any], seed: int, *, resume: bool = False,
              overwrite: bool = False) -> Iterator[Path]:
@@ -175,7 +207,8 @@ def open_run(out: str | os.PathLike, recipe: str, settings: Mapping[str, Any], s
     checkpoint) of the same recipe, settings and seed; any difference is refused with the list of them. The
     directory is locked for the duration; ``run.json`` records the settings and ``"status": "finished"`` once
     the block ends without error. A run that fails before its first checkpoint (and before it saved a model)
-    leaves nothing behind."""
+    leaves nothing behind, and the run it was to replace is put back: the replaced run's files wait in
+    ``.replaced`` until the new run has trained something (a process killed meanwhile finds them there)."""
     d = Path(out)
     if d.exists() and not d.is_dir():
         raise RunDirError(f"--out {d} is a file, not a directory")
@@ -183,6 +216,12 @@ def open_run(out: str | os.PathLike, recipe: str, settings: Mapping[str, Any], s
     d.mkdir(parents=True, exist_ok=True)
     _lock(d)
     try:
+        if (d / REPLACED).is_dir():  # a process killed while replacing a run: the replaced run, unless superseded
+            if _trained(d):
+                shutil.rmtree(d / REPLACED, ignore_errors=True)
+            else:
+                _remove_run_files(d)
+                _restore_set_aside(d)
         record = {"recipe": recipe, "seed": seed, "settings": json.loads(json.dumps(dict(settings)))}
         previous = read_json(d / RUN) if (d / RUN).is_file() else None
         has_run = [name for name in RUN_FILES if (d / name).exists()]
@@ -202,20 +241,20 @@ def open_run(out: str | os.PathLike, recipe: str, settings: Mapping[str, Any], s
                 kind = "a finished run" if (d / METRICS).is_file() else "an interrupted run"
                 raise RunDirError(f"{d} already holds {kind}; resume it (--resume), replace it (--overwrite) or "
                                   "choose another --out")
-            for name in has_run:
-                target = d / name
-                shutil.rmtree(target) if target.is_dir() else target.unlink()
-            shutil.rmtree(d / PLOTS, ignore_errors=True)
+            _set_aside(d, has_run)
         write_json(d / RUN, {**record, "status": "running"})
         try:
             yield d
         except BaseException:
-            if not any((d / name).is_file() for name in (CHECKPOINT, MODEL, METRICS)):
-                # nothing to resume and nothing trained: leave no half-run behind (bad input, say)
-                for name in RUN_FILES:
-                    (d / name).unlink(missing_ok=True)
-                shutil.rmtree(d / PLOTS, ignore_errors=True)
+            if _trained(d):  # an interrupted run to resume: it holds the directory now
+                shutil.rmtree(d / REPLACED, ignore_errors=True)
+            else:
+                # nothing to resume and nothing trained: leave no half-run behind (bad input, say), and give
+                # back the run that --overwrite was to replace
+                _remove_run_files(d)
+                _restore_set_aside(d)
             raise
+        shutil.rmtree(d / REPLACED, ignore_errors=True)
         write_json(d / RUN, {**record, "status": "finished"})
     finally:
         (d / LOCK).unlink(missing_ok=True)
