@@ -143,8 +143,10 @@ def _history_dict(history: Any) -> dict[str, list]:
 
 
 class _Doctor:
-    def __init__(self, log: MonitorLog | None, hist: dict[str, list], num_classes: int | None):
+    def __init__(self, log: MonitorLog | None, hist: dict[str, list], num_classes: int | None,
+                 kept_epoch: int | None = None):
         self.log, self.hist, self.num_classes = log, hist, num_classes
+        self.kept_epoch = kept_epoch
         self.findings: list[Finding] = []
         self.checked: list[str] = []
         self.skipped: list[str] = []
@@ -407,30 +409,33 @@ class _Doctor:
 
     # ---- validation ----------------------------------------------------------------------------------
     def check_overfitting(self) -> None:
-        keys = [k for k in self.hist if k.startswith("val_") and np.isfinite(self.hist[k]).sum() >= 2]
+        """Judged on the model that was kept: with ``kept_epoch`` (early stopping restored that epoch's
+        weights), the epochs after it do not count."""
+        hist = {k: list(v)[:self.kept_epoch] for k, v in self.hist.items()} if self.kept_epoch else self.hist
+        keys = [k for k in hist if k.startswith("val_") and np.isfinite(hist[k]).sum() >= 2]
         if not keys:
             short = any(k.startswith("val_") and np.isfinite(v).any() for k, v in self.hist.items())
             self.skipped.append("overfitting (validation metrics of one epoch only)" if short else
                                 "overfitting (no validation data)")
             return
         self.checked.append("overfitting")
-        train = np.asarray(self.hist.get("loss", []), dtype=np.float64)
+        train = np.asarray(hist.get("loss", []), dtype=np.float64)
         for key in sorted(keys, key=lambda k: k != "val_loss"):  # the validation loss first
-            if self.rising(key, train):
+            if self.rising(hist, key, train):
                 return
         for key in keys:
-            if key[4:] in self.hist and "acc" in key:
-                tr, va = self.hist[key[4:]][-1], self.hist[key][-1]
+            if key[4:] in hist and "acc" in key:
+                tr, va = hist[key[4:]][-1], hist[key][-1]
                 if math.isfinite(tr) and math.isfinite(va) and tr - va > GAP:
                     self.add("overfitting", "a large train/validation gap", None,
                              f"{key[4:]} is {_g(tr)} on the training data but {_g(va)} on the validation data",
                              "regularise: dropout, weight decay (AdamW), data augmentation, more data, a smaller model")
                     return
 
-    def rising(self, key: str, train: np.ndarray) -> bool:
-        """Whether validation metric ``key`` worsened past its best for ``OVERFIT_PATIENCE`` epochs (by over
-        ``OVERFIT_WORSE``) while the training loss fell; adds the finding."""
-        vals = np.asarray(self.hist[key], dtype=np.float64)
+    def rising(self, hist: dict[str, list], key: str, train: np.ndarray) -> bool:
+        """Whether validation metric ``key`` of ``hist`` worsened past its best for ``OVERFIT_PATIENCE`` epochs
+        (by over ``OVERFIT_WORSE``) while the training loss fell; adds the finding."""
+        vals = np.asarray(hist[key], dtype=np.float64)
         epochs = np.flatnonzero(np.isfinite(vals))  # a metric may be measured every few epochs only
         val = vals[epochs]
         lower = _lower_is_better(key[4:])
@@ -459,13 +464,18 @@ def _lower_is_better(metric: str) -> bool:
 
 
 def diagnose(monitor: Monitor | MonitorLog | Mapping | None = None, history: Any = None, *,
-             num_classes: int | None = None) -> Diagnosis:
+             num_classes: int | None = None, kept_epoch: int | None = None) -> Diagnosis:
     """Name the problems of a training run.
 
     ``monitor``: the ``Monitor`` used in ``fit`` (or its ``MonitorLog``, or that log's dict); ``history``:
     the ``History`` ``fit`` returned (or its ``history`` dict); either may be missing, and the checks that
     need it are skipped. ``num_classes``: for classification, lets the doctor recognise a loss stuck at
-    chance level.
+    chance level. ``kept_epoch``: the epoch (from 1) whose weights the model holds, when early stopping
+    restored the best ones: overfitting is judged up to it.
+
+    >>> h = {"loss": [1.0, 0.5, 0.3, 0.2, 0.1, 0.05], "val_loss": [1.0, 0.6, 0.7, 0.8, 0.9, 1.0]}
+    >>> [f.problem for f in diagnose(history=h).findings], diagnose(history=h, kept_epoch=2).findings
+    (['overfitting'], [])
     """
     if isinstance(monitor, Monitor):
         log = monitor.log
@@ -475,7 +485,7 @@ def diagnose(monitor: Monitor | MonitorLog | Mapping | None = None, history: Any
         log = MonitorLog.from_dict(monitor)
     else:
         raise TypeError(f"diagnose: monitor should be a Monitor, a MonitorLog or a dict, got {type(monitor).__name__}")
-    doc = _Doctor(log, _history_dict(history), num_classes)
+    doc = _Doctor(log, _history_dict(history), num_classes, kept_epoch)
     if log is None and not doc.hist:
         raise ValueError("diagnose: nothing to read; pass the Monitor used in fit and/or the History fit returned")
     doc.check_loss()

@@ -142,7 +142,9 @@ def build_report(run_dir: str | os.PathLike, history: Any, log: MonitorLog | Non
     config = dict(config or {})
     hist = _history_dict(history)
     classes = list(config.get("classes") or [])
-    diagnosis = diagnose(log, hist if hist else None, num_classes=len(classes) or None) \
+    kept = (metrics or {}).get("best_epoch")  # a recipe that restored its best epoch's weights says which
+    diagnosis = diagnose(log, hist if hist else None, num_classes=len(classes) or None,
+                         kept_epoch=kept if isinstance(kept, int) and kept > 0 else None) \
         if (log is not None or hist) else Diagnosis([], [], ["everything (no history and no monitor)"])
     atomic_write(run_dir / DIAGNOSIS, [json.dumps(diagnosis.to_dict(), indent=2).encode() + b"\n"])
     summary_text = None
