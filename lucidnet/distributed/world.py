@@ -91,9 +91,10 @@ def init() -> World:
         return _world
     MPI = mpi()
     comm = MPI.COMM_WORLD.Dup()
-    local = comm.Split_type(MPI.COMM_TYPE_SHARED)
-    world = World(comm.Get_rank(), comm.Get_size(), local.Get_rank(), local.Get_size())
-    local.Free()
+    hosts = comm.allgather(MPI.Get_processor_name())  # the ranks of this machine: those of the same host name
+    rank = comm.Get_rank()
+    local = [r for r, host in enumerate(hosts) if host == hosts[rank]]
+    world = World(rank, comm.Get_size(), local.index(rank), len(local))
     _comm, _world = comm, world
     if world.size > 1:
         _install_excepthook(world)
