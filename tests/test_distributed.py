@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -165,8 +166,18 @@ def _env() -> dict:
 
 def _run(args: list[str], *, nproc: int = 2, check: bool = True, timeout: float = TIMEOUT,
          cwd: str | None = None) -> subprocess.CompletedProcess:
+    """``mpiexec -n nproc python *args`` (``nproc=0``: ``python *args``), ended with all its processes (its own
+    process group) when it runs past ``timeout``."""
     cmd = dist.mpiexec_command(nproc, args, mpiexec=_mpiexec()) if nproc else [sys.executable, *args]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_env(), cwd=cwd)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=cwd,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"{' '.join(cmd)} ran past {timeout} s:\n{out[-3000:]}\n{err[-3000:]}")
+    done = subprocess.CompletedProcess(cmd, proc.returncode, out, err)
     if check and done.returncode != 0:
         pytest.fail(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     return done
