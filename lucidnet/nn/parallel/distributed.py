@@ -161,7 +161,10 @@ class DistributedDataParallel(Module):
 
     ``stats``: what the averaging has cost this process: ``allreduces``, ``bytes`` (sent into them),
     ``seconds`` (spent in MPI calls: starting the Allreduces and waiting for them) and the ``buckets``.
-    ``remove_hooks()`` ends the averaging (it also ends when the wrapper is garbage collected)."""
+    ``remove_hooks()`` ends the averaging (it also ends when the wrapper is garbage collected).
+    ``find_unused_parameters``, ``check_reduction``, ``gradient_as_bucket_view`` and ``static_graph`` are
+    accepted for PyTorch's programs: parameters without a gradient are always handled (the flags), and the
+    gradients are copied into the buckets and back."""
 
     def __init__(self, module: Module, device_ids: Sequence[Any] | None = None, output_device: Any = None,
                  dim: int = 0, broadcast_buffers: bool = True, process_group: Any = None,
