@@ -5,6 +5,7 @@
 
 Configurations (every measurement a job of its own, the configurations interleaved round by round):
   1x2      one process on 2 threads (no MPI)
+  1x1      one process on 1 thread (the cnn workload only: what one core does)
   2x1      mpiexec -n 2, one thread per rank (lucidnet's choice on 2 cores), shared memory between the ranks
   2x1-tcp  mpiexec -n 2 talking over TCP as two hosts would: MPIR_CVAR_NOLOCAL=1 (no shared memory),
            MPIR_CVAR_CH4_NETMOD=ucx with UCX_TLS=tcp,self (the mpich wheel's ch4 device, UCX on loopback TCP)
@@ -37,7 +38,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 CONFIGS = {"1x2": (1, {}), "2x1": (2, {}),
-           "2x1-tcp": (2, {"MPIR_CVAR_NOLOCAL": "1", "MPIR_CVAR_CH4_NETMOD": "ucx", "UCX_TLS": "tcp,self"})}
+           "2x1-tcp": (2, {"MPIR_CVAR_NOLOCAL": "1", "MPIR_CVAR_CH4_NETMOD": "ucx", "UCX_TLS": "tcp,self"}),
+           "1x1": (1, {"LUCIDNET_NUM_THREADS": "1"})}  # the cnn workload only: one core's speed
+RECIPE_CONFIGS = ("1x2", "2x1", "2x1-tcp")
 BATCH = 128
 
 
@@ -84,9 +87,9 @@ def worker_cnn(steps: int, bucket_mb: float) -> None:
 # ---- the driver -------------------------------------------------------------------------------------------
 
 def _env(extra: dict) -> dict:
-    env = dict(os.environ, **extra)
+    env = {k: v for k, v in os.environ.items() if k != "LUCIDNET_NUM_THREADS"}
+    env.update(extra)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
-    env.pop("LUCIDNET_NUM_THREADS", None)
     return env
 
 
@@ -151,21 +154,25 @@ def main() -> None:
         print(f"round {r + 1}/{a.rounds} done, load {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
     recipe: dict[str, list] = {}
     for _ in range(a.recipe_rounds if a.epochs else 0):
-        for config in CONFIGS:
+        for config in RECIPE_CONFIGS:
             recipe.setdefault(config, []).append(run_recipe(config, a.epochs))
             print(f"recipe {config}: {recipe[config][-1]}", file=sys.stderr, flush=True)
     print(f"load average before: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; after: "
           + " ".join(f"{x:.1f}" for x in os.getloadavg()) + f"  ({os.cpu_count()} cores)")
-    print(f"\ncnn workload, global batch {BATCH}, medians of {a.rounds} rounds of {a.steps} steps")
-    print("| config | buckets | samples/s | comm bytes/step | comm ms/step (in the step) | Allreduce alone ms |")
-    print("|---|---|---|---|---|---|")
-    base = _median(cnn[("1x2", 25.0)], "samples_per_s")
+    print(f"\ncnn workload, global batch {BATCH}, medians of {a.rounds} rounds of {a.steps} steps (x 1x2: the "
+          "median of the per-round ratios)")
+    print("| config | buckets | samples/s | x 1x2 | comm bytes/step | comm ms/step (in the step) | Allreduce "
+          "alone ms |")
+    print("|---|---|---|---|---|---|---|")
+    base = [r["samples_per_s"] for r in cnn[("1x2", 25.0)]]
     for (config, bucket), rows in cnn.items():
-        sps = _median(rows, "samples_per_s")
         nb = _median(rows, "buckets")
-        print(f"| {config} | {'-' if nb is None else f'{nb:.0f} ({bucket:g} MB cap)'} | {sps:.0f} ({sps / base:.2f}x) | "
-              f"{_fmt(_median(rows, 'comm_bytes_per_step'), ',.0f')} | {_fmt(_median(rows, 'comm_ms_per_step'), '.2f')} "
-              f"| {_fmt(_median(rows, 'allreduce_alone_ms'), '.2f')} |")
+        ratio = statistics.median(r["samples_per_s"] / b for r, b in zip(rows, base))
+        buckets = "-" if nb is None else f"{nb:.0f} ({bucket:g} MB cap)"
+        cells = [config, buckets, f"{_median(rows, 'samples_per_s'):.0f}",
+                 f"{ratio:.2f}", _fmt(_median(rows, "comm_bytes_per_step"), ",.0f"),
+                 _fmt(_median(rows, "comm_ms_per_step"), ".2f"), _fmt(_median(rows, "allreduce_alone_ms"), ".2f")]
+        print("| " + " | ".join(cells) + " |")
     if recipe:
         print(f"\nFashion-MNIST SimpleCNN recipe, {a.epochs} epoch(s) (60000 images, batch 128, Adam, cosine)")
         print("| config | train seconds | samples/s | test accuracy |")
