@@ -36,12 +36,17 @@ def _classifier(m, opt, x_shape: tuple, classes: int = 10):
     return step
 
 
-def cnn(batch: int):
-    """conv3x3(1->32)-ReLU-maxpool2, conv3x3(32->64)-ReLU-maxpool2, linear(3136->128)-ReLU-linear(10), SGD momentum."""
+def cnn_model() -> nn.Module:
+    """conv3x3(1->32)-ReLU-maxpool2, conv3x3(32->64)-ReLU-maxpool2, linear(3136->128)-ReLU-linear(10)."""
     from lucidnet.nn.conv import Conv2d
     from lucidnet.nn.pooling import MaxPool2d
-    m = nn.Sequential(Conv2d(1, 32, 3, padding=1), nn.ReLU(), MaxPool2d(2), Conv2d(32, 64, 3, padding=1), nn.ReLU(),
-                      MaxPool2d(2), nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
+    return nn.Sequential(Conv2d(1, 32, 3, padding=1), nn.ReLU(), MaxPool2d(2), Conv2d(32, 64, 3, padding=1), nn.ReLU(),
+                         MaxPool2d(2), nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
+
+
+def cnn(batch: int, model: nn.Module | None = None):
+    """``cnn_model()`` (or ``model``, the same network wrapped), SGD momentum, batch of (batch, 1, 28, 28)."""
+    m = cnn_model() if model is None else model
     return _classifier(m, optim.SGD(m.parameters(), lr=0.01, momentum=0.9), (batch, 1, 28, 28))
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from . import ops
-from .autograd import engine, version
+from .autograd import engine, hooks, version
 from .autograd.grad_mode import is_grad_enabled
 from .backend import xp
 
@@ -223,6 +223,11 @@ class Tensor:
             raise RuntimeError("requires_grad_(False) on a non-leaf tensor; use .detach() instead")
         self.requires_grad = requires_grad
         return self
+
+    def register_post_accumulate_grad_hook(self, hook) -> "hooks.RemovableHandle":
+        """Run ``hook(self)`` in every backward once this leaf's ``.grad`` holds all of that backward's
+        gradient (``lucidnet.autograd.hooks``); returns a handle whose ``remove()`` unregisters it."""
+        return hooks.register_post_accumulate_grad_hook(self, hook)
 
     def retain_grad(self) -> None:
         """Keep the gradient of a non-leaf tensor in ``.grad`` after backward."""

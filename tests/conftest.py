@@ -1,4 +1,5 @@
-"""Shared fixtures. In CI (CI=true) a parity test that is skipped fails the session: PyTorch must be there."""
+"""Shared fixtures. In CI (CI=true) a parity or MPI test that is skipped fails the session: PyTorch and MPI must
+be there."""
 import os
 
 import pytest
@@ -27,12 +28,12 @@ def backend(request):
 
 
 def pytest_runtest_logreport(report):
-    if report.skipped and "parity" in report.keywords:
+    if report.skipped and ("parity" in report.keywords or "mpi" in report.keywords):
         _skipped_parity.append(report.nodeid)
 
 
 def pytest_sessionfinish(session, exitstatus):
     if IN_CI and _skipped_parity:
-        print(f"\nCI: {len(_skipped_parity)} PyTorch parity tests were skipped (is torch==2.13.0 installed?): "
-              f"{_skipped_parity[:5]}")
+        print(f"\nCI: {len(_skipped_parity)} PyTorch parity or MPI tests were skipped (are torch==2.13.0 and the "
+              f"test extra's mpi4py and mpich installed?): {_skipped_parity[:5]}")
         session.exitstatus = 1

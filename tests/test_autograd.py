@@ -563,3 +563,27 @@ def test_view_of_a_shared_gradient_is_not_owned():
     (a + b).backward()
     np.testing.assert_array_equal(x.grad, np.full((2, 3), 4.0))
     np.testing.assert_array_equal(w.grad, np.full(6, 2.0))
+
+
+def test_post_accumulate_grad_hooks_run_once_with_the_whole_gradient():
+    w = ln.tensor([1.0, 2.0], requires_grad=True)
+    b = ln.tensor([0.5], requires_grad=True)
+    seen, ends = [], []
+
+    def hook(t):
+        seen.append((t is w, t.grad.tolist()))
+        ln.autograd.hooks.queue_callback(lambda: ends.append(len(seen)))
+
+    handles = [w.register_post_accumulate_grad_hook(hook), b.register_post_accumulate_grad_hook(hook)]
+    loss = (w * w).sum() * 2 + (w * b).sum()
+    loss.backward()
+    assert sorted(seen) == [(False, [3.0]), (True, [4.5, 8.5])]
+    assert ends == [2, 2]  # queued callbacks ran after the backward, once each
+    for h in handles:
+        h.remove()
+    (w * 3).sum().backward()
+    assert len(seen) == 2
+    with pytest.raises(RuntimeError, match="no backward is running"):
+        ln.autograd.hooks.queue_callback(lambda: None)
+    with pytest.raises(RuntimeError, match="non-leaf"):
+        (w * 2).register_post_accumulate_grad_hook(hook)

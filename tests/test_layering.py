@@ -4,8 +4,11 @@ Layers, low to high (a package may import its own layer's packages and any lower
 
     level 0  engine        the root modules (``tensor``, ``random``, ``backend``, ``config``, any other
                            top-level ``.py`` but ``__init__``/``__main__``) and the packages ``autograd``,
-                           ``ops``, ``fused``, ``kernels``, ``serialization``; one layer, its parts may
-                           import each other
+                           ``ops``, ``fused``, ``kernels``, ``serialization``, ``distributed``; one layer, its
+                           parts may import each other. ``distributed`` (the processes of an MPI job and
+                           their collectives, like ``torch.distributed``) is engine: it moves arrays and
+                           knows no layer, and nn (``DistributedDataParallel``, ``SyncBatchNorm``), data
+                           (``DistributedSampler``) and train build on it
     level 1  nn            ``nn``, ``models`` (models are built from nn layers)
     level 2  optim         ``optim``
     level 2  data          ``data``, ``datasets``, ``utils`` (PyTorch's ``torch.utils.data`` path to ``data``)
@@ -41,7 +44,7 @@ FACADE = "<facade>"
 
 # (layer, level, packages, whether the layer's packages may import each other)
 LAYERS = (
-    ("engine", 0, (ROOT, "autograd", "ops", "fused", "kernels", "serialization"), True),
+    ("engine", 0, (ROOT, "autograd", "ops", "fused", "kernels", "serialization", "distributed"), True),
     ("nn", 1, ("nn", "models"), True),
     ("optim", 2, ("optim",), True),
     ("data", 2, ("data", "datasets", "utils"), True),

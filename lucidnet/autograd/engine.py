@@ -9,11 +9,15 @@ what is already there (as in PyTorch: call ``zero_grad()`` between steps). The e
 into arrays it owns (see the ownership rule in ``function.py``) so accumulation makes no temporaries.
 Unless ``retain_graph=True``, every node's saved arrays are freed after use; a second backward
 through the same graph raises an error that says so.
+
+Hooks (``hooks.py``): a leaf's post-accumulate-grad hooks run as soon as the last node that feeds it has
+passed its gradient on (the edges into hooked leaves are counted first, only when some tensor has a hook),
+and callbacks queued during the backward run after it.
 """
 from __future__ import annotations
 
 from ..backend import xp
-from . import version
+from . import hooks, version
 
 
 class _Acc:
@@ -86,17 +90,65 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         g = xp.array(getattr(grad, "array", grad), dtype=root.array.dtype, copy=True)
         if g.shape != root.array.shape:
             raise RuntimeError(f"backward(): gradient of shape {g.shape} given for an output of shape {root.array.shape}")
+    if not hooks.active():
+        _run(root, g, retain_graph, None)
+        return
+    hooks.begin_backward()
+    ok = False
+    try:
+        _run(root, g, retain_graph, _Pending())
+        ok = True
+    finally:
+        hooks.end_backward(ok)
+
+
+class _Pending:
+    """The hooked leaves of one backward: how many edges of the graph still have to bring them a gradient."""
+
+    def __init__(self):
+        self.edges: dict[int, int] = {}
+        self.got: set[int] = set()
+
+    def count(self, order: list) -> None:
+        for t in order:
+            for p in t._node.parents:
+                if p is not None and p._node is None and hooks.post_accumulate_hooks(p) is not None:
+                    self.edges[id(p)] = self.edges.get(id(p), 0) + 1
+
+    def arrived_from(self, parents: tuple) -> None:
+        """A node has passed its gradients on to ``parents``: run the hooks of the leaves that now have all."""
+        for p in parents:
+            if p is None or id(p) not in self.edges:
+                continue
+            left = self.edges[id(p)] = self.edges[id(p)] - 1
+            if left == 0 and id(p) in self.got:
+                _fire(p)
+
+
+def _fire(leaf) -> None:
+    for hook in hooks.post_accumulate_hooks(leaf) or ():
+        hook(leaf)
+
+
+def _run(root, g, retain_graph: bool, pending: _Pending | None) -> None:
     if root._node is None:
         _accumulate_leaf(root, g, True)
+        if pending is not None:
+            _fire(root)
         return
     order = _toposort(root)
+    if pending is not None:
+        pending.count(order)
     accs = {id(root): _Acc(g, True)}
     for t in order:
         acc = accs.pop(id(t), None)
         node = t._node
         if acc is None:
+            parents = node.parents
             if not retain_graph:
                 node.release()
+            if pending is not None:
+                pending.arrived_from(parents)
             continue
         if t._retains_grad:
             _accumulate_leaf(t, acc.g, False)
@@ -117,9 +169,13 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
                 owned = owned and sum(x is not None and (x is pg or x.base is pg) for x in grads) == 1
             if p._node is None:
                 _accumulate_leaf(p, pg, owned)
+                if pending is not None:
+                    pending.got.add(id(p))
             else:
                 a = accs.get(id(p))
                 if a is None:
                     accs[id(p)] = _Acc(pg, owned)
                 else:
                     a.add(pg, owned)
+        if pending is not None:
+            pending.arrived_from(node.parents)

@@ -60,8 +60,20 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"lucidnet: warning: {message}", file=sys.stderr if file is None else file)
 
 
+def _failed(code: int) -> int:
+    """``code``, or in a data-parallel job (``mpiexec``) the end of the whole job: one rank's error would
+    otherwise leave the others waiting for it."""
+    from .. import distributed
+    if distributed.is_initialized() and distributed.get_world_size() > 1:
+        print(f"lucidnet.distributed: rank {distributed.get_rank()} of {distributed.get_world_size()} failed; "
+              "aborting the job", file=sys.stderr)
+        distributed.abort(code)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # what ran, for a command that re-runs itself
     show_warning, warnings.showwarning = warnings.showwarning, _show_warning
     stdout = sys.stdout
     if not isinstance(stdout, _PipeSafe) and hasattr(stdout, "fileno"):
@@ -74,9 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.run(args) or 0)
     except (FileNotFoundError, ValueError, KeyError, TypeError, ImportError) as e:
         print(f"lucidnet {args.command}: error: {e}", file=sys.stderr)
-        return 2
+        return _failed(2)
     except KeyboardInterrupt:
         print(f"lucidnet {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return _failed(130)
     finally:
         sys.stdout, warnings.showwarning = stdout, show_warning

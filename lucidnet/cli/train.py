@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import math
+import subprocess
 import sys
 from pathlib import Path
 
+from ..distributed import is_main_process, launched, mpiexec_command
 from ..optim.factory import OPTIMIZERS, SCHEDULES
 from ..recsys import recipes as recsys_recipes
 from ..recsys.data import SPLITS
@@ -167,6 +169,9 @@ def add_parser(sub) -> None:
                    help="continue the interrupted run in --out (same options; refused if there is none)")
     p.add_argument("--overwrite", action="store_true", help="replace a run that --out already holds")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--nproc", type=POSITIVE_INT, default=None, metavar="N",
+                   help="train data-parallel on N processes of this machine: runs this command under mpiexec -n N "
+                        '(pip install "lucidnet[mpi]"); on a cluster, start it with your mpiexec instead')
     g = p.add_argument_group("recipe settings (each applies to the recipes that have it; default: the recipe's)")
     for flag, kwargs in SETTING_OPTIONS.items():
         g.add_argument(flag, default=argparse.SUPPRESS, **kwargs)
@@ -220,9 +225,23 @@ def _missing(module: str) -> bool:
         return True
 
 
+def relaunch(args) -> int:
+    """This command again, under ``mpiexec -n args.nproc`` (without ``--nproc``); mpiexec's exit status."""
+    argv, skip = [], False
+    for a in args.argv:
+        if skip or a == "--nproc" or a.startswith("--nproc="):
+            skip = a == "--nproc"
+            continue
+        argv.append(a)
+    return subprocess.run(mpiexec_command(args.nproc, ["-m", "lucidnet", *argv])).returncode
+
+
 def run(args) -> int:
+    if (args.nproc or 1) > 1 and not launched():
+        resolve(args)  # a bad option is refused here, once
+        return relaunch(args)
     recipe, overrides = resolve(args)
-    if _missing("matplotlib"):
+    if _missing("matplotlib") and is_main_process():
         print('note: matplotlib is not installed, so report.html will have no plots: pip install "lucidnet[report]"',
               file=sys.stderr)
     if args.resume and args.overwrite:

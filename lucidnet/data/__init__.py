@@ -11,6 +11,8 @@ streams cut into chunks for truncated BPTT (``StreamLoader``).
 from .collate import default_collate, stack_samples, to_tensors
 from .dataloader import DataLoader, steps_per_epoch
 from .dataset import Dataset, Subset, TensorDataset, random_split
+from . import distributed
+from .distributed import DistributedSampler
 from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
                       WeightedRandomSampler)
 from .split import holdout
@@ -19,4 +21,4 @@ from .streams import StreamLoader, as_streams, chunks
 __all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "DataLoader", "default_collate",
            "stack_samples", "to_tensors", "steps_per_epoch", "StreamLoader", "as_streams", "chunks", "Sampler",
            "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler",
-           "holdout"]
+           "holdout", "DistributedSampler", "distributed"]

@@ -28,7 +28,8 @@ from ..autograd.function import Function
 from ..backend import xp
 from .. import kernels
 
-__all__ = ["BatchNorm", "LayerNorm", "GroupNorm", "batch_norm", "batch_norm_hardtanh", "layer_norm", "group_norm"]
+__all__ = ["BatchNorm", "LayerNorm", "GroupNorm", "batch_norm", "batch_norm_hardtanh", "sync_batch_norm", "layer_norm",
+           "group_norm"]
 
 
 # ---- reductions shared by the kernels ---------------------------------------------------------------
@@ -157,10 +158,15 @@ class BatchNorm(Function):
     Works in the input's memory layout (NCHW, or channels-last as a conv leaves it): no transposing copy,
     and the output has the input's layout. ``clip=(lo, hi)``: a hardtanh (ReLU6) after the normalisation,
     folded into the same passes (the compiled kernels clip as they write and mask the gradient as they read).
+
+    ``sync``: a function summing an array in place over the processes of a job (``all_reduce``): training
+    statistics are then those of the whole batch, every rank's share together (two sums forward, one
+    backward: the global mean first, then the centred squares, as in one process), on the NumPy path.
     """
 
     def forward(self, x, weight=None, bias=None, *, running_mean=None, running_var=None, training=True,
-                momentum=0.1, eps=1e-5, clip=None):
+                momentum=0.1, eps=1e-5, clip=None, sync=None):
+        self.sync = sync if training else None
         out = self._normalize(x, weight, bias, running_mean, running_var, training, momentum, eps, clip)
         if clip is not None and self.inside is None:  # the NumPy path: clip the normalised output
             lo, hi = (x.dtype.type(v) for v in clip)
@@ -172,18 +178,27 @@ class BatchNorm(Function):
         self.inside = None
         last = _channels_last(x)
         x3 = _view3(x, last)                                       # (N, C, L) or (N, L, C)
-        m = x.size // x.shape[1]
-        fused = self.fused = _numba_rows(x, last)                  # a module or None; then x3 is (N, L, C): rows (M, C)
+        m = local = x.size // x.shape[1]
+        sync = self.sync
+        # the compiled kernels (a module or None; then x3 is (N, L, C): rows (M, C)); a synchronised batch norm: NumPy
+        fused = self.fused = None if sync else _numba_rows(x, last)
         self.shape, self.training, self.last = x.shape, training, last
         if training:
             if fused:
                 mean, var = fused.moments(x3.reshape(m, -1))
             else:
                 mean = _channel_sum(x3, last)
+                if sync:  # the sums and the sample counts of every rank (float64: counts stay exact)
+                    total = xp.append(mean.astype(xp.float64), float(local))
+                    sync(total)
+                    mean, m = total[:-1].astype(x.dtype), int(total[-1])
                 mean /= m
                 xc = self.xc = xp.subtract(x3, _per_channel(mean, last))  # saved for backward
                 var = _channel_dot(xc, xc, last)
+                if sync:
+                    sync(var)
                 var /= m
+            self.m = m
             _update_running(running_mean, running_var, mean, var, momentum, m)
             invstd = _rsqrt(var, eps)
         else:
@@ -250,9 +265,15 @@ class BatchNorm(Function):
         gx = gw = gb = None
         if self.training:
             xc = self.xc
-            m = xc.size // xc.shape[2 if last else 1]
+            m = self.m
             sum_g = _channel_sum(g3, last)
             dot = _channel_dot(g3, xc, last)                         # sum(g * (x - mean)) per channel
+            if need_w or need_b:  # this rank's share (data parallelism averages the ranks' parameter gradients)
+                gw, gb = (dot * invstd if need_w else None), (sum_g if need_b else None)
+            if self.sync and need_x:  # the input's gradient takes the sums over every rank's samples
+                both = xp.concatenate([sum_g, dot])
+                self.sync(both)
+                sum_g, dot = both[:len(sum_g)], both[len(sum_g):]
             if need_x:
                 # gx = scale * (g - mean(g) - xhat * mean(g * xhat)), xhat = xc * invstd
                 gx = xp.multiply(xc, _per_channel(invstd * invstd * dot / m, last))
@@ -260,10 +281,6 @@ class BatchNorm(Function):
                 xp.subtract(g3, gx, out=gx)
                 gx *= _per_channel(scale, last)
                 gx = _unview3(gx, self.shape, last)
-            if need_w:
-                gw = dot * invstd
-            if need_b:
-                gb = sum_g
         else:
             if need_x:
                 gx = _unview3(xp.multiply(g3, _per_channel(scale, last)), self.shape, last)
@@ -287,6 +304,20 @@ def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=Non
     return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps, None)
 
 
+def sync_batch_norm(input, running_mean=None, running_var=None, weight=None, bias=None, training: bool = False,
+                    momentum: float | None = 0.1, eps: float = 1e-5, all_reduce=None):
+    """``batch_norm`` whose training statistics cover every process's batch: ``all_reduce(array)`` sums an
+    array in place over the processes (``lucidnet.distributed.all_reduce``); None: this process's batch only.
+
+    >>> import numpy as np, lucidnet as ln
+    >>> x = ln.randn(6, 3)
+    >>> one = sync_batch_norm(x, training=True, all_reduce=lambda a: None)  # a world of one: the sums stay
+    >>> bool(np.allclose(one.numpy(), batch_norm(x, training=True).numpy(), atol=1e-6))
+    True
+    """
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps, None, all_reduce)
+
+
 def batch_norm_hardtanh(input, running_mean=None, running_var=None, weight=None, bias=None, training: bool = False,
                         momentum: float | None = 0.1, eps: float = 1e-5, min_val: float = 0.0,
                         max_val: float = 6.0):
@@ -304,7 +335,7 @@ def batch_norm_hardtanh(input, running_mean=None, running_var=None, weight=None,
                        (float(min_val), float(max_val)))
 
 
-def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps, clip):
+def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps, clip, sync=None):
     from ..tensor import Tensor
 
     x = input
@@ -331,7 +362,8 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
     rm = None if running_mean is None else running_mean.array
     rv = None if running_var is None else running_var.array
     return BatchNorm.apply(x, weight, bias, running_mean=rm, running_var=rv, training=use_batch,
-                           momentum=0.1 if momentum is None else float(momentum), eps=float(eps), clip=clip)
+                           momentum=0.1 if momentum is None else float(momentum), eps=float(eps), clip=clip,
+                           sync=sync if use_batch else None)
 
 
 # ---- layer norm ---------------------------------------------------------------------------------------

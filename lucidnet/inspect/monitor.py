@@ -151,6 +151,8 @@ class Monitor(Callback):
     training checkpoint).
     """
 
+    rank_zero_only = True  # prints or writes files: rank 0 alone, in a data-parallel run
+
     def __init__(self, every: int = DEFAULT_EVERY, layers: list[str] | None = None, dead_window: int = 3):
         for name, v in (("every", every), ("dead_window", dead_window)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:

@@ -26,6 +26,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from .. import distributed as dist
 from ..ops import softmax
 from ..serialization.atomic import atomic_write
 from ..tensor import from_numpy
@@ -426,7 +427,10 @@ def finish_run(out: str | os.PathLike | None, model: Any, config: Mapping, metri
                monitor: Monitor | MonitorLog | None = None, *, footer: str = "", **predictions: Any) -> Diagnosis | None:
     """The end of every recipe's run. Without a run directory (``out=None``): ``message`` printed. With one: the
     model and config saved, ``metrics.json`` written (and the training checkpoint removed), ``message`` and
-    ``footer`` printed, then the report (:func:`write_run_report`) written and the doctor's findings printed."""
+    ``footer`` printed, then the report (:func:`write_run_report`) written and the doctor's findings printed.
+    In a data-parallel run (``mpiexec``) rank 0 alone does this; the other ranks return None."""
+    if not dist.is_main_process():
+        return None
     if out is None:
         print(message + (f"\n{footer}" if footer else ""))
         return None

@@ -53,6 +53,8 @@ class TensorBoard(Callback):
     ``monitor``: a ``Monitor`` in the same ``fit``, whose layer statistics are written too.
     """
 
+    rank_zero_only = True  # prints or writes files: rank 0 alone, in a data-parallel run
+
     def __init__(self, log_dir: str | os.PathLike = "runs", update_freq: int | str = "epoch", histogram_freq: int = 1,
                  monitor: Monitor | None = None):
         if update_freq != "epoch" and (isinstance(update_freq, bool) or not isinstance(update_freq, int)

@@ -121,6 +121,9 @@ class _BatchNorm(Module):
         # running statistics are kept; otherwise the running statistics
         use_batch = self.training or self.running_mean is None
         args = (x, self.running_mean, self.running_var, self.weight, self.bias, use_batch, factor, self.eps)
+        return self._kernel(args, clip)
+
+    def _kernel(self, args: tuple, clip: tuple | None) -> Tensor:
         return batch_norm(*args) if clip is None else batch_norm_hardtanh(*args, *clip)
 
     def extra_repr(self) -> str:

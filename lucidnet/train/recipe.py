@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from .. import distributed as dist
 from .rundir import open_run
 
 __all__ = ["Recipe", "Run", "RunOptions", "run", "data_dir"]
@@ -125,7 +127,11 @@ def data_dir(options: RunOptions) -> str | None:
 def run(recipe: Recipe, overrides: Mapping[str, Any] | None = None, **options: Any) -> Any:
     """Train ``recipe`` with ``overrides`` (see :meth:`Recipe.with_overrides`); ``options`` are those of
     :class:`RunOptions` (``out``, ``data``, ``download``, ``seed``, ``resume``, ``overwrite``, ``verbose``).
-    With ``out``, the run directory is held for the run (``rundir.open_run``)."""
+    With ``out``, the run directory is held for the run (``rundir.open_run``).
+
+    Under ``mpiexec -n N`` every rank runs the recipe (``fit`` trains data-parallel); rank 0 holds ``out`` and
+    prints, the other ranks run silently with a private temporary directory as theirs (what they would
+    write goes there and is deleted; a resume reads rank 0's checkpoint)."""
     recipe, opts = recipe.with_overrides(overrides), RunOptions(**options)
     for key in ("epochs", "batch_size"):
         value = recipe.train.get(key)
@@ -133,6 +139,11 @@ def run(recipe: Recipe, overrides: Mapping[str, Any] | None = None, **options: A
             raise ValueError(f"recipe {recipe.name!r}: {key} must be a positive int, got {value!r}")
     if opts.resume and opts.out is None:
         raise ValueError("resume continues the interrupted run in a run directory; give out=")
+    world = dist.joined()
+    if world is not None and world.rank != 0:
+        with tempfile.TemporaryDirectory(prefix=f"lucidnet-rank{world.rank}-") as aside:
+            out = None if opts.out is None else aside
+            return recipe.runner(recipe, dataclasses.replace(opts, out=out, verbose=0, overwrite=False))
     if opts.out is None:
         return recipe.runner(recipe, opts)
     with open_run(opts.out, recipe.name, recipe.settings(), opts.seed, resume=opts.resume, overwrite=opts.overwrite):

@@ -7,6 +7,10 @@ backward, (clip), ``optimizer.step()``; ``TBPTTStep`` for recurrent language mod
 callback asks for it (callbacks without batch hooks cost nothing per step) or ``fit(max_seconds=...)`` times
 the batches.
 
+Under ``mpiexec -n N`` the same ``fit`` trains data-parallel (``lucidnet.train.distributed``): the batch size
+stays the global one, each rank trains on its share, gradients are averaged, metrics summed over the ranks,
+and rank 0 alone prints and writes; ``save_checkpoint`` and ``evaluate`` during ``fit`` are then collective.
+
 >>> import numpy as np, lucidnet as ln
 >>> _ = ln.manual_seed(0)
 >>> x = np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32)
@@ -38,6 +42,7 @@ from .callbacks.progress import ProgressBar
 from .callbacks.training_checkpoint import TrainingCheckpoint
 from .data import as_loader, batch_size_of, inputs_only
 from .data import split_batch as default_split
+from .distributed import WorldRun
 from .history import History
 from .metrics import Mean, Metric
 from .resolve import CLASSIFICATION_LOSSES, LOGIT_LOSSES, get_loss, get_optimizer
@@ -57,6 +62,16 @@ def _first(out: Any) -> Any:
 
 def _arr(x: Any) -> Any:
     return x.array if isinstance(x, Tensor) else x
+
+
+def _same_world(extra: dict | None, size: int, path: Any, anywhere: bool = False) -> None:
+    """An error when a checkpoint saved in the middle of an epoch (``anywhere``: at any point) by a number of
+    processes is resumed by another number."""
+    saved, in_epoch = int((extra or {}).get("world_size", 1)), bool((extra or {}).get("in_epoch"))
+    if (in_epoch or anywhere) and saved != size:
+        where = " in the middle of an epoch" if in_epoch else ""
+        raise ValueError(f"fit: {os.fspath(path)} was saved by {saved} process(es){where}; resume it with as many "
+                         f"(mpiexec -n {saved}), not {size}")
 
 
 class Trainer:
@@ -127,6 +142,7 @@ class Trainer:
         self._epoch_finished = False
         self._loss_mean = Mean(name="loss")
         self._callback_list: CallbackList | None = None
+        self._world: WorldRun | None = None  # this rank's side of a data-parallel fit in progress
 
     # ---- set-up -----------------------------------------------------------------------------------
     @property
@@ -167,14 +183,34 @@ class Trainer:
         # so the state they save has every other callback's update (and this epoch's history) in it
         cbs = [cb for cb in cbs if not isinstance(cb, TrainingCheckpoint)] + [self.history] + \
               [cb for cb in cbs if isinstance(cb, TrainingCheckpoint)]
-        return CallbackList(cbs, self)
+        return CallbackList(cbs, self, rank=0 if self._world is None else self._world.rank)
 
     # ---- logs -------------------------------------------------------------------------------------
     def running_logs(self) -> dict[str, Any]:
-        """The current epoch's training loss and metrics so far (exact over the batches seen)."""
+        """The current epoch's training loss and metrics so far (exact over the batches seen; in a
+        data-parallel run, over this rank's)."""
         logs: dict[str, Any] = {"loss": self._loss_mean.result()}
         for m in self.metrics:
             logs[m.name] = m.result()
+        return logs
+
+    def _accumulators(self) -> list[dict]:
+        """The loss's and the metrics' accumulator states, summed over the ranks in a data-parallel run."""
+        states = [self._loss_mean.state_dict()] + [m.state_dict() for m in self.metrics]
+        return states if self._world is None else self._world.summed(states)
+
+    def _epoch_logs(self) -> dict[str, Any]:
+        """The epoch's training loss and metrics (over every rank's batches)."""
+        if self._world is None:
+            return self.running_logs()
+        states = self._accumulators()
+        mean = Mean(name="loss")
+        mean.load_state_dict(states[0])
+        logs: dict[str, Any] = {"loss": mean.result()}
+        for m, state in zip(self.metrics, states[1:]):
+            total = self._fresh(m)
+            total.load_state_dict(state)
+            logs[m.name] = total.result()
         return logs
 
     def current_lr(self) -> float | None:
@@ -184,20 +220,30 @@ class Trainer:
 
     # ---- checkpoints ------------------------------------------------------------------------------
     def save_checkpoint(self, path: str | os.PathLike) -> None:
-        """Write the run's full state to ``path`` (atomically); ``fit(resume=path)`` continues from it."""
+        """Write the run's full state to ``path`` (atomically); ``fit(resume=path)`` continues from it.
+        During a data-parallel ``fit`` every rank calls it (the epoch's accumulators are summed over the ranks)
+        and rank 0 writes."""
         from ..serialization import save_checkpoint
 
         loader = self.train_loader if hasattr(self.train_loader, "state_dict") else None
         finished = self._epoch_finished
+        states = self._accumulators()
         extra = {
             "in_epoch": not finished,
             "batch_in_epoch": 0 if finished else self.batch_in_epoch,
             "stop_training": bool(self.stop_training),
             "elapsed": self.elapsed,
-            "loss": self._loss_mean.state_dict(),
-            "metrics": {m.name: m.state_dict() for m in self.metrics},
+            "loss": states[0],
+            "metrics": {m.name: state for m, state in zip(self.metrics, states[1:])},
             "callbacks": self._callback_list.state_dict() if self._callback_list is not None else {},
         }
+        world = self._world
+        if world is not None:
+            extra["world_size"] = world.size
+            if world.sampler is not None:
+                extra["sampler_seed"] = world.sampler.seed
+            if world.rank != 0:
+                return
         save_checkpoint(path, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler, loader=loader,
                         epoch=self.epoch + 1 if finished else self.epoch, step=self.global_step,
                         history=self.history.state_dict(), extra=extra)
@@ -206,8 +252,16 @@ class Trainer:
         from ..serialization import load_checkpoint
 
         loader = self.train_loader if hasattr(self.train_loader, "load_state_dict") else None
-        ck = load_checkpoint(path, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler,
-                             loader=loader)  # restores the library RNG too
+        world = self._world
+        if world is None:
+            try:
+                ck = load_checkpoint(path, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler,
+                                     loader=loader)  # restores the library RNG too
+            except ValueError:
+                _same_world(load_checkpoint(path, restore_rng=False)["extra"], 1, path, anywhere=True)  # clearer
+                raise
+        else:
+            ck = self._load_in_world(world, os.fspath(path), loader)
         extra = ck["extra"] or {}
         self.history.load_state_dict(ck["history"])
         self.epoch = self.start_epoch = int(ck["epoch"])
@@ -220,12 +274,34 @@ class Trainer:
                                  f"{type(self.train_loader).__name__} cannot resume mid-epoch (it has no "
                                  "load_state_dict); use a lucidnet DataLoader")
             self.batch_in_epoch = int(extra["batch_in_epoch"])
-            self._loss_mean.load_state_dict(extra["loss"])
-            saved = extra.get("metrics", {})
-            for m in self.metrics:
-                if m.name in saved:
-                    m.load_state_dict(saved[m.name])
+            if world is None or world.rank == 0:  # a data-parallel run saved the sums of every rank's
+                self._loss_mean.load_state_dict(extra["loss"])
+                saved = extra.get("metrics", {})
+                for m in self.metrics:
+                    if m.name in saved:
+                        m.load_state_dict(saved[m.name])
         return extra
+
+    def _load_in_world(self, world: WorldRun, path: str, loader: Any) -> dict[str, Any]:
+        """``load_checkpoint`` of rank 0's file on every rank; the loader resumes an epoch in progress only
+        (saved by as many ranks), in this rank's order."""
+        from ..serialization import load_checkpoint
+
+        local, copied = world.local_copy(path)
+        try:
+            ck = load_checkpoint(local, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler)
+        finally:
+            if copied:
+                os.unlink(local)
+        extra = ck["extra"] or {}
+        _same_world(extra, world.size, path)
+        if extra.get("in_epoch"):
+            if loader is not None and ck["loader_state_dict"] is not None:
+                loader.load_state_dict(ck["loader_state_dict"])
+        if world.sampler is not None and extra.get("sampler_seed") is not None:
+            world.sampler.seed = int(extra["sampler_seed"])
+        world.resumed_loader(self.train_loader, int(ck["epoch"]))
+        return ck
 
     # ---- the loop ---------------------------------------------------------------------------------
     def fit(self, train_data: Any, epochs: int = 1, *, val_data: Any = None, batch_size: int = 32,
@@ -257,7 +333,12 @@ class Trainer:
         if checkpoint_every is not None and not hasattr(loader, "state_dict"):
             raise ValueError(f"fit: checkpoint_every needs a loader that can resume mid-epoch (with state_dict()); "
                              f"{type(loader).__name__} has none. Checkpoint at epoch ends only (checkpoint= alone)")
-        resume_path = self._resume_path(resume, checkpoint)
+        world = self._world = WorldRun.join()  # one rank of several (mpiexec): data-parallel
+        if world is None:
+            resume_path = self._resume_path(resume, checkpoint)
+        else:  # rank 0's checkpoint decides, and is read by every rank
+            loader = world.train_loader(loader)
+            resume_path = world.decide(self._resume_path(resume, checkpoint) if world.rank == 0 else None)
 
         _ = self.optimizer  # built now (from a name), before the callbacks and a resume use it
         self.train_loader = loader
@@ -276,6 +357,8 @@ class Trainer:
         if resume_path is not None:
             extra = self._load_checkpoint(resume_path)
             self.resumed = True
+        if world is not None:
+            world.wrap(self.model)
         self.history.params = dict(self.params)
         was_training = getattr(self.model, "training", True)
         cbs.on_train_begin()
@@ -294,20 +377,31 @@ class Trainer:
                 mid_epoch = False
                 cbs.on_epoch_begin(epoch)
                 if not self.stop_training:
+                    if world is not None:
+                        world.begin_epoch(loader, epoch)
                     self._train_epoch(loader, cbs)
-                logs = self.running_logs()
+                logs = self._epoch_logs()
                 if val_loader is not None:
+                    if world is not None:
+                        world.sync_buffers()
                     val = step.evaluate(self, val_loader)
                     logs.update({f"val_{k}": v for k, v in val.items()})
                 logs["lr"] = self.current_lr()
                 logs.update(step.epoch_logs(self))
                 self._epoch_finished = True
                 cbs.on_epoch_end(epoch, logs)
+                if world is not None:
+                    self.stop_training = world.any(self.stop_training)
                 if self.stop_training:
                     break
+            if world is not None:
+                world.sync_buffers()
         finally:
             if hasattr(self.model, "train"):
                 self.model.train(was_training)
+            if world is not None:
+                world.release()
+            self._world = None
         cbs.on_train_end(logs)
         return self.history
 
@@ -339,6 +433,7 @@ class Trainer:
         has_begin, has_end = cbs.has_batch_begin, cbs.has_batch_end
         max_seconds, clock = self.max_seconds, self.clock
         timed = max_seconds is not None
+        world = self._world
         if hasattr(self.model, "train"):
             self.model.train()
         self.step.begin_epoch()
@@ -360,20 +455,25 @@ class Trainer:
             self.global_step += 1
             if timed:
                 self.elapsed = start + clock() - t0
+                if world is not None:  # one clock for every rank (a time-based schedule, the budget)
+                    self.elapsed = world.largest(self.elapsed)
                 if self.elapsed >= max_seconds:
                     self.stop_training = True
             if has_end:
                 cbs.on_batch_end(i - 1, {"loss": value, "size": n})
+            if world is not None:  # every rank stops at the same step
+                self.stop_training = world.any(self.stop_training)
             if self.stop_training:
                 break
         self.elapsed = start + clock() - t0
 
     def _run_eval(self, loader: Any, metrics: list[Metric]) -> dict[str, Any]:
-        """Loss and metrics over ``loader``, under ``inference(model)``."""
-        model, loss_fn, split = self.model, self.loss_fn, self.split_batch
+        """Loss and metrics over ``loader``, under ``inference(model)`` (in a data-parallel fit, each rank on every
+        N-th batch, the sums over the ranks)."""
+        model, loss_fn, split, world = self.model, self.loss_fn, self.split_batch, self._world
         mean = Mean()
         with inference(model):
-            for batch in loader:
+            for batch in (loader if world is None else world.eval_batches(loader)):
                 inputs, target = split(batch)
                 if target is None and (loss_fn is not None or metrics):
                     raise ValueError("evaluate: the data has no targets (batches of inputs only); "
@@ -385,6 +485,10 @@ class Trainer:
                     o, t = _arr(_first(out)), _arr(target)
                     for m in metrics:
                         m.update(o, t)
+        if world is not None:
+            states = world.summed([mean.state_dict()] + [m.state_dict() for m in metrics])
+            for acc, state in zip([mean, *metrics], states):
+                acc.load_state_dict(state)
         logs: dict[str, Any] = {"loss": mean.result()} if loss_fn is not None else {}
         for m in metrics:
             logs[m.name] = m.result()

@@ -8,6 +8,9 @@ history) and stops it with ``self.trainer.stop_training = True``. Hooks get ``lo
 * ``on_epoch_end``: the epoch's ``loss`` and metrics, ``val_*`` after validation, and ``lr``.
 * ``on_train_end``: the last epoch's logs.
 
+In a data-parallel run (``mpiexec``) every rank runs the callbacks, but for those with ``rank_zero_only``
+(they print or write files), which rank 0 alone runs.
+
 A callback with state that must survive a resumed run (best value so far, patience counter) returns it
 from ``state_dict()`` (nested dicts, lists, numbers, strings and NumPy arrays) and takes it back in
 ``load_state_dict()``; the training checkpoint stores it.
@@ -34,6 +37,8 @@ class Callback:
     trainer: "Trainer"
     #: whether ``CallbackList.state_dict`` collects this callback's state (the History is saved on its own)
     saved_with_callbacks: bool = True
+    #: in a data-parallel run (``mpiexec``), whether only rank 0 runs it: the callbacks that print or write files
+    rank_zero_only: bool = False
 
     def set_trainer(self, trainer: "Trainer") -> None:
         self.trainer = trainer
@@ -72,13 +77,14 @@ class CallbackList:
     """Calls each hook on every callback, in order. Per-batch hooks are called only on the callbacks that
     override them, so callbacks without batch hooks cost nothing per step."""
 
-    def __init__(self, callbacks: Iterable[Callback], trainer: "Trainer"):
+    def __init__(self, callbacks: Iterable[Callback], trainer: "Trainer", rank: int = 0):
         self.callbacks = list(callbacks)
         for cb in self.callbacks:
             if not isinstance(cb, Callback):
                 raise TypeError(f"callbacks: expected Callback instances, got {type(cb).__name__}")
             cb.set_trainer(trainer)
-        self._by_hook = {h: [getattr(cb, h) for cb in self.callbacks
+        runs = [cb for cb in self.callbacks if rank == 0 or not cb.rank_zero_only]  # rank: of a data-parallel run
+        self._by_hook = {h: [getattr(cb, h) for cb in runs
                              if getattr(type(cb), h) is not getattr(Callback, h)] for h in _HOOKS}
         self.has_batch_begin = bool(self._by_hook["on_batch_begin"])
         self.has_batch_end = bool(self._by_hook["on_batch_end"])

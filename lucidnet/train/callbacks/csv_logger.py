@@ -26,6 +26,8 @@ class CSVLogger(Callback):
     >>> logger = CSVLogger("training.csv")
     """
 
+    rank_zero_only = True  # prints or writes files: rank 0 alone, in a data-parallel run
+
     def __init__(self, filename: str | os.PathLike, separator: str = ",", append: bool = False):
         self.filename, self.sep, self.append = os.fspath(filename), separator, append
         self.keys: list[str] | None = None

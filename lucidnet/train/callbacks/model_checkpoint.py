@@ -23,6 +23,8 @@ class ModelCheckpoint(Callback):
     'max'
     """
 
+    rank_zero_only = True  # prints or writes files: rank 0 alone, in a data-parallel run
+
     def __init__(self, filepath: str | os.PathLike, monitor: str = "val_loss", verbose: int = 0,
                  save_best_only: bool = False, mode: str = "auto", save_freq: str | int = "epoch",
                  initial_value_threshold: float | None = None):

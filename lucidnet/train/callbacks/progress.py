@@ -41,6 +41,8 @@ class ProgressBar(Callback):
     ``fit(verbose=...)`` adds one of these unless a ``ProgressBar`` is among the callbacks.
     """
 
+    rank_zero_only = True  # prints or writes files: rank 0 alone, in a data-parallel run
+
     def __init__(self, verbose: int = 1, file: IO[str] | None = None, mininterval: float = 0.1):
         if verbose not in (0, 1, 2):
             raise ValueError(f"ProgressBar: verbose must be 0, 1 or 2, got {verbose!r}")

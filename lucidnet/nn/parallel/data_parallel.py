@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ..device import check_device
-from .module import Module
+from ...device import check_device
+from ..module import Module
 
 __all__ = ["DataParallel", "data_parallel"]
 

@@ -11,12 +11,13 @@ PyTorch's main process.
 >>> [len(y) for _, y in loader]
 [4, 2]
 """
-from ..data import (BatchSampler, DataLoader, Dataset, RandomSampler, Sampler, SequentialSampler, Subset,
+from ...data import (BatchSampler, DataLoader, Dataset, RandomSampler, Sampler, SequentialSampler, Subset,
                     SubsetRandomSampler, TensorDataset, WeightedRandomSampler, default_collate, random_split)
+from . import distributed
 
 __all__ = ["BatchSampler", "DataLoader", "Dataset", "RandomSampler", "Sampler", "SequentialSampler", "Subset",
            "SubsetRandomSampler", "TensorDataset", "WeightedRandomSampler", "default_collate", "random_split",
-           "get_worker_info"]
+           "get_worker_info", "distributed"]
 
 
 def get_worker_info() -> None:
