@@ -1,14 +1,17 @@
 """ONNX export (issue 18): every model family exports, passes onnx.checker's full check, and ONNX Runtime gives
 lucidnet's outputs (max abs difference <= 1e-4) at batch sizes (and sequence lengths) other than the example's;
-an unsupported op's error names the op and the layer, and writes nothing."""
+``lucidnet export RUN --format onnx``; an unsupported op's error names the op and the layer, and writes nothing."""
 import importlib.util
+import json
 
 import numpy as np
 import pytest
 
 import lucidnet as ln
 from lucidnet import models, nn
+from lucidnet.cli import main
 from lucidnet.onnx import OnnxExporterError, UnsupportedOperatorError
+from lucidnet.train import rundir
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -244,3 +247,46 @@ def test_inputs_read_with_numpy_are_refused_with_the_layer(tmp_path):
     with pytest.raises(ValueError, match="dynamic_axes names 'x'"):
         ln.onnx.export(model, _tokens(2, 7), tmp_path / "m.onnx", dynamic_axes={"x": [0]})
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def image_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    assert main(["train", "--epochs", "1", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_cli_exports_a_trained_image_run(image_run, capsys):
+    from lucidnet.datasets import FashionMNIST
+    from lucidnet.vision.recipes import normalise
+    assert main(["export", str(image_run), "--format", "onnx"]) == 0
+    assert "images (batch, 1, 28, 28)" in capsys.readouterr().out
+    model, config = rundir.load_run(image_run)
+    x = normalise(FashionMNIST.bundled("test").data[:10].astype(np.float32)[:, None] / 255, config)
+    session = ort.InferenceSession(str(image_run / "model.onnx"))
+    (got,) = session.run(None, {"images": x})
+    want = _outputs(model, (ln.tensor(x),))[0]
+    np.testing.assert_allclose(got, want, rtol=0, atol=TOL)
+    assert (got.argmax(1) == want.argmax(1)).all()
+    out = image_run / "fixed.onnx"
+    assert main(["export", str(image_run), "--out", str(out), "--batch-size", "4"]) == 0
+    dims = onnx.load(str(out)).graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_value for d in dims] == [4, 1, 28, 28]
+    assert main(["export", str(image_run), "--format", "tflite"]) == 2
+    assert "--format 'tflite' is not supported; formats: onnx" in capsys.readouterr().err
+
+
+def test_cli_exports_a_text_run_with_a_dynamic_sequence_axis(tmp_path, capsys):
+    model = models.build({"name": "lstm_classifier", "vocab_size": 40, "embed_dim": 8, "hidden_size": 6,
+                          "bidirectional": True})
+    rundir.save_run(tmp_path, model, {"model": models.registry.config_of(model), "task": "text-classification"})
+    assert main(["export", str(tmp_path), "--out", str(tmp_path / "text.onnx")]) == 0
+    assert "tokens (batch, sequence)" in capsys.readouterr().out
+    session = ort.InferenceSession(str(tmp_path / "text.onnx"))
+    tokens = _tokens(3, 23, 40)
+    np.testing.assert_allclose(session.run(None, {"tokens": tokens.numpy()})[0], _outputs(model, (tokens,))[0],
+                               rtol=0, atol=TOL)
+    (tmp_path / "config.json").write_text(json.dumps({"model": models.registry.config_of(model),
+                                                      "task": "translation"}))
+    assert main(["export", str(tmp_path)]) == 2
+    assert "this run's task is 'translation'" in capsys.readouterr().err
