@@ -20,6 +20,7 @@ FORMATS = ("onnx",)
 EXAMPLE_LENGTH = 16  # the token ids' example length (the sequence axis is dynamic)
 _TEXT_TASKS = ("text-classification", "language-model")
 _TABLE_TASKS = ("tabular-classification", "tabular-regression")
+_CLASSIFIERS = ("image-classification", "text-classification", "tabular-classification")
 
 
 def add_parser(sub) -> None:
@@ -47,7 +48,8 @@ def run(args) -> int:
     dynamic = {n: {k: v for k, v in ax.items() if args.batch_size is None or k != 0} for n, ax in zip(names, axes)}
     out = Path(args.out) if args.out else Path(args.run_dir) / "model.onnx"
     try:
-        export(model, inputs, out, input_names=names, dynamic_axes=dynamic)
+        export(model, inputs, out, input_names=names, dynamic_axes=dynamic,
+               output_names=["logits"] if task in _CLASSIFIERS else None)
     except OnnxExporterError as e:
         raise ValueError(str(e)) from None
     shapes = ", ".join(f"{n} {_shape(t, dynamic[n])}" for n, t in zip(names, inputs))
