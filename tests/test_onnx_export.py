@@ -192,6 +192,37 @@ class Ops(nn.Module):
         return ln.stack([ln.tril(z[:, :3, :3]), y.max(1).values[:, None, :3].expand(-1, 3, 3)], 1) / batch
 
 
+class InPlace(nn.Module):
+    """torchvision's habits: ReLU(inplace=True) and ``out += identity``."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3, padding=1)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        out = self.relu(self.conv(x))
+        out += x
+        out.mul_(2.0)
+        return self.relu(out)
+
+
+def test_in_place_changes_follow_the_values(tmp_path):
+    roundtrip(InPlace(), ln.randn(2, 3, 5, 5), ["x"], {"x": {0: "b"}}, ln.randn(3, 3, 5, 5), path=tmp_path / "i.onnx")
+
+
+class NumPyInPlace(nn.Module):
+    def forward(self, x):
+        y = x * 2
+        y[0] = 1.0  # item assignment: no op the trace records
+        return y + 1
+
+
+def test_an_in_place_numpy_change_is_an_error(tmp_path):
+    with pytest.raises(OnnxExporterError, match=r"Add in layer the model \(NumPyInPlace\): .*changed in place"):
+        ln.onnx.export(NumPyInPlace(), ln.randn(2, 3), tmp_path / "m.onnx")
+
+
 def test_ops_functional_and_numpy_constants_of_the_batch_size(tmp_path):
     x = ln.randn(2, 5, 6)
     roundtrip(Ops(), x, ["x"], {"x": {0: "b"}}, ln.randn(4, 5, 6), path=tmp_path / "ops.onnx")

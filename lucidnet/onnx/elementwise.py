@@ -7,6 +7,7 @@ import numpy as np
 
 from ..ops import activation as A
 from ..ops import arithmetic as R
+from ..ops import inplace as IN
 from ..ops import misc as M
 from ..ops import unary as U
 from .registry import converts
@@ -172,6 +173,14 @@ def compare(g, op):
 @converts(M.Cast)
 def cast(g, op):
     return g.cast(g.input(op, 0), op.attrs["dtype"])
+
+
+@converts(IN.Assign)
+def assign(g, op):
+    """An in-place change (``x += y``, ``relu_``, ``inplace=True``): the tensor is now input 0's value."""
+    if np.shape(op.inputs[0]) != op.out.shape:
+        g.fail(f"an in-place change broadcasts {np.shape(op.inputs[0])} into {op.out.shape}; use the out-of-place op")
+    return g.input(op, 0)
 
 
 @converts(M.Clone)

@@ -212,7 +212,7 @@ def _build(onnx, model: Module, run: Run, twin: Run, sizes: Sizes, opset: int, i
                 continue
             g.fail(f"its attribute {key}={v!r} changes with the dynamic axes ({w!r} when they grow); make that axis "
                    "static")
-        g.bind(op.out, convert(g, op))
+        g.bind(op.out, convert(g, op), op.versions.get(id(op.out)))
     g.op = None
     graph_outputs = []
     for k, (name, a, b) in enumerate(zip(out_names, run.outputs, twin.outputs)):

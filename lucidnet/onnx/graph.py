@@ -46,17 +46,21 @@ class Graph:
         self._used.add(name)
         return name
 
-    def bind(self, array: Any, name: str) -> None:
-        """``array`` (an op's output, a graph input) is the ONNX value ``name`` from now on."""
-        self._bound[id(array)] = (name, array, version.version(array))
+    def bind(self, array: Any, name: str, count: int | None = None) -> None:
+        """``array`` (an op's output, a graph input) is the ONNX value ``name`` from now on; ``count``: its
+        version counter when the trace made it (by default, now)."""
+        self._bound[id(array)] = (name, array, version.version(array) if count is None else count)
 
-    def bound(self, array: Any) -> str | None:
+    def bound(self, array: Any, count: int | None = None) -> str | None:
+        """The ONNX name of a traced array, read at version ``count`` (an error when it was changed in place
+        between, by something the trace did not record)."""
         entry = self._bound.get(id(array))
         if entry is None or entry[1] is not array:
             return None
-        if version.version(array) != entry[2]:
-            raise OnnxExporterError(self.error("it reads a tensor that was changed in place after it was computed; "
-                                               "the exporter follows values, not memory: use the out-of-place op"))
+        if count is not None and count != entry[2]:
+            raise OnnxExporterError(self.error("it reads a tensor that was changed in place after it was computed, in a "
+                                               "way the trace cannot follow (item assignment, NumPy); build the "
+                                               "result out of place (lucidnet.where, cat)"))
         return entry[0]
 
     def add_source(self, symbol: str, name: str, axis: int) -> None:
@@ -111,7 +115,8 @@ class Graph:
         """The ONNX name of an array the op reads: ``a1`` in the first trace, ``a2`` in the second."""
         if a1 is None:
             return ""
-        name = self.bound(a1) if isinstance(a1, np.ndarray) else None
+        count = self.op.versions.get(id(a1)) if self.op is not None else None
+        name = self.bound(a1, count) if isinstance(a1, np.ndarray) else None
         if name is not None:
             return name
         if id(a1) in self._params:

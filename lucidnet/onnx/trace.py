@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..autograd import tracing
+import numpy as np
+
+from ..autograd import tracing, version
 from ..autograd.grad_mode import no_grad
 from ..nn import Module
 from ..tensor import Tensor
@@ -22,13 +24,15 @@ __all__ = ["Op", "Run", "trace", "layer_name"]
 @dataclass(eq=False)
 class Op:
     """One applied op: its Function class, the node that ran it, its inputs and attributes (tensors as their
-    arrays), its output array, the layer that applied it, and ``twin``: the same op in the second trace."""
+    arrays), its output array, the layer that applied it, the version counters of the arrays it read and wrote
+    (``versions``: id -> count, as they were when it ran) and ``twin``: the same op in the second trace."""
     kind: type
     node: Any
     inputs: tuple
     attrs: dict
     out: Any
     layer: str
+    versions: dict = field(default_factory=dict)
     twin: "Op | None" = None
 
     @property
@@ -58,8 +62,10 @@ class _Tagged(list):
 
     def append(self, applied) -> None:
         a = applied
-        super().append(Op(a.op, a.node, tuple(_array(x) for x in a.inputs),
-                          {k: _array(v) for k, v in a.attrs.items()}, a.out.array, self.stack[-1]))
+        inputs, attrs = tuple(_array(x) for x in a.inputs), {k: _array(v) for k, v in a.attrs.items()}
+        arrays = [x for x in (*inputs, *attrs.values(), a.out.array) if isinstance(x, np.ndarray)]
+        super().append(Op(a.op, a.node, inputs, attrs, a.out.array, self.stack[-1],
+                          {id(x): version.version(x) for x in arrays}))
 
 
 def _array(x: Any) -> Any:
