@@ -12,7 +12,8 @@ Layers, low to high (a package may import its own layer's packages and any lower
     level 1  nn            ``nn``, ``models`` (models are built from nn layers)
     level 2  optim         ``optim``
     level 2  data          ``data``, ``datasets``, ``utils`` (PyTorch's ``torch.utils.data`` path to ``data``)
-                           (data and optim are siblings: neither imports the other)
+    level 2  transforms    ``onnx``: model transforms, which read models built of nn layers
+                           (data, optim and transforms are siblings: none imports another)
     level 3  train         ``train``
     level 4  inspect       ``inspect`` (it reads training through callbacks)
     level 5  applications  ``vision``, ``text``, ``recsys``, ``tables``, ``sklearn``: siblings, none imports another
@@ -48,6 +49,7 @@ LAYERS = (
     ("nn", 1, ("nn", "models"), True),
     ("optim", 2, ("optim",), True),
     ("data", 2, ("data", "datasets", "utils"), True),
+    ("transforms", 2, ("onnx",), True),
     ("train", 3, ("train",), True),
     ("inspect", 4, ("inspect",), True),
     ("applications", 5, ("vision", "text", "recsys", "tables", "sklearn"), False),

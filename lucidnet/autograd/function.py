@@ -24,7 +24,7 @@ import inspect
 from typing import Any
 
 from ..backend import xp
-from . import version
+from . import tracing, version
 from .grad_mode import is_grad_enabled
 
 
@@ -70,9 +70,14 @@ class Function:
                 res = Tensor._make(out, fn)
                 if isinstance(out, xp.ndarray) and out.base is not None:  # a view of an input? (in-place ops ask)
                     res._view = any(isinstance(a, xp.ndarray) and xp.may_share_memory(out, a) for a in arrays)
+                if tracing.LISTENERS:
+                    tracing.note(cls, fn, inputs, attrs, res)
                 return res
         fn.needs = (False,) * len(inputs)
-        return Tensor._make(fn.forward(*arrays, **attrs), None)
+        res = Tensor._make(fn.forward(*arrays, **attrs), None)
+        if tracing.LISTENERS:
+            tracing.note(cls, fn, inputs, attrs, res)
+        return res
 
     def release(self) -> None:
         """Free what the forward saved; a second backward through this node then raises."""

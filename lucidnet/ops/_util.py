@@ -1,6 +1,7 @@
 """Helpers shared by the op modules: operand coercion, axis normalisation."""
 from __future__ import annotations
 
+from ..autograd import tracing
 from ..backend import xp
 
 
@@ -30,13 +31,12 @@ def operands(a, b, op: str):
                                 f"(x.float() or x.double()): lucidnet does not upcast silently")
             # integer/bool with float: the integer side follows the float side, like PyTorch
             if is_float(da):
-                b = Tensor._make(b.array.astype(da), None)
+                b = _converted(b, da)
             elif is_float(db):
-                a = Tensor._make(a.array.astype(db), None)
+                a = _converted(a, db)
             else:
                 dt = xp.result_type(da, db)
-                a, b = (Tensor._make(a.array.astype(dt), None) if da != dt else a,
-                        Tensor._make(b.array.astype(dt), None) if db != dt else b)
+                a, b = (_converted(a, dt) if da != dt else a, _converted(b, dt) if db != dt else b)
         return a, b
     if ta:
         if isinstance(b, float) and not is_float(da):  # int tensor * 0.5: the default float, not float64
@@ -52,8 +52,15 @@ def operands(a, b, op: str):
 
 
 def _default_float(t):
-    from ..tensor import Tensor, get_default_dtype
-    return Tensor._make(t.array.astype(get_default_dtype()), None)
+    from ..tensor import get_default_dtype
+    return _converted(t, get_default_dtype())
+
+
+def _converted(t, dtype):
+    """``t`` as ``dtype`` (no gradient: the integer side of a mixed op), noted as a cast by a recording."""
+    from ..tensor import Tensor
+    from .misc import Cast
+    return tracing.noted(Cast, (t,), {"dtype": xp.dtype(dtype)}, Tensor._make(t.array.astype(dtype), None))
 
 
 def _coerce(x, dt, op):

@@ -22,11 +22,16 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..autograd import version
+from ..autograd import tracing, version
 from ..autograd.grad_mode import is_grad_enabled
 from ..backend import xp
 
-__all__ = ["update", "replace_with", "apply", "value_of"]
+__all__ = ["update", "replace_with", "apply", "value_of", "Assign"]
+
+
+class Assign:
+    """What a recording (``autograd.tracing``) notes an in-place change as: the tensor now holds the values of
+    input 0, which recorded ops computed out of place (``recompute``)."""
 
 
 def value_of(o: Any):
@@ -65,6 +70,10 @@ def update(t, op: str, mutate: Callable, recompute: Callable, *others: Any):
     recording = is_grad_enabled() and (t.requires_grad or any(isinstance(o, Tensor) and o.requires_grad
                                                                for o in others))
     if not recording:
+        if tracing.LISTENERS:  # a recording follows values: the new ones computed by recorded ops, then written
+            new = recompute(Tensor._make(t.array, None))
+            _write(t, op, lambda a: xp.copyto(a, new.array, casting="same_kind"), others)
+            return tracing.noted(Assign, (new,), {}, t)
         _write(t, op, mutate, others)
         return t
     if t.requires_grad and t._node is None:

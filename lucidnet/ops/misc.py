@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import operator
 
+from ..autograd import tracing
 from ..autograd.function import Function
 from ..backend import xp
 from ._util import data_of
@@ -36,7 +37,7 @@ def cast(x, dtype):
         return x
     if x.requires_grad and dt.kind == "f":
         return Cast.apply(x, dtype=dt)
-    return Tensor._make(x.array.astype(dt), None)
+    return tracing.noted(Cast, (x,), {"dtype": dt}, Tensor._make(x.array.astype(dt), None))
 
 
 def clone(x):
@@ -46,9 +47,14 @@ def clone(x):
 _CMP = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}
 
 
+class Compare:
+    """What a recording (``autograd.tracing``) notes a comparison as: ``op`` is eq, ne, lt, le, gt or ge."""
+
+
 def compare(a, b, op: str):
     from ..tensor import Tensor
-    return Tensor._make(xp.asarray(_CMP[op](data_of(a), data_of(b))), None)
+    out = Tensor._make(xp.asarray(_CMP[op](data_of(a), data_of(b))), None)
+    return tracing.noted(Compare, (a, b), {"op": op}, out)
 
 
 def eq(a, b):
