@@ -21,6 +21,8 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from ..limits import check_shape
+
 __all__ = ["IMAGE_EXTENSIONS", "is_image_file", "open_image", "decode_image", "image_info", "image_array",
            "read_images"]
 
@@ -135,7 +137,8 @@ def read_images(paths: Sequence[str | os.PathLike], size: tuple[int, int], mode:
     if mode not in ("L", "RGB"):
         raise ValueError(f"read_images: mode must be 'L' or 'RGB', got {mode!r}")
     channels = 1 if mode == "L" else 3
-    out = np.empty((len(paths), channels, *size), dtype=np.float32)
+    shape = check_shape((len(paths), channels, *size), np.float32, f"read_images(size={tuple(size)})")
+    out = np.empty(shape, dtype=np.float32)
     it = paths
     if progress:
         from tqdm import tqdm
