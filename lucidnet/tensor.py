@@ -10,12 +10,14 @@ tensor([[2., 4.],
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 from . import ops
 from .autograd import engine, hooks, version
 from .autograd.grad_mode import is_grad_enabled
 from .backend import xp
+from .limits import check_count, check_shape
 
 float32 = xp.dtype("float32")
 float64 = xp.dtype("float64")
@@ -626,8 +628,10 @@ def _on_cpu(device, who: str) -> None:
         check_device(device, who)
 
 
-def _shape(shape: Sequence) -> tuple:
-    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
+def _shape(shape: Sequence, dtype: Any = None, who: str = "tensor") -> tuple:
+    """The shape of ``zeros(2, 3)`` or ``zeros((2, 3))``, checked (``limits.check_shape``) for ``dtype``."""
+    dims = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    return check_shape(dims, _float(dtype) if dtype is None else dtype, who)
 
 
 def _float(dtype):
@@ -636,17 +640,21 @@ def _float(dtype):
 
 def zeros(*shape, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     _on_cpu(device, "zeros")
-    return Tensor._make(xp.zeros(_shape(shape), dtype=_float(dtype)), None).requires_grad_(requires_grad)
+    dt = _float(dtype)
+    return Tensor._make(xp.zeros(_shape(shape, dt, "zeros"), dtype=dt), None).requires_grad_(requires_grad)
 
 
 def ones(*shape, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     _on_cpu(device, "ones")
-    return Tensor._make(xp.ones(_shape(shape), dtype=_float(dtype)), None).requires_grad_(requires_grad)
+    dt = _float(dtype)
+    return Tensor._make(xp.ones(_shape(shape, dt, "ones"), dtype=dt), None).requires_grad_(requires_grad)
 
 
 def full(shape, fill_value, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     _on_cpu(device, "full")
-    return Tensor._make(xp.full(tuple(shape), fill_value, dtype=_float(dtype)), None).requires_grad_(requires_grad)
+    dt = _float(dtype)
+    dims = check_shape((shape,) if isinstance(shape, int) else tuple(shape), dt, "full")
+    return Tensor._make(xp.full(dims, fill_value, dtype=dt), None).requires_grad_(requires_grad)
 
 
 def zeros_like(t: Tensor, dtype=None, device=None) -> Tensor:
@@ -696,7 +704,8 @@ def multinomial(probs: Tensor, num_samples: int, replacement: bool = False, gene
 
 def empty(*shape, dtype=None, device=None) -> Tensor:
     _on_cpu(device, "empty")
-    return Tensor._make(xp.empty(_shape(shape), dtype=_float(dtype)), None)
+    dt = _float(dtype)
+    return Tensor._make(xp.empty(_shape(shape, dt, "empty"), dtype=dt), None)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None) -> Tensor:
@@ -705,16 +714,21 @@ def arange(start, end=None, step=1, dtype=None, device=None) -> Tensor:
         start, end = 0, start
     if dtype is None:
         dtype = int64 if all(isinstance(v, int) for v in (start, end, step)) else _default_float
+    if step != 0 and all(isinstance(v, (int, float)) for v in (start, end, step)) \
+            and all(math.isfinite(v) for v in (start, end, step)):
+        check_count(max(math.ceil((end - start) / step), 0), xp.dtype(dtype).itemsize, "the range", "arange")
     return Tensor._make(xp.arange(start, end, step, dtype=xp.dtype(dtype)), None)
 
 
 def linspace(start, end, steps, dtype=None, device=None) -> Tensor:
     _on_cpu(device, "linspace")
+    check_shape((steps,), _float(dtype), "linspace")
     return Tensor._make(xp.linspace(start, end, steps, dtype=_float(dtype)), None)
 
 
 def eye(n, m=None, dtype=None, device=None) -> Tensor:
     _on_cpu(device, "eye")
+    check_shape((n, n if m is None else m), _float(dtype), "eye")
     return Tensor._make(xp.eye(n, m, dtype=_float(dtype)), None)
 
 
@@ -723,14 +737,16 @@ def randn(*shape, dtype=None, requires_grad: bool = False, device=None, generato
     _on_cpu(device, "randn")
     from .random import stream
     dt = _float(dtype)
-    return Tensor._make(stream(generator).standard_normal(_shape(shape), dtype=dt), None).requires_grad_(requires_grad)
+    dims = _shape(shape, dt, "randn")
+    return Tensor._make(stream(generator).standard_normal(dims, dtype=dt), None).requires_grad_(requires_grad)
 
 
 def rand(*shape, dtype=None, requires_grad: bool = False, device=None, generator=None) -> Tensor:
     _on_cpu(device, "rand")
     from .random import stream
     dt = _float(dtype)
-    return Tensor._make(stream(generator).random(_shape(shape), dtype=dt), None).requires_grad_(requires_grad)
+    dims = _shape(shape, dt, "rand")
+    return Tensor._make(stream(generator).random(dims, dtype=dt), None).requires_grad_(requires_grad)
 
 
 def randint(low, high=None, size=None, dtype=None, device=None, generator=None) -> Tensor:
@@ -750,10 +766,13 @@ def randint(low, high=None, size=None, dtype=None, device=None, generator=None) 
         low, high = 0, low
     if size is None:
         raise TypeError("randint: expected a size, as in randint(high, (n,)) or randint(low, high, (n,))")
-    return Tensor._make(stream(generator).integers(low, high, size=tuple(size), dtype=xp.dtype(dtype or int64)), None)
+    dt = xp.dtype(dtype or int64)
+    dims = check_shape((size,) if isinstance(size, int) else tuple(size), dt, "randint")
+    return Tensor._make(stream(generator).integers(low, high, size=dims, dtype=dt), None)
 
 
 def randperm(n: int, device=None, generator=None) -> Tensor:
     _on_cpu(device, "randperm")
+    check_shape((n,), int64, "randperm")
     from .random import stream
     return Tensor._make(stream(generator).permutation(n).astype(int64), None)

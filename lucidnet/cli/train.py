@@ -21,6 +21,7 @@ from ..recsys import recipes as recsys_recipes
 from ..recsys.data import SPLITS
 from ..tables import recipes as table_recipes
 from ..text import recipes as text_recipes
+from ..train.recipe import MAX_BATCH_SIZE
 from ..train.recipe import run as run_recipe
 from ..vision import recipes as vision_recipes
 
@@ -56,6 +57,8 @@ def _number(kind: type, low: float, high: float | None = None, low_open: bool = 
 
 POSITIVE_INT, POSITIVE, NON_NEGATIVE, FRACTION = (_number(int, 1), _number(float, 0.0, low_open=True),
                                                    _number(float, 0.0), _number(float, 0.0, 1.0))
+BATCH_SIZE = _number(int, 1, MAX_BATCH_SIZE, high_open=False)
+MAX_IMAGE_SIDE = 8192  # pixels a side an image folder's images may be resized to
 OPEN_FRACTION = _number(float, 0.0, 1.0, low_open=True)
 
 
@@ -66,8 +69,9 @@ def image_size_arg(text: str) -> int | list[int]:
         values = [int(p) for p in parts]
     except ValueError:
         values = []
-    if len(values) not in (1, 2) or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected N or HxW (positive integers, e.g. 64 or 48x64), got {text!r}")
+    if len(values) not in (1, 2) or min(values) < 1 or max(values) > MAX_IMAGE_SIDE:
+        raise argparse.ArgumentTypeError(f"expected N or HxW (positive integers of at most {MAX_IMAGE_SIDE}, e.g. 64 "
+                                         f"or 48x64), got {text!r}")
     return values[0] if len(values) == 1 else values
 
 
@@ -75,7 +79,7 @@ def image_size_arg(text: str) -> int | list[int]:
 SETTING_OPTIONS: dict[str, dict] = {
     "--epochs": dict(type=POSITIVE_INT,
                      help="training epochs (a recommender: the most; the count is chosen on validation)"),
-    "--batch-size": dict(type=POSITIVE_INT, help="training batch size"),
+    "--batch-size": dict(type=BATCH_SIZE, help=f"training batch size (at most {MAX_BATCH_SIZE})"),
     "--optimizer": dict(choices=list(OPTIMIZERS), help="an optimizer of lucidnet.optim.factory: sgd (plain), "
                         "sgd-nesterov (momentum 0.9, weight decay 5e-4, lr 0.1), adam, adamw, rmsprop, adagrad"),
     "--lr": dict(type=POSITIVE, help="learning rate (the peak with a schedule); default: the recipe's, or the "

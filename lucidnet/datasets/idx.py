@@ -14,6 +14,7 @@ bad gzip) instead of returning garbage.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -31,12 +32,18 @@ _CODE_TO_DTYPE = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype("
 _DTYPE_TO_CODE = {dt.newbyteorder("="): code for code, dt in _CODE_TO_DTYPE.items()}
 
 
-def _read_bytes(path: Path) -> bytes:
+HEADER_MAX = 4 + 4 * 255  # the magic number and up to 255 dimension sizes
+DEFLATE_MAX = 1032        # gzip expands its input at most this many times
+
+
+def _read_bytes(path: Path, limit: int) -> bytes:
+    """The first ``limit`` bytes of the file's content (decompressed for ``.gz``)."""
     try:
         if path.name.endswith(".gz"):
             with gzip.open(path, "rb") as f:
-                return f.read()
-        return path.read_bytes()
+                return f.read(limit)
+        with open(path, "rb") as f:
+            return f.read(limit)
     except FileNotFoundError:
         raise DatasetError(f"{path}: file not found") from None
     except EOFError as e:
@@ -53,7 +60,7 @@ def read_idx(path: str | os.PathLike, ndim: int | None = None, dtype: np.dtype |
     ``ndim`` / ``dtype``: what the caller expects; anything else is a ``DatasetError``.
     """
     path = Path(path)
-    raw = _read_bytes(path)
+    raw = _read_bytes(path, HEADER_MAX)
     if len(raw) < 4:
         raise DatasetError(f"{path}: too short for an IDX header ({len(raw)} bytes)")
     code, nd = raw[2], raw[3]
@@ -72,16 +79,27 @@ def read_idx(path: str | os.PathLike, ndim: int | None = None, dtype: np.dtype |
         raise DatasetError(f"{path}: truncated header: {nd} dimension sizes need {head} bytes, the file has "
                            f"{len(raw)}")
     shape = struct.unpack(f">{nd}I", raw[4:head])
-    want = int(np.prod(shape, dtype=np.int64)) * file_dtype.itemsize
-    have = len(raw) - head
+    want = math.prod(shape) * file_dtype.itemsize  # Python ints: no overflow
+    if math.prod(n for n in shape if n) * file_dtype.itemsize >= 2 ** 62:
+        raise DatasetError(f"{path}: the header declares shape {shape}, too large for any array (corrupt header)")
+    stored, gz = path.stat().st_size, path.name.endswith(".gz")
+    if gz and head + want > DEFLATE_MAX * stored:  # refused before decompressing anything
+        raise DatasetError(f"{path}: truncated data: the header declares shape {shape} ({want} bytes of data), more "
+                           f"than a gzip file of {stored} bytes can hold")
+    if not gz and head + want > stored:  # refused before reading (or allocating) anything
+        raw = raw[:stored]
+    elif head + want >= len(raw):
+        raw = _read_bytes(path, head + want + 1)  # one byte more: is there trailing data?
+    have = len(raw) - head if gz else stored - head
     if have < want:
         n_items = have / max(want // max(shape[0], 1), 1)
         raise DatasetError(f"{path}: truncated data: the header declares shape {shape} ({want} bytes of data), "
                            f"the file holds {have} bytes (about {n_items:.1f} of {shape[0]} items)")
     if have > want:
-        raise DatasetError(f"{path}: {have - want} bytes of trailing data after the {shape[0]} items of shape "
+        extra = (len(_read_bytes(path, -1)) if gz else stored) - head - want
+        raise DatasetError(f"{path}: {extra} bytes of trailing data after the {shape[0]} items of shape "
                            f"{shape[1:]} that the header declares (wrong item count in the header, or corrupt file)")
-    out = np.frombuffer(raw, dtype=file_dtype, offset=head).reshape(shape)
+    out = np.frombuffer(raw, dtype=file_dtype, offset=head, count=math.prod(shape)).reshape(shape)
     return out.astype(file_dtype.newbyteorder("="))  # a writable, native-order copy
 
 

@@ -21,6 +21,8 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from ..limits import check_shape
+
 __all__ = ["IMAGE_EXTENSIONS", "is_image_file", "open_image", "decode_image", "image_info", "image_array",
            "read_images"]
 
@@ -66,7 +68,7 @@ def open_image(path: str | os.PathLike) -> Iterator[Any]:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ValueError(f"{p}: the image is too large to read safely (more than {Image.MAX_IMAGE_PIXELS:,} "
                          "pixels: Pillow's decompression-bomb limit)") from None
-    except (UnidentifiedImageError, OSError, SyntaxError) as e:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:  # Pillow's errors for a corrupt file
         raise ValueError(f"{p}: not a readable image ({e})") from None
 
 
@@ -132,8 +134,11 @@ def read_images(paths: Sequence[str | os.PathLike], size: tuple[int, int], mode:
                 progress: bool = False) -> np.ndarray:
     """Image files as one float32 array (N, C, H, W) in [0, 1] (see :func:`image_array`); ``progress``: a tqdm
     bar on a terminal. An unreadable file is an error naming it."""
+    if mode not in ("L", "RGB"):
+        raise ValueError(f"read_images: mode must be 'L' or 'RGB', got {mode!r}")
     channels = 1 if mode == "L" else 3
-    out = np.empty((len(paths), channels, *size), dtype=np.float32)
+    shape = check_shape((len(paths), channels, *size), np.float32, f"read_images(size={tuple(size)})")
+    out = np.empty(shape, dtype=np.float32)
     it = paths
     if progress:
         from tqdm import tqdm

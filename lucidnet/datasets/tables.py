@@ -118,6 +118,10 @@ def _read_jsonl(p: Path, text: str) -> Table:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
             raise DatasetError(f"{p}, line {no}: not valid JSON ({e.msg})") from None
+        except ValueError as e:  # an integer of more digits than Python converts
+            raise DatasetError(f"{p}, line {no}: not valid JSON ({e})") from None
+        except RecursionError:
+            raise DatasetError(f"{p}, line {no}: not valid JSON (nested too deeply)") from None
         if not isinstance(obj, dict):
             raise DatasetError(f"{p}, line {no}: expected a JSON object per line, found {type(obj).__name__}")
         for key, value in obj.items():

@@ -1,9 +1,11 @@
 """``Embedding``: a learned table of vectors, one row per id (words, users, items)."""
 from __future__ import annotations
 
+from ..backend import xp
 from ..fused.embedding import Embedding as _EmbeddingFn
 from ..fused.embedding import check_indices
-from ..tensor import Tensor, empty
+from ..limits import check_count
+from ..tensor import Tensor, empty, get_default_dtype
 from . import init
 from .module import Module
 from .parameter import Parameter
@@ -45,6 +47,9 @@ class Embedding(Module):
         self.embedding_dim = embedding_dim
         self.padding_idx = padding_idx
         if _weight is None:
+            check_count(num_embeddings * embedding_dim, xp.dtype(dtype or get_default_dtype()).itemsize,
+                        f"its ({num_embeddings}, {embedding_dim}) weight",
+                        f"Embedding({num_embeddings}, {embedding_dim})")
             self.weight = Parameter(empty(num_embeddings, embedding_dim, dtype=dtype))
             self.reset_parameters()
         else:

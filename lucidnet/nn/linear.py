@@ -4,8 +4,10 @@ from __future__ import annotations
 import math
 
 from .. import ops
+from ..backend import xp
+from ..limits import check_count
 from ..ops.linalg import Linear as _LinearFn
-from ..tensor import Tensor, empty
+from ..tensor import Tensor, empty, get_default_dtype
 from . import init
 from .module import Module
 from .parameter import Parameter
@@ -32,6 +34,8 @@ class Linear(Module):
                 raise ValueError(f"Linear: {name} must be a non-negative int, got {v!r}")
         self.in_features = in_features
         self.out_features = out_features
+        check_count(in_features * out_features, xp.dtype(dtype or get_default_dtype()).itemsize,
+                    f"its ({out_features}, {in_features}) weight", f"Linear({in_features}, {out_features})")
         # stored column-major: an (in, out) row-major buffer seen as (out, in) (see ops.linalg.Linear)
         self.weight = Parameter(empty(in_features, out_features, dtype=dtype).T)
         if bias:

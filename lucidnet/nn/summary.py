@@ -40,6 +40,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import nn
+from ..limits import check_shape
 from ..nn.inference import inference
 from ..tensor import Tensor, get_default_dtype
 
@@ -234,7 +235,8 @@ def _inputs(model: Any, input_shape: Any, input_data: Any, batch_size: int, dtyp
         if not all(isinstance(d, (int, np.integer)) and d >= 0 for d in s):
             raise ValueError(f"summary({type(model).__name__}): input_shape should be a tuple of non-negative ints "
                              f"(one sample, without the batch dim), got {input_shape!r}")
-        out.append(Tensor(np.zeros((batch_size, *s), dtype=dt), dtype=dt))
+        out.append(Tensor(np.zeros(check_shape((batch_size, *s), dt, f"summary({type(model).__name__})"), dtype=dt),
+                          dtype=dt))
     return out
 
 

@@ -20,9 +20,10 @@ from __future__ import annotations
 import os
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -103,46 +104,83 @@ def _read_pipe(path: Path, min_fields: int) -> list[list[str]]:
 def _ints(values: list[str], path: Path, what: str) -> np.ndarray:
     try:
         return np.array([int(v) for v in values], dtype=np.int64)
-    except ValueError as e:
+    except (ValueError, OverflowError) as e:  # not a number; past int64
         raise DatasetError(f"{path}: {what} must be integers ({e})") from None
+
+
+MAX_RATIO = 100          # how much a member of more than a MiB may expand (ml-100k's members: about 3)
+MAX_EXTRACT = 1 << 30    # bytes one archive may extract in all (ml-100k: 16 MB)
+_UNREADABLE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError, ValueError)
 
 
 def safe_extract(archive: str | os.PathLike, target: str | os.PathLike, strip: str | None = None) -> list[Path]:
     """Extract the regular files of a zip archive into ``target``; returns the paths written.
 
     ``strip``: a leading folder removed from member names (``"ml-100k"``). A member with an absolute
-    name, a drive, a ``..`` component, or a symbolic link raises ``DatasetError`` before anything is
-    written. Each file is written to a temporary file and renamed into place, so a file is whole or absent.
+    name, a drive, a ``..`` component, or a symbolic link, a member that would expand more than ``MAX_RATIO``
+    times (a zip bomb), more than ``MAX_EXTRACT`` bytes in all, or an archive that is not a readable zip raises
+    ``DatasetError`` naming the archive, before anything is written where possible. Each file is written to a
+    temporary file and renamed into place, so a file is whole or absent.
     """
     target = Path(target)
-    root = target.resolve()
-    plan: list[tuple[zipfile.ZipInfo, Path]] = []
-    with zipfile.ZipFile(archive) as zf:
-        for info in zf.infolist():
-            name = info.filename.replace("\\", "/")
-            mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode):
-                raise DatasetError(f"{archive}: member {info.filename!r} is a symbolic link; refusing to extract")
-            parts = PurePosixPath(name).parts
-            if name.startswith("/") or (parts and ":" in parts[0]) or ".." in parts:
-                raise DatasetError(f"{archive}: member {info.filename!r} would land outside {target}; "
-                                   "refusing to extract")
-            if strip and parts and parts[0] == strip:
-                parts = parts[1:]
-            if info.is_dir() or not parts:
-                continue
-            dest = target.joinpath(*parts)
-            resolved = dest.resolve()
-            if resolved != root and root not in resolved.parents:
-                raise DatasetError(f"{archive}: member {info.filename!r} would land outside {target}; "
-                                   "refusing to extract")
-            plan.append((info, dest))
+    try:
+        zf = zipfile.ZipFile(archive)
+    except _UNREADABLE as e:
+        raise DatasetError(f"{archive}: not a readable zip archive ({e})") from None
+    with zf:
+        plan = _plan(zf, archive, target, strip)
         written = []
         for info, dest in plan:
             dest.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(dest, [zf.read(info)])
+            atomic_write(dest, _member(zf, info, archive))
             written.append(dest)
     return written
+
+
+def _plan(zf: zipfile.ZipFile, archive: Any, target: Path,
+          strip: str | None = None) -> list[tuple[zipfile.ZipInfo, Path]]:
+    """(member, destination) of every regular file, once every member is checked (names, links, sizes)."""
+    root = target.resolve()
+    plan: list[tuple[zipfile.ZipInfo, Path]] = []
+    total = 0
+    for info in zf.infolist():
+        name = info.filename.replace("\\", "/")
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            raise DatasetError(f"{archive}: member {info.filename!r} is a symbolic link; refusing to extract")
+        parts = PurePosixPath(name).parts
+        if name.startswith("/") or (parts and ":" in parts[0]) or ".." in parts or "\0" in name:
+            raise DatasetError(f"{archive}: member {info.filename!r} would land outside {target}; "
+                               "refusing to extract")
+        if strip and parts and parts[0] == strip:
+            parts = parts[1:]
+        if info.is_dir() or not parts:
+            continue
+        if info.file_size > max(MAX_RATIO * info.compress_size, 1 << 20):
+            raise DatasetError(f"{archive}: member {info.filename!r} would expand from {info.compress_size} to "
+                               f"{info.file_size} bytes (more than {MAX_RATIO} times: a zip bomb?); refusing to "
+                               "extract")
+        total += info.file_size
+        if total > MAX_EXTRACT:
+            raise DatasetError(f"{archive}: its members hold more than {MAX_EXTRACT} bytes; refusing to extract")
+        dest = target.joinpath(*parts)
+        resolved = dest.resolve()
+        if resolved != root and root not in resolved.parents:
+            raise DatasetError(f"{archive}: member {info.filename!r} would land outside {target}; "
+                               "refusing to extract")
+        plan.append((info, dest))
+    return plan
+
+
+def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, archive: Any) -> Iterator[bytes]:
+    """The bytes of a member in chunks (never more than its declared size), a ``DatasetError`` naming the archive
+    when they cannot be read (corrupt data, a bad checksum, an unsupported compression)."""
+    try:
+        with zf.open(info) as src:
+            while chunk := src.read(1 << 20):
+                yield chunk
+    except _UNREADABLE as e:
+        raise DatasetError(f"{archive}: member {info.filename!r} cannot be read ({type(e).__name__}: {e})") from None
 
 
 class IdMaps:
@@ -196,9 +234,12 @@ class MovieLens100K(IdMaps):
         ng = len(self.genre_names)
         self.genres = np.zeros((len(self.item_ids), ng), np.uint8)
         if ng:
-            flags = np.array([[int(f or 0) for f in r[5:5 + ng]] + [0] * (ng - len(r[5:5 + ng]))
-                              for r in item_rows], dtype=np.uint8)
-            self.genres[np.searchsorted(self.item_ids, item_raw)] = flags
+            flags = _ints([f or "0" for r in item_rows for f in r[5:5 + ng] + [""] * (ng - len(r[5:5 + ng]))],
+                          self.root / "u.item", "genre flags")
+            if flags.size and (flags.min() < 0 or flags.max() > 1):
+                raise DatasetError(f"{self.root / 'u.item'}: genre flags must be 0 or 1, found "
+                                   f"{flags.min()}..{flags.max()}")
+            self.genres[np.searchsorted(self.item_ids, item_raw)] = flags.reshape(len(item_rows), ng)
         u = np.searchsorted(self.user_ids, user_raw)
         n = len(self.user_ids)
         self.user_age = np.zeros(n, np.int64)

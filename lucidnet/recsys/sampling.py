@@ -15,6 +15,7 @@ from typing import Iterator
 
 import numpy as np
 
+from ..limits import check_count
 from ..random import generator
 from ..tensor import Tensor
 
@@ -120,6 +121,8 @@ class ImplicitEpochs:
             raise ValueError(f"ImplicitEpochs: negatives must be >= 0 and batch_size >= 1, got {negatives}, "
                              f"{batch_size}")
         self.users, self.items = np.asarray(users, np.int64), np.asarray(items, np.int64)
+        pairs = len(self.users) * (1 + negatives)  # an epoch's arrays: users, items (int64), labels (float32)
+        check_count(pairs, 8 + 8 + 4, f"an epoch of {pairs} (user, item, label) triples", f"negatives={negatives}")
         self.sampler, self.negatives, self.batch_size, self.shuffle = sampler, negatives, batch_size, shuffle
 
     def __len__(self) -> int:

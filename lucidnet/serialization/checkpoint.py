@@ -32,7 +32,7 @@ import numpy as np
 from ..random import get_rng_state, set_rng_state
 from .statedict import KEY_FORMAT, KEY_VERSION
 from .tensorfile import CheckpointError, read, write
-from .tree import Packer, unpack
+from .tree import Packer, unpack_json
 
 __all__ = ["FORMAT_VERSION", "save_checkpoint", "load_checkpoint"]
 
@@ -167,7 +167,7 @@ def load_checkpoint(path: str | os.PathLike, *, model: Any = None, optimizer: An
         raise fail(f"written in checkpoint format {version} by lucidnet {meta.get(KEY_LIBRARY, '?')}; this "
                    f"lucidnet reads format {FORMAT_VERSION} and older: upgrade lucidnet")
     try:
-        state = unpack(json.loads(meta[KEY_STATE]), arrays)
+        state = unpack_json(meta[KEY_STATE], arrays)
         _check_structure(state)
     except (KeyError, ValueError, TypeError) as e:
         raise fail(f"bad checkpoint state ({e})") from None

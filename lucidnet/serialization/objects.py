@@ -29,7 +29,7 @@ import numpy as np
 from ..tensor import Tensor
 from . import statedict
 from .tensorfile import CheckpointError, read, write
-from .tree import Packer, unpack
+from .tree import Packer, unpack_json
 
 __all__ = ["save", "load"]
 
@@ -93,7 +93,7 @@ def _read(path: str, return_metadata: bool) -> Any:
     if KEY_OBJECT not in meta:
         return _tensors(arrays)
     try:
-        obj = unpack(json.loads(meta[KEY_OBJECT]), arrays)
+        obj = unpack_json(meta[KEY_OBJECT], arrays)
     except (ValueError, TypeError) as e:
         raise CheckpointError(f"{path}: the saved object is malformed ({e})") from None
     return _tensors(obj)

@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import collections
 import io
+import math
 import os
 import pickle
 import struct
 import zipfile
+import zlib
 from typing import Any
 
 import numpy as np
@@ -119,9 +121,11 @@ class _Refused(Exception):
         self.what = what
 
 
-class _Unpickler(pickle.Unpickler):
+class _Unpickler(pickle._Unpickler):  # type: ignore[name-defined]
     """An unpickler that resolves only the globals of :data:`_SAFE` and the storage types, and records the
-    storages that the persistent ids name."""
+    storages that the persistent ids name. It is the pure-Python one: its memo is a dict, where the C
+    unpickler's is an array grown to the largest index a ``LONG_BINPUT`` names (4 bytes in the file, gigabytes
+    of memory)."""
 
     def __init__(self, data: bytes | io.BufferedIOBase, storages: dict[str, _Storage]):
         super().__init__(io.BytesIO(data) if isinstance(data, bytes) else data)
@@ -175,8 +179,8 @@ def load_pth(path: str | os.PathLike) -> dict[str, Any]:
     except PthError as e:
         raise PthError(f"{p}: {e}") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError,
-            struct.error, zipfile.BadZipFile, UnicodeDecodeError, OverflowError, MemoryError,
-            RecursionError) as e:
+            struct.error, zipfile.BadZipFile, UnicodeDecodeError, OverflowError, MemoryError, RecursionError,
+            NotImplementedError, RuntimeError, OSError, zlib.error) as e:  # the archive is in memory: no disk errors
         raise PthError(f"{p}: not a readable PyTorch file, truncated or corrupt ({type(e).__name__}: {e})") from None
     if not isinstance(obj, dict):
         raise PthError(f"{p}: holds a {type(obj).__name__}, not a state dict (a mapping of names to tensors)")
@@ -230,17 +234,33 @@ def _read_zip(raw: bytes) -> Any:
                 raise PthError(f"unknown byte order {order!r}")
             little = order == "little"
         storages: dict[str, _Storage] = {}
-        obj = _Unpickler(z.read(pkl[0]), storages).load()
+        obj = _Unpickler(_entry(z, pkl[0]), storages).load()
         for key, s in storages.items():
             entry = f"{prefix}data/{key}"
             if entry not in names:
                 raise PthError(f"storage {key} is missing (no entry {entry})")
-            buf = z.read(entry)
-            if len(buf) < s.numel * s.stype.dtype.itemsize:
-                raise PthError(f"storage {key} has {len(buf)} bytes, expected "
-                               f"{s.numel * s.stype.dtype.itemsize}")
-            s.data = _array(buf[:s.numel * s.stype.dtype.itemsize], s, little)
+            need = s.numel * s.stype.dtype.itemsize
+            buf = _entry(z, entry, need)
+            if len(buf) < need:
+                raise PthError(f"storage {key} has {len(buf)} bytes, expected {need}")
+            s.data = _array(buf, s, little)
     return _build(obj)
+
+
+MAX_RATIO = 100  # how much a zip entry of more than a MiB may expand (torch.save stores them uncompressed)
+
+
+def _entry(z: zipfile.ZipFile, name: str, need: int | None = None) -> bytes:
+    """The bytes of entry ``name`` (at most ``need`` of them), once its declared sizes are checked: a truncated
+    entry or a zip bomb is refused before anything is decompressed."""
+    info = z.getinfo(name)
+    if info.file_size > max(MAX_RATIO * info.compress_size, 1 << 20):
+        raise PthError(f"entry {name} would expand from {info.compress_size} to {info.file_size} bytes (more than "
+                       f"{MAX_RATIO} times: a zip bomb?)")
+    if need is not None and info.file_size < need:
+        raise PthError(f"entry {name} has {info.file_size} bytes, expected {need}")
+    with z.open(info) as f:
+        return f.read(info.file_size if need is None else need)
 
 
 def _array(buf: bytes, s: _Storage, little: bool) -> np.ndarray:
@@ -259,6 +279,10 @@ def _tensor(ref: _TensorRef) -> np.ndarray:
     size, stride, offset = ref.size, ref.stride, ref.offset
     if any(n < 0 for n in size) or offset < 0:
         raise PthError(f"a tensor of size {size} at offset {offset}")
+    numel = math.prod(size)
+    if numel > len(flat) and numel * flat.itemsize > 1 << 20:  # stride 0 repeats elements: a view, not data
+        raise PthError(f"a tensor of size {size} repeats the {len(flat)} elements of its storage {base.key} (stride "
+                       f"{stride}) to {numel} elements; save it with .contiguous()")
     if 0 not in size:
         last = offset + sum((n - 1) * abs(s) for n, s in zip(size, stride))
         if any(s < 0 for s in stride) or last >= len(flat):

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .tensorfile import CheckpointError, read, write
-from .tree import Packer, unpack
+from .tree import Packer, unpack_json
 
 __all__ = ["save", "load"]
 
@@ -72,7 +72,7 @@ def load(path: str | os.PathLike, *, return_metadata: bool = False):
         return arrays
     if KEY_METADATA in meta:
         try:
-            metadata = unpack(json.loads(meta[KEY_METADATA]), {})
+            metadata = unpack_json(meta[KEY_METADATA], {})
         except (ValueError, TypeError) as e:
             raise CheckpointError(f"{os.fspath(path)}: bad metadata ({e})") from None
     else:

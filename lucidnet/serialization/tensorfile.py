@@ -117,6 +117,8 @@ def _check_framing(f, size: int) -> dict:
         header = json.loads(f.read(n).decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
         raise ValueError(f"bad header: not valid JSON ({e})") from None
+    except RecursionError:
+        raise ValueError("bad header: its JSON nests too deeply") from None
     if not isinstance(header, dict):
         raise ValueError("bad header: not a JSON object")
     end = 0  # where the data should end: the largest data_offsets (safetensors checks the rest)
@@ -170,7 +172,7 @@ def _order(meta: Mapping[str, str], header: Mapping, names: list[str]) -> list[s
     if ORDER_KEY in meta:
         try:
             order = json.loads(meta[ORDER_KEY])
-        except ValueError:
+        except (ValueError, RecursionError):
             order = None
         if not (isinstance(order, list) and all(isinstance(k, str) for k in order)
                 and sorted(order) == sorted(names)):

@@ -16,6 +16,7 @@ naming where it was found: no pickle.
 """
 from __future__ import annotations
 
+import json
 import math
 from collections import OrderedDict
 from typing import Any, Mapping
@@ -25,7 +26,7 @@ import numpy as np
 from ..tensor import Tensor
 from .tensorfile import safetensors_dtype
 
-__all__ = ["Packer", "unpack"]
+__all__ = ["Packer", "unpack", "unpack_json"]
 
 _TENSOR, _TUPLE, _DICT, _FLOAT, _NUMPY = "__tensor__", "__tuple__", "__dict__", "__float__", "__numpy__"
 _TAGS = frozenset((_TENSOR, _TUPLE, _DICT, _FLOAT, _NUMPY))
@@ -136,3 +137,12 @@ def unpack(obj: Any, tensors: Mapping[str, np.ndarray]) -> Any:
         if tag in _TAGS:
             raise ValueError(f"malformed {tag} entry in the saved state: {val!r:.100}")
     return {k: unpack(v, tensors) for k, v in obj.items()}
+
+
+def unpack_json(text: str, tensors: Mapping[str, np.ndarray]) -> Any:
+    """``unpack`` of the JSON ``text``; ValueError for text that is not JSON or nests deeper than Python's
+    recursion limit (a hostile file's ``[[[[...]]]]``)."""
+    try:
+        return unpack(json.loads(text), tensors)
+    except RecursionError:
+        raise ValueError("nested too deeply (past the recursion limit)") from None

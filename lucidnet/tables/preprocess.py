@@ -16,6 +16,7 @@ target: class indices (classification) or the value standardised with the traini
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -174,16 +175,43 @@ class Preprocessor:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], source: str = "preprocess.json") -> "Preprocessor":
+        """The preprocessor ``to_dict`` saved; a ValueError naming ``source`` and the entry for anything else."""
         try:
-            numeric, categorical, target = list(d["numeric"]), list(d["categorical"]), dict(d["target"])
+            numeric, categorical, target = d["numeric"], d["categorical"], d["target"]
+            _expect(isinstance(numeric, list) and isinstance(categorical, list) and isinstance(target, dict),
+                    "the numeric and categorical lists and the target object")
             for c in numeric:
-                float(c["median"]), float(c["mean"]), float(c["std"]), str(c["name"]), bool(c["indicator"])
+                _expect(isinstance(c, dict) and isinstance(c["name"], str) and isinstance(c["indicator"], bool)
+                        and all(_finite(c[k]) for k in ("median", "mean", "std")) and c["std"] > 0,
+                        f"numeric column {c!r:.60}")
             for c in categorical:
-                str(c["name"]), list(c["values"])
-                if c["encoding"] not in ("one-hot", "embedding"):
-                    raise ValueError(c["encoding"])
-            if target["type"] not in ("classification", "regression"):
-                raise ValueError(target["type"])
-        except (KeyError, TypeError, ValueError) as e:
-            raise ValueError(f"{source}: not a lucidnet table preprocessing file (bad or missing {e})") from None
+                _expect(isinstance(c, dict) and isinstance(c["name"], str) and isinstance(c["values"], list)
+                        and all(isinstance(v, str) for v in c["values"]) and c["encoding"] in ("one-hot", "embedding"),
+                        f"categorical column {c!r:.60}")
+            if target["type"] == "classification":
+                classes = target["classes"]
+                _expect(isinstance(classes, list) and all(isinstance(v, str) for v in classes)
+                        and len(set(classes)) == len(classes) >= 2, "target classes (two or more distinct strings)")
+            else:
+                _expect(target["type"] == "regression" and _finite(target["mean"]) and _finite(target["std"])
+                        and target["std"] > 0, "target")
+            _expect(isinstance(target["name"], str), "target name")
+        except KeyError as e:
+            raise ValueError(f"{source}: not a lucidnet table preprocessing file (missing {e})") from None
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{source}: not a lucidnet table preprocessing file (bad {e})") from None
         return cls(numeric, categorical, target)
+
+
+def _expect(ok: bool, what: str) -> None:
+    if not ok:
+        raise ValueError(what)
+
+
+def _finite(v: Any) -> bool:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an int past float's range
+        return False

@@ -23,7 +23,7 @@ import numpy as np
 from ..serialization.atomic import atomic_write
 from .vocab import Vocab
 
-__all__ = ["SubwordTokenizer"]
+__all__ = ["SubwordTokenizer", "tokenizer_from_file"]
 
 MODELS = ("bpe", "wordpiece")
 
@@ -34,6 +34,16 @@ def _tokenizers() -> Any:
     except ImportError:
         raise ImportError("SubwordTokenizer needs the 'tokenizers' library: pip install tokenizers") from None
     return tokenizers
+
+
+def tokenizer_from_file(path: str | os.PathLike, library: Any = None) -> Any:
+    """A ``tokenizers.Tokenizer`` read from ``path`` (``library``: the ``tokenizers`` module), a ValueError naming
+    the file for one the library cannot read."""
+    library = library or _tokenizers()
+    try:
+        return library.Tokenizer.from_file(os.fspath(path))
+    except Exception as e:  # the library raises its own Exception subclass for bad files
+        raise ValueError(f"{os.fspath(path)}: not a tokenizer file the 'tokenizers' library can read: {e}") from None
 
 
 class SubwordTokenizer:
@@ -104,7 +114,12 @@ class SubwordTokenizer:
 
     @classmethod
     def load(cls, path: str | os.PathLike, pad_token: str = "<pad>", unk_token: str = "<unk>") -> "SubwordTokenizer":
-        return cls(_tokenizers().Tokenizer.from_file(os.fspath(path)), pad_token, unk_token)
+        """A tokenizer saved by :meth:`save`; a ValueError naming the file for one that is not."""
+        tokenizer = tokenizer_from_file(path)
+        try:
+            return cls(tokenizer, pad_token, unk_token)
+        except ValueError as e:
+            raise ValueError(f"{os.fspath(path)}: {e}") from None
 
     def __len__(self) -> int:
         return len(self.vocab)

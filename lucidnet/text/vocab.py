@@ -47,7 +47,7 @@ class Vocab:
         self.tokens: list[str] = list(tokens)
         self.index: dict[str, int] = {t: i for i, t in enumerate(self.tokens)}
         if len(self.index) != len(self.tokens):
-            dup = sorted({t for t in self.tokens if self.tokens.count(t) > 1})[:5]
+            dup = sorted(t for t, n in Counter(self.tokens).items() if n > 1)[:5]
             raise ValueError(f"{type(self).__name__}: tokens must be distinct; repeated: {dup}")
         for name, tok in (("pad_token", pad_token), ("unk_token", unk_token)):
             if tok is not None and tok not in self.index:
@@ -191,14 +191,23 @@ def load_vocab(path: str | os.PathLike) -> Vocab:
     try:
         with open(path, encoding="utf-8") as f:
             d = json.load(f)
-    except json.JSONDecodeError as e:
+    except ValueError as e:  # invalid JSON or UTF-8, an integer of too many digits
         raise ValueError(f"{os.fspath(path)}: not a vocabulary file (invalid JSON: {e})") from None
+    except RecursionError:
+        raise ValueError(f"{os.fspath(path)}: not a vocabulary file (its JSON nests too deeply)") from None
     if not isinstance(d, dict) or not isinstance(d.get("tokens"), list):
         raise ValueError(f"{os.fspath(path)}: not a vocabulary file (expected a JSON object with a 'tokens' list)")
+    specials = [d.get("pad_token"), d.get("unk_token")]
+    if not all(isinstance(t, str) for t in d["tokens"]) or not all(t is None or isinstance(t, str) for t in specials):
+        raise ValueError(f"{os.fspath(path)}: not a vocabulary file (its tokens, pad_token and unk_token must be "
+                         "strings)")
     if d.get("format") != _FORMAT:
         raise ValueError(f"{os.fspath(path)}: vocabulary format {d.get('format')!r} is not supported "
                          f"(this lucidnet reads format {_FORMAT})")
     kinds = {"word": Vocab, "char": CharVocab}
-    if d.get("kind") not in kinds:
+    if not isinstance(d.get("kind"), str) or d["kind"] not in kinds:
         raise ValueError(f"{os.fspath(path)}: unknown vocabulary kind {d.get('kind')!r} (expected 'word' or 'char')")
-    return kinds[d["kind"]](d["tokens"], pad_token=d.get("pad_token"), unk_token=d.get("unk_token"))
+    try:
+        return kinds[d["kind"]](d["tokens"], pad_token=d.get("pad_token"), unk_token=d.get("unk_token"))
+    except ValueError as e:
+        raise ValueError(f"{os.fspath(path)}: not a valid vocabulary ({e})") from None

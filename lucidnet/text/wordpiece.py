@@ -14,6 +14,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .subword import tokenizer_from_file
+
 __all__ = ["WordPieceTokenizer", "Batch"]
 
 
@@ -36,15 +38,12 @@ class WordPieceTokenizer:
 
     def __init__(self, path: str | Path, max_length: int = 512):
         try:
-            from tokenizers import Tokenizer
+            import tokenizers
         except ImportError:
             raise ImportError("pretrained text models need the 'tokenizers' package: "
                               "pip install lucidnet[text]") from None
         self.path = path = Path(path)
-        try:
-            self.tokenizer = Tokenizer.from_file(str(path))
-        except Exception as e:  # the library raises its own Exception subclass for bad files
-            raise ValueError(f"{path}: not a tokenizer file the 'tokenizers' library can read: {e}") from None
+        self.tokenizer = tokenizer_from_file(path, tokenizers)
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
         self.pad_id = self.tokenizer.token_to_id("[PAD]") or 0

@@ -26,7 +26,9 @@ from typing import Any, Callable, Mapping
 from .. import distributed as dist
 from .rundir import open_run
 
-__all__ = ["Recipe", "Run", "RunOptions", "run", "data_dir"]
+__all__ = ["Recipe", "Run", "RunOptions", "run", "data_dir", "MAX_BATCH_SIZE"]
+
+MAX_BATCH_SIZE = 1 << 20  # a larger batch is a typo (--batch-size 10**12): the report's summary would allocate it
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,9 @@ def run(recipe: Recipe, overrides: Mapping[str, Any] | None = None, **options: A
         value = recipe.train.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ValueError(f"recipe {recipe.name!r}: {key} must be a positive int, got {value!r}")
+    if (recipe.train.get("batch_size") or 1) > MAX_BATCH_SIZE:
+        raise ValueError(f"recipe {recipe.name!r}: batch_size must be at most {MAX_BATCH_SIZE}, got "
+                         f"{recipe.train['batch_size']}")
     if opts.resume and opts.out is None:
         raise ValueError("resume continues the interrupted run in a run directory; give out=")
     world = dist.joined()

@@ -63,12 +63,15 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 
 
 def read_json(path: str | os.PathLike) -> Any:
-    """A JSON file, with an error naming the file when it is not valid JSON."""
+    """A JSON file, with an error naming the file when it is not valid JSON (or nests past the recursion limit,
+    or holds an integer of more digits than Python converts)."""
     p = Path(path)
     try:
         return json.loads(p.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, too many digits
         raise ValueError(f"{p}: not valid JSON ({e})") from None
+    except RecursionError:
+        raise ValueError(f"{p}: not valid JSON (nested too deeply)") from None
 
 
 def save_run(out: str | os.PathLike, model: Any, config: dict) -> None:
@@ -104,21 +107,40 @@ def load_run(run_dir: str | os.PathLike) -> tuple[Any, dict]:
     config = load_config(d)
     if not (d / MODEL).is_file():
         raise FileNotFoundError(f"{d / MODEL} is missing: {d} is not a complete run directory")
-    model = models.build(config["model"])
-    model.load_state_dict(load(d / MODEL))
+    try:
+        model = models.build(config["model"])
+    except (TypeError, ValueError, KeyError) as e:
+        raise ValueError(f"{d / CONFIG}: its 'model' entry does not build a model ({e})") from None
+    try:
+        model.load_state_dict(load(d / MODEL))
+    except RuntimeError as e:
+        raise ValueError(f"{d / MODEL} does not fit the model of {d / CONFIG}: {e}") from None
     model.eval()
     return model, config
 
 
 def read_history(path: str | os.PathLike) -> dict[str, list]:
-    """``history.csv`` (written by ``CSVLogger``) as ``{column: [float or None per epoch]}``, without ``epoch``."""
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
-    if not rows:
-        return {}
-    header, body = rows[0], [r for r in rows[1:] if r]
-    return {k: [float(r[i]) if i < len(r) and r[i] != "" else None for r in body]
+    """``history.csv`` (written by ``CSVLogger``) as ``{column: [float or None per epoch]}``, without ``epoch``;
+    a ValueError naming the file and line for one that is not such a file."""
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        try:
+            rows = list(reader)
+        except (UnicodeDecodeError, csv.Error) as e:
+            raise ValueError(f"{path}, line {reader.line_num + 1}: not a history file ({e})") from None
+    header, body = (rows[0], rows[1:]) if rows else ([], [])
+    return {k: [_number(path, line, r, i) for line, r in enumerate(body, 2) if r]
             for i, k in enumerate(header) if k != "epoch"}
+
+
+def _number(path: str | os.PathLike, line: int, row: list[str], i: int) -> float | None:
+    if i >= len(row) or row[i] == "":
+        return None
+    try:
+        return float(row[i])
+    except ValueError:
+        raise ValueError(f"{path}, line {line}: {row[i][:40]!r} is not a number (a history file holds "
+                         "numbers)") from None
 
 
 class RunDirError(ValueError):
