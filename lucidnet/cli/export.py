@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import nn
 from ..onnx import OnnxExporterError, export
+from ..tables.recipes import TASKS as TABLE_TASKS
 from ..tensor import Tensor
 from ..train import rundir
 from . import tasks
@@ -19,7 +20,6 @@ from . import tasks
 FORMATS = ("onnx",)
 EXAMPLE_LENGTH = 16  # the token ids' example length (the sequence axis is dynamic)
 _TEXT_TASKS = ("text-classification", "language-model")
-_TABLE_TASKS = ("tabular-classification", "tabular-regression")
 _CLASSIFIERS = ("image-classification", "text-classification", "tabular-classification")
 
 
@@ -73,7 +73,7 @@ def example_inputs(model: nn.Module, config: dict, task: str, batch: int) -> tup
         length = max(EXAMPLE_LENGTH, int(getattr(model, "min_length", 1)))
         ids = rng.integers(1, max(vocab, 2), size=(batch, length))
         return (Tensor(ids.astype(np.int64)),), ["tokens"], [{0: "batch", 1: "sequence"}]
-    if task in _TABLE_TASKS:
+    if task in TABLE_TASKS:
         m = config["model"]
         x = Tensor(rng.standard_normal((batch, int(m["num_features"]))).astype(np.float32))
         cards = m.get("cardinalities") or []
