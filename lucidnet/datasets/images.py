@@ -51,6 +51,21 @@ def is_image_file(path: str | os.PathLike) -> bool:
     return not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
+class _Bounded:
+    """A file that never asks for more bytes than it has left: Pillow reads a chunk of the length a (corrupt)
+    header claims, and a buffered read of n bytes allocates n before it finds the file shorter."""
+
+    def __init__(self, f: Any, size: int):
+        self._f, self._size = f, size
+
+    def read(self, n: int | None = -1) -> bytes:
+        left = max(self._size - self._f.tell(), 0)
+        return self._f.read(left if n is None or n < 0 else min(n, left))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._f, name)
+
+
 @contextmanager
 def open_image(path: str | os.PathLike) -> Iterator[Any]:
     """The image file at ``path`` opened by Pillow (header only until loaded), as a context manager; what goes
@@ -63,7 +78,7 @@ def open_image(path: str | os.PathLike) -> Iterator[Any]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(p) as im:
+            with open(p, "rb") as f, Image.open(_Bounded(f, os.fstat(f.fileno()).st_size)) as im:
                 yield im
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ValueError(f"{p}: the image is too large to read safely (more than {Image.MAX_IMAGE_PIXELS:,} "
