@@ -5,14 +5,20 @@
   older than before, and every finished run's weights bit-identical to the uninterrupted run's.
 - ``file_too_large``: the checkpoint write fails with EFBIG (RLIMIT_FSIZE): a clear error naming the file, the
   previous checkpoint intact, no temporary file left, and the resumed run bit-identical.
-- ``disk_full``: the same with ENOSPC, on a tiny tmpfs (``real=True``, root only) or injected in-process by
-  ``tests/test_faults.py``.
+- ``disk_full``: the same with ENOSPC on a tiny tmpfs (root only); ``disk_full_injected``: ENOSPC injected in
+  this process, half the file written first.
 - ``nan_run``: NaN in the data or the target: the run stops naming the step and the layer (or the loss), and
   the checkpoint kept is the last finite one.
-- ``concurrent_cli_runs`` (in the tests): two ``lucidnet train`` into one directory, the second refused.
+- ``concurrent_cli_runs``: two ``lucidnet train`` into one directory, the second refused; ``lock_race``: a
+  second process taking the lock while the first is still writing its pid into it.
+- ``kill_cli_runs``: ``lucidnet train`` itself killed and resumed (``--resume``), its ``model.safetensors``
+  compared with an uninterrupted run's.
 """
 from __future__ import annotations
 
+import errno
+import io
+import json
 import os
 import random
 import subprocess
@@ -26,6 +32,7 @@ import numpy as np
 
 import lucidnet as ln
 from lucidnet.serialization import load_checkpoint
+from lucidnet.train import Callback, rundir
 
 CHILD = Path(__file__).with_name("fault_child.py")
 ROOT = Path(__file__).resolve().parent.parent
@@ -284,6 +291,189 @@ def nan_run(workdir: Path, target: bool = False) -> NanRun:
     except Exception as e:  # noqa: BLE001
         r.reason += f" (checkpoint unreadable: {e})"
     return r
+
+
+def _half_then_enospc(real_save):
+    """A safetensors writer that writes half the file, then fails as a full disk does."""
+    def save_file(tensors, filename, metadata=None):
+        real_save(tensors, filename, metadata=metadata)
+        with open(filename, "r+b") as f:
+            f.truncate(os.path.getsize(filename) // 2)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    return save_file
+
+
+def disk_full_injected(workdir: Path, full_from: int = 12) -> WriteFailure:
+    """In this process: the checkpoint write of step ``full_from`` writes half its file and fails with ENOSPC;
+    then the disk has room again and the run resumes (compared with an uninterrupted run of this process)."""
+    import contextlib
+    import safetensors.numpy
+    import fault_child
+    folder = workdir / "enospc-injected"
+    folder.mkdir(parents=True)
+    quiet = contextlib.redirect_stdout(io.StringIO())
+    with quiet:
+        fault_child.main([str(folder / "ref.safetensors"), str(folder / "ref-final.safetensors")])
+    ckpt, final = folder / "checkpoint.safetensors", folder / "final.safetensors"
+    real = safetensors.numpy.save_file
+
+    class FullDisk(Callback):
+        def on_batch_begin(self, batch, logs=None):
+            if self.trainer.global_step + 1 == full_from:
+                safetensors.numpy.save_file = _half_then_enospc(real)
+
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            code = fault_child.main([str(ckpt), str(final)], extra=[FullDisk()])
+    finally:
+        safetensors.numpy.save_file = real
+    r = WriteFailure("disk full (ENOSPC injected)", error=out.getvalue().strip().splitlines()[-1])
+    r.clear = code == 3 and f"OSError: [Errno 28] No space left on device: '{ckpt}'" in r.error
+    r.intact = checkpoint_step(ckpt) == full_from - 1
+    r.leftovers = temps(folder) + (["final.safetensors"] if final.exists() else [])
+    with quiet:
+        code = fault_child.main([str(ckpt), str(final)])
+    r.identical = code == 0 and identical(weights(final), weights(folder / "ref-final.safetensors"))
+    return r
+
+
+def _lucidnet(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "lucidnet", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=child_env())
+
+
+def _wait_for(path: Path, p: subprocess.Popen, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        if p.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"{path} never appeared: {p.communicate()}")
+        time.sleep(0.02)
+
+
+@dataclass
+class Concurrent:
+    refused: list[str] = field(default_factory=list)   # the second run's errors (plain, then --overwrite)
+    first_pid: int = 0
+    first_finished: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return (len(self.refused) == 2 and self.first_finished
+                and all(f"in use by another run (process {self.first_pid})" in e for e in self.refused))
+
+
+def concurrent_cli_runs(workdir: Path) -> Concurrent:
+    """``lucidnet train`` into a directory while another one trains there: refused (also with --overwrite), and
+    the first run finishes untouched."""
+    out = workdir / "concurrent"
+    first = _lucidnet("train", "--epochs", "1", "--quiet", "--out", str(out))
+    r = Concurrent(first_pid=first.pid)
+    try:
+        _wait_for(out / rundir.LOCK, first)
+        for extra in ([], ["--overwrite"]):
+            second = _lucidnet("train", "--epochs", "1", "--quiet", "--out", str(out), *extra)
+            _, err = second.communicate(timeout=120)
+            if second.returncode == 2:
+                r.refused.append(err.strip())
+    finally:
+        first.communicate(timeout=300)
+    r.first_finished = (first.returncode == 0 and (out / "model.safetensors").is_file()
+                        and json.loads((out / "run.json").read_text())["status"] == "finished")
+    return r
+
+
+SLOW_TAKER = """
+import os, sys, time
+from lucidnet.train.rundir import open_run, RunDirError
+if sys.argv[2] == "slow":              # a slow disk: the lock file exists, its pid not yet written
+    fdopen = os.fdopen
+    os.fdopen = lambda *a, **k: (time.sleep(1.5), fdopen(*a, **k))[1]
+try:
+    with open_run(sys.argv[1], "mlp", {}, 0, overwrite=True):
+        print("held", flush=True)
+        time.sleep(2)
+except RunDirError as e:
+    print("refused:", e, flush=True)
+"""
+
+
+def lock_race(workdir: Path) -> tuple[str, str, int]:
+    """(the slow taker's output, the fast one's, the slow one's pid): the fast one starts while the slow one's
+    lock file exists but is still empty."""
+    out = workdir / "lock-race"
+    out.mkdir(parents=True)
+    slow = subprocess.Popen([sys.executable, "-c", SLOW_TAKER, str(out), "slow"], stdout=subprocess.PIPE, text=True,
+                            env=child_env())
+    _wait_for(out / rundir.LOCK, slow, 60)
+    fast = subprocess.run([sys.executable, "-c", SLOW_TAKER, str(out), "fast"], capture_output=True, text=True,
+                          env=child_env(), timeout=60)
+    return slow.communicate(timeout=60)[0], fast.stdout + fast.stderr, slow.pid
+
+
+@dataclass
+class CliKills:
+    kills: int = 0
+    before_first: int = 0          # killed before the first checkpoint: started again with --overwrite
+    after_training: int = 0        # killed once the weights were final (writing the report): nothing to resume
+    lost: int = 0                  # a checkpoint unreadable after a kill
+    runs: int = 0
+    identical: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+CLI_RUN = ("train", "--epochs", "3", "--quiet")
+
+
+def kill_cli_runs(workdir: Path, kills: int, seed: int = 0) -> CliKills:
+    """``lucidnet train`` (an MLP on the bundled Fashion-MNIST subset, 3 epochs, a checkpoint at every epoch end)
+    killed once and resumed with ``--resume``, ``kills`` times; the final ``model.safetensors`` compared with an
+    uninterrupted run's. A kill lands at a uniform moment of the uninterrupted run's training (every other one
+    after the moment its first checkpoint was written)."""
+    rng = random.Random(seed)
+    ref_dir = workdir / "cli-reference"
+    t0 = time.perf_counter()
+    p = _lucidnet(*CLI_RUN, "--out", str(ref_dir))
+    _wait_for(ref_dir / rundir.CHECKPOINT, p, 600)
+    first = time.perf_counter() - t0          # the first checkpoint (epoch 1) is written
+    _wait_for(ref_dir / rundir.MODEL, p, 600)
+    trained = time.perf_counter() - t0        # training is over: the final weights are written
+    _, err = p.communicate(timeout=600)
+    assert p.returncode == 0, err
+    ref = weights(ref_dir / "model.safetensors")
+    c = CliKills()
+    for i in range(kills):
+        out = workdir / f"cli-run{i}"
+        p = _lucidnet(*CLI_RUN, "--out", str(out))
+        time.sleep(rng.uniform(first if i % 2 else 0.5, trained))
+        p.kill()
+        p.communicate()
+        if p.returncode != -9:
+            c.problems.append(f"{out}: finished before the kill ({p.returncode})")
+            continue
+        c.kills += 1
+        ckpt = out / rundir.CHECKPOINT
+        try:
+            step = checkpoint_step(ckpt)
+        except Exception as e:  # noqa: BLE001
+            c.lost += 1
+            c.problems.append(f"{out}: unreadable checkpoint: {e}")
+            continue
+        finished = step is None and (out / rundir.METRICS).is_file()  # killed writing the report
+        c.before_first += step is None and not finished
+        c.after_training += finished
+        if not finished:
+            again = _lucidnet(*CLI_RUN, "--out", str(out), "--resume" if step is not None else "--overwrite")
+            _, err = again.communicate(timeout=600)
+            if again.returncode != 0:
+                c.problems.append(f"{out}: the resumed run failed: {err[-300:]}")
+                continue
+        c.runs += 1
+        same = identical(weights(out / "model.safetensors"), ref)
+        c.identical += same
+        if not same:
+            c.problems.append(f"{out}: the resumed run's weights differ from the uninterrupted run's")
+    return c
 
 
 def scratch(prefix: str) -> Path:

@@ -5,16 +5,11 @@ no temporary file left, and the resumed run bit-identical to one that never stop
 import errno
 import json
 import os
-import subprocess
-import sys
-import time
 
 import pytest
 
-import fault_child
-from fault_harness import (child_env, disk_full, file_too_large, identical, kill_inside_write, kill_runs, nan_run,
-                           reference, temps, weights)
-from lucidnet.serialization import load_checkpoint
+from fault_harness import (concurrent_cli_runs, disk_full, disk_full_injected, file_too_large, kill_inside_write,
+                           kill_runs, lock_race, nan_run, reference, temps)
 from lucidnet.train import rundir
 
 KILLS = int(os.environ.get("LUCIDNET_FAULT_KILLS", 20))
@@ -49,37 +44,9 @@ def test_file_too_large(workdir, ref):
     assert "OSError: [Errno 27] File too large: " in r.error
 
 
-def _half_then_enospc(real_save):
-    """A safetensors writer that writes half the file, then fails as a full disk does."""
-    def save_file(tensors, filename, metadata=None):
-        real_save(tensors, filename, metadata=metadata)
-        with open(filename, "r+b") as f:
-            f.truncate(os.path.getsize(filename) // 2)
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-    return save_file
-
-
-def test_disk_full_during_a_checkpoint_write(tmp_path, monkeypatch, capsys):
-    import safetensors.numpy
-    fault_child.main([str(tmp_path / "ref.safetensors"), str(tmp_path / "ref-final.safetensors")])
-    ckpt, final = tmp_path / "checkpoint.safetensors", tmp_path / "final.safetensors"
-    real = safetensors.numpy.save_file
-    full_from = 12
-
-    class FullDisk(fault_child.Callback):
-        def on_batch_begin(self, batch, logs=None):
-            if self.trainer.global_step + 1 == full_from:
-                monkeypatch.setattr(safetensors.numpy, "save_file", _half_then_enospc(real))
-
-    capsys.readouterr()
-    assert fault_child.main([str(ckpt), str(final)], extra=[FullDisk()]) == 3
-    out = capsys.readouterr().out
-    assert f"error: OSError: [Errno 28] No space left on device: '{ckpt}'" in out
-    assert load_checkpoint(ckpt)["step"] == full_from - 1          # the previous checkpoint, intact
-    assert temps(tmp_path) == [] and not final.exists()           # no partial file
-    monkeypatch.undo()                                             # space again: resume
-    assert fault_child.main([str(ckpt), str(final)]) == 0
-    assert identical(weights(final), weights(tmp_path / "ref-final.safetensors"))
+def test_disk_full_during_a_checkpoint_write(workdir):
+    r = disk_full_injected(workdir)
+    assert r.ok, r
 
 
 def test_disk_full_during_a_json_write(tmp_path, monkeypatch):
@@ -121,59 +88,16 @@ def test_nan_stops_the_run_naming_the_cause_and_keeps_the_last_good_checkpoint(w
     assert r.ok, r
 
 
-def _lucidnet(*args):
-    return subprocess.Popen([sys.executable, "-m", "lucidnet", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=child_env())
+def test_two_runs_into_one_directory(workdir):
+    r = concurrent_cli_runs(workdir)
+    assert r.ok, r
 
 
-def test_two_runs_into_one_directory(tmp_path):
-    out = tmp_path / "run"
-    first = _lucidnet("train", "--epochs", "1", "--quiet", "--out", str(out))
-    try:
-        deadline = time.monotonic() + 120
-        while not (out / rundir.LOCK).exists():
-            assert first.poll() is None and time.monotonic() < deadline, first.communicate()
-            time.sleep(0.05)
-        for extra in ([], ["--overwrite"]):
-            second = _lucidnet("train", "--epochs", "1", "--quiet", "--out", str(out), *extra)
-            _, err = second.communicate(timeout=120)
-            assert second.returncode == 2 and f"in use by another run (process {first.pid})" in err, err
-    finally:
-        _, err = first.communicate(timeout=300)
-    assert first.returncode == 0, err
-    assert json.loads((out / "run.json").read_text())["status"] == "finished" and (out / "model.safetensors").is_file()
-
-
-SLOW_TAKER = """
-import os, sys, time
-from lucidnet.train.rundir import open_run, RunDirError
-if sys.argv[2] == "slow":              # a slow disk: the lock file exists, its pid not yet written
-    fdopen = os.fdopen
-    os.fdopen = lambda *a, **k: (time.sleep(1.5), fdopen(*a, **k))[1]
-try:
-    with open_run(sys.argv[1], "mlp", {}, 0, overwrite=True):
-        print("held", flush=True)
-        time.sleep(2)
-except RunDirError as e:
-    print("refused:", e, flush=True)
-"""
-
-
-def test_a_lock_being_taken_is_not_taken_twice(tmp_path):
+def test_a_lock_being_taken_is_not_taken_twice(workdir):
     # without the turn-taking, the second process read the first's lock file while it was still empty (pid 0:
     # "stale"), removed it and took the directory too
-    out = tmp_path / "run"
-    out.mkdir()
-    slow = subprocess.Popen([sys.executable, "-c", SLOW_TAKER, str(out), "slow"], stdout=subprocess.PIPE, text=True,
-                            env=child_env())
-    deadline = time.monotonic() + 60
-    while not (out / rundir.LOCK).exists():
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    fast = subprocess.run([sys.executable, "-c", SLOW_TAKER, str(out), "fast"], capture_output=True, text=True,
-                          env=child_env(), timeout=60)
-    assert slow.communicate(timeout=60)[0].startswith("held")
-    assert fast.stdout.startswith("refused:") and f"process {slow.pid}" in fast.stdout, fast.stdout + fast.stderr
+    slow, fast, pid = lock_race(workdir)
+    assert slow.startswith("held") and fast.startswith("refused:") and f"process {pid}" in fast, (slow, fast)
 
 
 def test_stale_temporary_files_are_removed_and_nothing_else(tmp_path):
