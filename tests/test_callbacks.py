@@ -215,6 +215,22 @@ def test_terminate_on_nan_with_a_huge_learning_rate(capsys):
     assert len(batches) < 16  # stopped inside the first epoch
     assert "invalid loss" in capsys.readouterr().out
     assert not math.isfinite(h.history["loss"][0])
+    assert cb.reason.startswith(f"step {len(batches)} (epoch 1, batch {len(batches)}): the loss is ")
+    assert "every layer's output was finite: the loss (mse_loss) made it" in cb.reason  # 1e30-sized outputs squared
+
+
+def test_terminate_on_nan_names_the_layer_that_made_the_nan():
+    class Sqrt(nn.Module):
+        def forward(self, x):
+            return x.sqrt()
+
+    x, y = blobs(n=32)
+    cb = TerminateOnNaN(verbose=0)
+    with np.errstate(invalid="ignore"):
+        ln.fit(nn.Sequential(nn.Linear(4, 8), Sqrt(), nn.Linear(8, 3)), (x, y), loss="cross_entropy", epochs=2,
+               batch_size=8, verbose=0, callbacks=[cb])
+    assert cb.terminated and cb.reason.startswith("step 1 (epoch 1, batch 1): the loss is nan")
+    assert cb.reason.endswith("layer '1' (Sqrt) gave the first non-finite output")
 
 
 # ---- ProgressBar ---------------------------------------------------------------------------------------

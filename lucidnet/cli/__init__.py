@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             pass
     try:
         return int(args.run(args) or 0)
-    except (FileNotFoundError, ValueError, KeyError, TypeError, ImportError) as e:
+    except (OSError, ValueError, KeyError, TypeError, ImportError) as e:  # OSError: a missing file, a full disk
         print(f"lucidnet {args.command}: error: {e}", file=sys.stderr)
         return _failed(2)
     except KeyboardInterrupt:

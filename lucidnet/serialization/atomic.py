@@ -1,11 +1,13 @@
 """Write a file so that readers see the old content or the new, never a mix: ``atomic_path``,
-``atomic_write``.
+``atomic_write``; ``remove_stale_temps`` clears what killed writers left.
 
 The content goes to a hidden temporary file in the same directory, which is fsynced, then renamed over
 the destination with ``os.replace`` (atomic on POSIX and Windows), and the directory is fsynced so the
 rename itself survives a power cut. On any error (or KeyboardInterrupt) the temporary file is removed
-and the destination is left as it was. A process killed outright (SIGKILL, power loss) may leave a
-``.<name>.<random>.tmp`` file behind, but never a damaged destination.
+and the destination is left as it was, and an ``OSError`` without a file name (a full disk, a file too
+large) gets the destination's. A process killed outright (SIGKILL, power loss) may leave a
+``.<name>.<random>.tmp`` file behind, but never a damaged destination; the next writer that holds the file
+(a resumed run) removes those with ``remove_stale_temps``.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import stat
 from contextlib import contextmanager
 from typing import Iterable, Iterator
 
-__all__ = ["atomic_path", "atomic_write", "create_temp"]
+__all__ = ["atomic_path", "atomic_write", "create_temp", "remove_stale_temps"]
 
 _BINARY = getattr(os, "O_BINARY", 0)
 
@@ -78,11 +80,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
             os.chmod(tmp, mode)
         _fsync_file(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(e, OSError) and e.errno is not None and e.filename is None:
+            raise OSError(e.errno, e.strerror, path) from e  # "[Errno 28] No space left on device: 'path'"
         raise
     _fsync_dir(directory)
 
@@ -92,3 +96,25 @@ def atomic_write(path: str | os.PathLike, chunks: Iterable) -> None:
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         for chunk in chunks:
             f.write(chunk)
+
+
+def remove_stale_temps(path: str | os.PathLike) -> int:
+    """Remove the temporary files that writers of ``path`` killed mid-write left beside it; returns how many.
+    Only for a caller that holds ``path`` (no other process writes it now)."""
+    path = os.fspath(path)
+    directory, base = os.path.dirname(os.path.abspath(path)), os.path.basename(path)[:200]
+    prefix, removed = f".{base}.", 0
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return 0
+    for name in names:
+        middle = name[len(prefix):-len(".tmp")]
+        if name.startswith(prefix) and name.endswith(".tmp") and len(middle) == 12 and \
+                all(c in "0123456789abcdef" for c in middle):
+            try:
+                os.unlink(os.path.join(directory, name))
+                removed += 1
+            except FileNotFoundError:
+                pass
+    return removed

@@ -8,7 +8,8 @@ No pickle is involved, so loading a file runs no code. lucidnet adds, in the met
   verified by ``read``, so silently corrupted bytes are found, not loaded;
 - ``lucidnet.order``: the tensors' order (safetensors sorts them), so ``read`` returns them as saved.
 
-``write`` goes through ``atomic.atomic_path`` (a crash leaves the old file). ``read`` checks the framing
+``write`` goes through ``atomic.atomic_path`` (a crash leaves the old file; a failed write, say a full disk,
+is an ``OSError`` naming the file, with nothing left behind). ``read`` checks the framing
 itself (header length, JSON, file size) so that a truncated or foreign file gets a message giving the
 sizes, and turns every error of the package into a ``CheckpointError`` naming the file.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections import OrderedDict
 from typing import Any, Mapping
 
@@ -92,7 +94,13 @@ def write(path: str | os.PathLike, tensors: Mapping[str, np.ndarray], metadata: 
     meta[ORDER_KEY] = json.dumps(list(arrays), separators=(",", ":"))
     meta[DIGEST_KEY] = _digest(arrays, meta)
     with atomic_path(path) as tmp:
-        st.numpy.save_file(arrays, tmp, metadata=meta)
+        try:
+            st.numpy.save_file(arrays, tmp, metadata=meta)
+        except st.SafetensorError as e:  # an I/O error of the Rust writer: an OSError again (disk full, too large)
+            code = re.search(r"os error (\d+)", str(e))
+            if code is None:
+                raise
+            raise OSError(int(code.group(1)), os.strerror(int(code.group(1)))) from e
         with open(tmp, "rb") as f:
             n = int.from_bytes(f.read(8), "little")
         if n > MAX_HEADER:  # safetensors writes it, but would not read it back

@@ -37,7 +37,7 @@ from typing import Any, Iterator, Mapping
 
 from .. import models
 from ..serialization import load, save
-from ..serialization.atomic import atomic_write
+from ..serialization.atomic import atomic_write, remove_stale_temps
 
 __all__ = ["MODEL", "CONFIG", "HISTORY", "METRICS", "CHECKPOINT", "REPORT", "MONITOR", "PREDICTIONS", "DIAGNOSIS",
            "PLOTS", "VOCAB", "TOKENIZER", "SAMPLE", "CATALOG", "ATTENTION", "PREPROCESS", "save_run", "load_run", "load_config", "write_json", "read_json",
@@ -158,9 +158,32 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+@contextmanager
+def _one_at_a_time(d: Path) -> Iterator[None]:
+    """Processes taking the lock of ``d`` take turns (``flock`` on the directory, held for the few lines that
+    read, remove and create the lock file), so none reads another's lock before its pid is in it, nor removes
+    a lock just taken over; nothing where ``fcntl`` is missing (Windows)."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    fd = os.open(d, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def _lock(d: Path) -> None:
     """Take the directory's lock (a file holding our pid, created exclusively); a stale lock (its process is
     gone) is taken over; a live one is an error naming the process."""
+    with _one_at_a_time(d):
+        _take(d)
+
+
+def _take(d: Path) -> None:
     path = d / LOCK
     for _ in range(2):
         try:
@@ -227,10 +250,11 @@ def open_run(out: str | os.PathLike, recipe: str, settings: Mapping[str, Any], s
     A new run into a directory that holds a run (finished or interrupted) is refused unless ``overwrite``
     (which removes that run's files, and only those). ``resume`` needs an interrupted run there (a training
     checkpoint) of the same recipe, settings and seed; any difference is refused with the list of them. The
-    directory is locked for the duration; ``run.json`` records the settings and ``"status": "finished"`` once
-    the block ends without error. A run that fails before its first checkpoint (and before it saved a model)
-    leaves nothing behind, and the run it was to replace is put back: the replaced run's files wait in
-    ``.replaced`` until the new run has trained something (a process killed meanwhile finds them there)."""
+    directory is locked for the duration (and the temporary files that killed writers left are removed);
+    ``run.json`` records the settings and ``"status": "finished"`` once the block ends without error. A run
+    that fails before its first checkpoint (and before it saved a model) leaves nothing behind, and the run it
+    was to replace is put back: the replaced run's files wait in ``.replaced`` until the new run has trained
+    something (a process killed meanwhile finds them there)."""
     d = Path(out)
     if d.exists() and not d.is_dir():
         raise RunDirError(f"--out {d} is a file, not a directory")
@@ -238,6 +262,8 @@ def open_run(out: str | os.PathLike, recipe: str, settings: Mapping[str, Any], s
     d.mkdir(parents=True, exist_ok=True)
     _lock(d)
     try:
+        for name in RUN_FILES:  # what writers killed mid-write left (the lock says none is writing now)
+            remove_stale_temps(d / name)
         if (d / REPLACED).is_dir():  # a process killed while replacing a run: the replaced run, unless superseded
             if _trained(d):
                 shutil.rmtree(d / REPLACED, ignore_errors=True)
