@@ -27,6 +27,7 @@ from typing import Sequence
 import numpy as np
 
 import lucidnet as ln
+from lucidnet.serialization.atomic import remove_stale_temps
 from lucidnet import nn
 from lucidnet.train import Callback, TerminateOnNaN
 
@@ -110,6 +111,8 @@ def main(argv: list[str] | None = None, extra: Sequence[Callback] = ()) -> int:
         return 3
     if callbacks[0].terminated:
         print(f"nan: {callbacks[0].reason}", flush=True)
+    # this program is the final file's one writer: what a killed run of it left half-written goes first
+    remove_stale_temps(args.final)
     ln.save(net.state_dict(), args.final)
     print("done", flush=True)
     return 0
