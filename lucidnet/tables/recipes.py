@@ -32,6 +32,9 @@ from ..optim.factory import build_optimizer
 from ..random import manual_seed
 from ..train import EVAL_BATCH_SIZE, CSVLogger, EarlyStopping, fit, predict, rundir
 from ..train.metrics import confusion_matrix
+from ..nn.losses import cross_entropy
+from ..ops import softmax
+from ..tensor import from_numpy
 from ..train.recipe import Recipe, Run, RunOptions
 from .preprocess import Preprocessor, embedding_dim
 from .schema import infer_kinds, is_missing, target_kind
@@ -96,10 +99,16 @@ def _held_out(table: Table, s: dict[str, Any], target_type: str, seed: int) -> t
     """(training rows, test rows) of the training file: all rows and none when the test set is a file of its own."""
     if s["test_data"] is not None:
         return np.arange(len(table)), np.zeros(0, dtype=np.int64)
-    labels = None
-    if target_type == "classification":
-        labels = np.array([(v or "").strip() for v in table.data[s["target"]]], dtype=object)
-    return holdout(len(table), float(s["test_split"]), seed, stratify=labels, what=f"rows of {table.path}")
+    return holdout(len(table), float(s["test_split"]), seed, stratify=_classes_of(table, s["target"], target_type),
+                   what=f"rows of {table.path}")
+
+
+def _classes_of(table: Table, target: str, target_type: str, rows: np.ndarray | None = None) -> np.ndarray | None:
+    """The target's class of each row (of ``rows``), to stratify a held-out split by; None for regression."""
+    if target_type != "classification":
+        return None
+    values = table.data[target]
+    return np.array([(values[i] or "").strip() for i in (range(len(values)) if rows is None else rows)], dtype=object)
 
 
 def _inputs(pre: Preprocessor, rows: dict[str, list], where=None, source: str = "the file") -> tuple:
@@ -123,10 +132,9 @@ def _scores(pre: Preprocessor, outputs: np.ndarray, y_raw: Sequence, where=None)
     """The test metrics of a table run's outputs on rows with targets ``y_raw``."""
     y = pre.target_to(y_raw, where)
     if pre.target["type"] == "classification":
-        z = outputs - outputs.max(axis=1, keepdims=True)
-        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
         cm = confusion_matrix(outputs, y, num_classes=len(pre.classes))
-        return {"accuracy": float(np.trace(cm) / max(cm.sum(), 1)), "loss": float(-logp[np.arange(len(y)), y].mean()),
+        loss = cross_entropy(from_numpy(outputs), from_numpy(y)).item()
+        return {"accuracy": float(np.trace(cm) / max(cm.sum(), 1)), "loss": float(loss),
                 "classes": list(pre.classes), "confusion_matrix": cm.tolist()}
     return regression_metrics(pre.target_from(y), pre.target_from(outputs))
 
@@ -144,11 +152,8 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
     kinds, target_type, dropped = _plan(table, s)
     train_rows, test_rows = _held_out(table, s, target_type, options.seed)
     test = read_table(s["test_data"]) if s["test_data"] is not None else None
-    labels = None
-    if target_type == "classification":
-        labels = np.array([(table.data[s["target"]][i] or "").strip() for i in train_rows], dtype=object)
-    fit_rows, val_rows = holdout(len(train_rows), float(s["val_split"]), options.seed, stratify=labels,
-                                 what="training rows")
+    fit_rows, val_rows = holdout(len(train_rows), float(s["val_split"]), options.seed,
+                                 stratify=_classes_of(table, s["target"], target_type, train_rows), what="training rows")
     fit_rows, val_rows = train_rows[fit_rows], train_rows[val_rows]
     where = lambda i, rows=fit_rows: table.where(int(rows[i]))  # noqa: E731 - a row of the fitted subset
     pre = Preprocessor.fit(_rows(table, fit_rows), kinds, s["target"], target_type, where=where)
@@ -259,8 +264,7 @@ def predict_table(run_dir: str | Path, path: str | os.PathLike) -> tuple[Table, 
     out = predict(model, _inputs(pre, table.data, table.where, str(table.path)), batch_size=EVAL_BATCH_SIZE)
     if pre.target["type"] == "regression":
         return table, {"prediction": [float(v) for v in pre.target_from(out)]}
-    z = np.exp(out - out.max(axis=1, keepdims=True))
-    prob = z / z.sum(axis=1, keepdims=True)
+    prob = softmax(from_numpy(out), 1).numpy()
     columns: dict[str, list] = {"prediction": [pre.classes[i] for i in prob.argmax(axis=1)]}
     for j, name in enumerate(pre.classes):
         columns[f"probability_{name}"] = [float(p) for p in prob[:, j]]
