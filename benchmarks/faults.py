@@ -31,9 +31,10 @@ sys.path.insert(0, str(TESTS))
 sys.path.insert(0, str(TESTS.parent))
 
 
-def _scratch() -> Path:
+def _scratch(memory: bool) -> Path:
+    """A scratch folder: in memory (/dev/shm) for the fuzzing, on disk for the training runs (fsync is real)."""
     shm = Path("/dev/shm")
-    return Path(tempfile.mkdtemp(prefix="lucidnet-faults-", dir=shm if shm.is_dir() else None))
+    return Path(tempfile.mkdtemp(prefix="lucidnet-faults-", dir=shm if memory and shm.is_dir() else None))
 
 
 def _fuzz_one(name: str, inputs: int, seed: int, workdir: str):
@@ -81,7 +82,7 @@ def faults(kills: int, cli_kills: int, seed: int, workdir: Path) -> bool:
     k = fh.kill_runs(workdir / "kills", ref, kills, seed=seed,
                      progress=lambda c: c.kills % 50 == 0 and print(f"  {c.kills} kills ...", flush=True))
     rows.append(("SIGKILL at a random moment", f"{k.kills} kills ({k.in_write} inside a checkpoint write, "
-                 f"{k.before_first} before the first checkpoint), {k.runs} runs resumed", k.lost,
+                 f"{k.before_first} before the first checkpoint) over {k.runs} runs, each resumed", k.lost,
                  f"{k.identical}/{k.runs}", "-", k.leftovers))
     print(f"  ({time.perf_counter() - t0:.0f} s)", *k.problems, sep="\n  ", flush=True)
     steps = (1, 10, 17, 33, 48)
@@ -130,15 +131,17 @@ def main() -> int:
     p.add_argument("--only", choices=["fuzz", "faults"], default=None)
     p.add_argument("--readers", nargs="*", default=TARGET_NAMES, metavar="NAME", help=", ".join(TARGET_NAMES))
     args = p.parse_args()
-    workdir = _scratch()
     t0 = time.perf_counter()
-    ok = True
+    ok, folders = True, []
     if args.only != "faults":
-        results = fuzz(args.readers, args.inputs, args.seed, args.jobs, workdir / "fuzz")
+        folders.append(_scratch(memory=True))
+        results = fuzz(args.readers, args.inputs, args.seed, args.jobs, folders[-1])
         ok = ok and not any(c.unexpected for c in results)
     if args.only != "fuzz":
-        ok = faults(args.kills, args.cli_kills, args.seed, workdir / "faults") and ok
-    print(f"\n{time.perf_counter() - t0:.0f} s in all; scratch folder (failing inputs, run directories): {workdir}")
+        folders.append(_scratch(memory=False))
+        ok = faults(args.kills, args.cli_kills, args.seed, folders[-1]) and ok
+    print(f"\n{time.perf_counter() - t0:.0f} s in all; scratch folders (failing inputs, run directories): "
+          + ", ".join(map(str, folders)))
     return 0 if ok else 1
 
 

@@ -1,7 +1,9 @@
 """Sizes nothing can allocate, refused early: ``check_shape`` turns a tensor request with a negative dimension, a
 dimension that is not an int, or more bytes than this machine's memory into a ValueError naming the function,
 the shape and the bytes, before NumPy is asked (which gives a MemoryError deep inside, or, with the memory
-overcommitted, a machine that swaps until the process is killed).
+overcommitted, a machine that swaps until the process is killed). Within ``budget(n, what)``, the tensors checked
+may not add up to more than ``n`` bytes: a model rebuilt from a run directory's config can take no more memory
+than its weights file holds, whatever the config says.
 
 >>> check_shape((2, 3), "float32", "zeros")
 (2, 3)
@@ -15,12 +17,16 @@ from __future__ import annotations
 import math
 import operator
 import os
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-__all__ = ["memory_bytes", "check_shape", "check_count", "format_bytes"]
+__all__ = ["memory_bytes", "check_shape", "check_count", "format_bytes", "budget"]
+
+_BUDGET: ContextVar[list | None] = ContextVar("lucidnet_budget", default=None)  # [bytes allowed, used, what]
 
 
 @lru_cache(maxsize=1)
@@ -61,6 +67,23 @@ def check_count(count: int, itemsize: int, what: str, who: str) -> None:
     if total is not None and need > total:
         raise ValueError(f"{who}: {what} needs {format_bytes(need)} of memory, more than this machine's "
                          f"{format_bytes(total)}")
+    b = _BUDGET.get()
+    if b is not None:
+        b[1] += need
+        if b[1] > b[0]:
+            raise ValueError(f"{who}: {what} needs {format_bytes(need)} of memory, past the "
+                             f"{format_bytes(b[0])} that {b[2]}")
+
+
+@contextmanager
+def budget(nbytes: int, what: str) -> Iterator[None]:
+    """Within the block, the tensors that ``check_shape`` and ``check_count`` pass add up to at most ``nbytes``;
+    ``what`` says where that figure comes from ("model.safetensors can hold"), for the error message."""
+    token = _BUDGET.set([int(nbytes), 0, what])
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
 
 
 def check_shape(shape: Sequence, dtype: Any, who: str) -> tuple[int, ...]:

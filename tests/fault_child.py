@@ -7,8 +7,9 @@ metrics to finish bit-identical to one that never stopped.
     python tests/fault_child.py CHECKPOINT FINAL [--epochs N] [--fsize-after STEP] [--die-in-write STEP]
         [--nan-at SAMPLE] [--nan-target]
 
-Prints ``ready`` once set up (the harness times its kill from there), then trains and writes the final weights
-to FINAL (``lucidnet.save``). ``--fsize-after STEP``: from that step on, files may not grow past 1 KB
+Prints ``ready`` once set up (a throwaway model trained on a few batches first, so the compiled kernels are loaded
+and the harness's kill, timed from there, lands in the training), then trains and writes the final weights to
+FINAL (``lucidnet.save``). ``--fsize-after STEP``: from that step on, files may not grow past 1 KB
 (RLIMIT_FSIZE, SIGXFSZ ignored), so the next checkpoint write fails with "File too large". ``--die-in-write
 STEP``: the process SIGKILLs itself inside the checkpoint write of that step, its bytes written and fsynced,
 just before the rename that would publish them (the test-only hook of the harness). ``--nan-at SAMPLE``:
@@ -100,6 +101,8 @@ def main(argv: list[str] | None = None, extra: Sequence[Callback] = ()) -> int:
     if args.die_in_write is not None:
         callbacks.append(DieInWrite(args.die_in_write))
     callbacks.extend(extra)
+    ln.fit(model(1 if args.nan_target else CLASSES), (x[:48], y[:48]),
+           loss="mse" if args.nan_target else "cross_entropy", epochs=1, batch_size=BATCH, verbose=0)  # warm-up
     print("ready", flush=True)
     try:
         ln.manual_seed(1)

@@ -104,7 +104,7 @@ class KillCounts:
     in_write: int = 0              # of them, inside a checkpoint write (its temporary file was there)
     before_first: int = 0          # of them, before the first checkpoint existed
     lost: int = 0                  # a checkpoint gone, unreadable or older than before a kill
-    runs: int = 0                  # runs resumed to the end after one or more kills
+    runs: int = 0                  # runs killed at least once, then resumed to the end
     identical: int = 0             # of them, final weights bit-identical to the uninterrupted run
     leftovers: int = 0             # temporary files still there once a run finished
     problems: list[str] = field(default_factory=list)
@@ -112,21 +112,25 @@ class KillCounts:
 
 def kill_runs(workdir: Path, ref: Reference, kills: int, seed: int = 0, per_run: tuple[int, int] = (1, 5),
               progress=None) -> KillCounts:
-    """``kills`` SIGKILLs over runs of 1 to 5 kills each (a kill at a uniform moment of the uninterrupted run's
-    training time, from when the process is set up), every run resumed to its end and compared with ``ref``."""
+    """``kills`` SIGKILLs over runs of 1 to 5 kills each, every run resumed to its end and compared with ``ref``. A
+    kill lands at a uniform moment of the training the (re)started process has left to do: from when it is set up,
+    over the uninterrupted run's time for the steps after its checkpoint's."""
     rng = random.Random(seed)
     c = KillCounts()
+    attempt = 0
     while c.kills < kills:
-        folder = workdir / f"run{c.runs}"
+        folder = workdir / f"run{attempt}"
+        attempt += 1
         folder.mkdir(parents=True)
         ckpt = folder / "checkpoint.safetensors"
-        last = None
+        last, killed = None, 0
         for _ in range(min(rng.randint(*per_run), kills - c.kills)):
             p = start(folder)
             if p.stdout.readline().strip() != "ready":
                 c.problems.append(f"{folder}: the child did not start: {p.communicate()[0][-500:]}")
                 break
-            time.sleep(rng.uniform(0, ref.seconds))
+            left = ref.steps - (last or 0)
+            time.sleep(rng.uniform(0, ref.seconds * left / ref.steps))
             p.kill()  # SIGKILL
             p.communicate()
             if p.returncode != -9:  # it finished (or failed) before the kill landed
@@ -134,6 +138,7 @@ def kill_runs(workdir: Path, ref: Reference, kills: int, seed: int = 0, per_run:
                     c.problems.append(f"{folder}: exit status {p.returncode}")
                 break
             c.kills += 1
+            killed += 1
             c.in_write += any(t.startswith(".checkpoint") for t in temps(folder))
             try:
                 step = checkpoint_step(ckpt)
@@ -152,6 +157,8 @@ def kill_runs(workdir: Path, ref: Reference, kills: int, seed: int = 0, per_run:
             last = step if step is not None else last
             if progress:
                 progress(c)
+        if not killed:  # every kill came too late: an uninterrupted run, nothing to resume
+            continue
         code, out = finish(folder)
         c.runs += 1
         if code != 0:

@@ -10,13 +10,18 @@ import struct
 import tempfile
 import zipfile
 import zlib
+from functools import lru_cache
 
 import numpy as np
 from hypothesis import strategies as st
 
 from fuzz_mutations import AWKWARD_INTS, byte_mutations, json_mutations
 
-_SCRATCH = tempfile.mkdtemp(prefix="lucidnet-fuzz-")
+
+@lru_cache(maxsize=1)
+def _scratch() -> str:
+    """A folder for the files the strategies write to re-sign them (made on first use)."""
+    return tempfile.mkdtemp(prefix="lucidnet-fuzz-")
 
 
 # ---- safetensors ------------------------------------------------------------------------------------
@@ -42,7 +47,7 @@ def safetensors_header(draw, seed: bytes) -> bytes:
 def _resign(tensors: dict, meta: dict) -> bytes:
     """A safetensors file of ``tensors`` and ``meta`` written by lucidnet (valid framing and checksum)."""
     from lucidnet.serialization.tensorfile import write
-    path = os.path.join(_SCRATCH, f"resign-{os.getpid()}.safetensors")
+    path = os.path.join(_scratch(), f"resign-{os.getpid()}.safetensors")
     write(path, tensors, meta)
     with open(path, "rb") as f:
         return f.read()
@@ -58,7 +63,7 @@ def resigned(draw, seed: bytes, json_key: str) -> bytes:
     """A lucidnet safetensors file rewritten with valid framing and checksum, but with the JSON held in metadata
     ``json_key`` mutated, or a tensor replaced by one of another shape or dtype, or one dropped."""
     from lucidnet.serialization.tensorfile import read
-    path = os.path.join(_SCRATCH, f"seed-{os.getpid()}.safetensors")
+    path = os.path.join(_scratch(), f"seed-{os.getpid()}.safetensors")
     with open(path, "wb") as f:
         f.write(seed)
     arrays, meta = read(path)

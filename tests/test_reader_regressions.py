@@ -124,10 +124,28 @@ def test_run_config_whose_model_does_not_build(tmp_path, model_config, why):
         rundir.load_run(d)
 
 
+def test_run_config_claiming_a_model_far_larger_than_its_weights(tmp_path):
+    # a 190-byte config.json built a 44 MB model before the weights were compared with it
+    d = _run_dir(tmp_path, {"name": "mlp", "in_features": 4, "hidden": [200_000], "num_classes": 3})
+    with pytest.raises(ValueError, match=r"config.json: .*Linear\(4, 200000\): .*past the 1.0 MiB that the weights in "
+                                         r".*model.safetensors can fill"):
+        rundir.load_run(d)
+    assert _peak(lambda: rundir.load_run(d)) < 1 << 20
+
+
 def test_run_config_whose_model_does_not_fit_the_weights(tmp_path):
     d = _run_dir(tmp_path, {"name": "mlp", "in_features": 4, "hidden": [6], "num_classes": 3})  # RuntimeError before
     with pytest.raises(ValueError, match="model.safetensors does not fit the model of .*config.json"):
         rundir.load_run(d)
+
+
+@pytest.mark.parametrize("name", ["/etc/passwd", "../../vocab.json", "sub/vocab.json", "..", "", 7])
+def test_run_config_naming_a_file_outside_the_run_directory(tmp_path, name):
+    # found reading the fuzzed configs: config.json's "vocab" / "preprocess" were joined to the run directory as
+    # given, so an absolute path or ``..`` made evaluate read any file
+    with pytest.raises(ValueError, match="config.json: its 'vocab' entry .* is not the name of a file of the run"):
+        rundir.run_file(tmp_path, {"vocab": name}, "vocab", "vocab.json")
+    assert rundir.run_file(tmp_path, {}, "vocab", "vocab.json") == tmp_path / "vocab.json"
 
 
 @pytest.mark.parametrize("content, match", [(b"epoch,loss\n0,0.5\n1,lots\n", r"history.csv, line 3: 'lots' is not a"),
@@ -156,6 +174,7 @@ def _preprocess(**change):
 
 @pytest.mark.parametrize("change", [{"categorical__values": 3}, {"categorical__values": [["a"]]},
                                     {"target__classes": KeyError}, {"target__classes": []}, {"numeric__std": 0.0},
+                                    {"target__classes": ["", "1"]}, {"target__classes": ["NA", "1"]},
                                     {"numeric__mean": 10 ** 400}, {"categorical__name": ["c"]}])
 def test_preprocess_json_with_wrong_types(change):
     with pytest.raises(ValueError, match="preprocess.json: not a lucidnet table preprocessing file"):
@@ -201,6 +220,24 @@ def test_subword_tokenizer_file_the_library_cannot_read(tmp_path, content):
     path.write_bytes(content)  # the library's own Exception escaped before
     with pytest.raises(ValueError, match="tokenizer.json: not a tokenizer file"):
         SubwordTokenizer.load(path)
+
+
+@pytest.mark.parametrize("model", ["wordpiece", "bpe"])
+def test_tokenizer_whose_vocabulary_lacks_its_unknown_token(tmp_path, model):
+    # the library reads such a file, then fails on the first text with an unknown character
+    pytest.importorskip("tokenizers")
+    from lucidnet.text.subword import SubwordTokenizer
+    from lucidnet.text.wordpiece import WordPieceTokenizer
+    path = tmp_path / "tokenizer.json"
+    tok = SubwordTokenizer.train(["a film", "the film"] * 3, vocab_size=30, model=model, specials=["[SEP]"])
+    d = json.loads(tok.tokenizer.to_str())
+    vocab = d["model"]["vocab"]
+    del vocab["<unk>"]
+    d["model"]["vocab"] = {k: i for i, k in enumerate(vocab)}
+    path.write_text(json.dumps(d))
+    for load in (SubwordTokenizer.load, WordPieceTokenizer):
+        with pytest.raises(ValueError, match="tokenizer.json: not a tokenizer file .*(UNK|unk)"):
+            load(path)
 
 
 def test_subword_tokenizer_whose_vocabulary_lacks_pad(tmp_path):
@@ -290,6 +327,19 @@ def test_movielens_ids_past_int64(tmp_path):
 
 
 # ---- images ------------------------------------------------------------------------------------------------
+
+def test_png_whose_chunk_length_says_64_mb(tmp_path):
+    # a valid 10x12 PNG whose IDAT length field says 64 MB: Pillow skipped "the rest" of the chunk with one read of
+    # that length, which allocated 64 MB for a 440-byte file (2 GB with the largest length)
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.fromarray(np.zeros((12, 10, 3), np.uint8)).save(buf, format="PNG")
+    data = buf.getvalue()
+    i = data.find(b"IDAT") - 4
+    path = tmp_path / "long-chunk.png"
+    path.write_bytes(data[:i] + (64 << 20).to_bytes(4, "big") + data[i + 4:])
+    assert _peak(lambda: read_images([path], size=(8, 8), mode="RGB")) < 4 << 20
+
 
 def test_jpeg_that_pillow_rejects_with_a_value_error(tmp_path):
     path = tmp_path / "bad.jpeg"  # a fuzzed JPEG: Pillow's "unknown raw mode" ValueError escaped without the name

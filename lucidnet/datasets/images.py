@@ -13,6 +13,7 @@ look at a file's size and colour, and a batch of files as one float32 (N, C, H, 
 """
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from contextlib import contextmanager
@@ -51,19 +52,19 @@ def is_image_file(path: str | os.PathLike) -> bool:
     return not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
-class _Bounded:
-    """A file that never asks for more bytes than it has left: Pillow reads a chunk of the length a (corrupt)
-    header claims, and a buffered read of n bytes allocates n before it finds the file shorter."""
+class _Bounded(io.BufferedReader):
+    """A file whose ``read(n)`` asks for no more than what is left of it: Pillow reads some lengths a file declares
+    in one call (the rest of a PNG's IDAT chunk), and a buffered read allocates all ``n`` bytes first: 2 GB for a
+    440-byte file whose chunk length says so."""
 
-    def __init__(self, f: Any, size: int):
-        self._f, self._size = f, size
+    def __init__(self, path: Path):
+        super().__init__(io.FileIO(path, "rb"))
+        self._end = os.fstat(self.fileno()).st_size
 
-    def read(self, n: int | None = -1) -> bytes:
-        left = max(self._size - self._f.tell(), 0)
-        return self._f.read(left if n is None or n < 0 else min(n, left))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._f, name)
+    def read(self, size: int | None = -1) -> bytes:
+        if size is not None and size > 0:
+            size = min(size, max(self._end - self.tell(), 0))
+        return super().read(size)
 
 
 @contextmanager
@@ -78,7 +79,7 @@ def open_image(path: str | os.PathLike) -> Iterator[Any]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with open(p, "rb") as f, Image.open(_Bounded(f, os.fstat(f.fileno()).st_size)) as im:
+            with _Bounded(p) as f, Image.open(f) as im:
                 yield im
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ValueError(f"{p}: the image is too large to read safely (more than {Image.MAX_IMAGE_PIXELS:,} "

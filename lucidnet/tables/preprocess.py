@@ -190,8 +190,9 @@ class Preprocessor:
                         f"categorical column {c!r:.60}")
             if target["type"] == "classification":
                 classes = target["classes"]
-                _expect(isinstance(classes, list) and all(isinstance(v, str) for v in classes)
-                        and len(set(classes)) == len(classes) >= 2, "target classes (two or more distinct strings)")
+                _expect(isinstance(classes, list) and len(set(map(str, classes))) == len(classes) >= 2
+                        and all(isinstance(v, str) and v == v.strip() and not is_missing(v) for v in classes),
+                        "target classes (two or more distinct values, none missing)")
             else:
                 _expect(target["type"] == "regression" and _finite(target["mean"]) and _finite(target["std"])
                         and target["std"] > 0, "target")

@@ -227,7 +227,7 @@ def load_table_run(run_dir: str | Path) -> tuple[Any, dict, Preprocessor]:
     if config.get("task") not in TASKS:
         raise ValueError(f"{run_dir} holds a {config.get('task')!r} run, not a table run (lucidnet train --data "
                          "FILE --target COLUMN)")
-    path = Path(run_dir) / config.get("preprocess", rundir.PREPROCESS)
+    path = rundir.run_file(run_dir, config, "preprocess", rundir.PREPROCESS)
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing: {run_dir} is not a complete table run directory")
     return model, config, Preprocessor.from_dict(rundir.read_json(path), str(path))

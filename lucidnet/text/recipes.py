@@ -320,7 +320,7 @@ def load_text_run(run_dir: str | Path, task: str | None = None) -> tuple[Any, di
                 "language-model": "a language model (lucidnet train --dataset tinyshakespeare)",
                 "translation": "a translation model (lucidnet train --dataset multi30k)"}[task]
         raise ValueError(f"{run_dir} holds a {config['model'].get('name')!r} model, not {what}")
-    path = Path(run_dir) / config.get("vocab", rundir.VOCAB)
+    path = rundir.run_file(run_dir, config, "vocab", rundir.VOCAB)
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing: {run_dir} is not a complete text run directory")
     if config.get("tokenizer") == "wordpiece":

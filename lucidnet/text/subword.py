@@ -38,12 +38,15 @@ def _tokenizers() -> Any:
 
 def tokenizer_from_file(path: str | os.PathLike, library: Any = None) -> Any:
     """A ``tokenizers.Tokenizer`` read from ``path`` (``library``: the ``tokenizers`` module), a ValueError naming
-    the file for one the library cannot read."""
+    the file for one the library cannot read or that cannot encode a text with an unknown character (its model
+    names an unknown token its vocabulary lacks: the library accepts the file, then fails on such a text)."""
     library = library or _tokenizers()
     try:
-        return library.Tokenizer.from_file(os.fspath(path))
+        tokenizer = library.Tokenizer.from_file(os.fspath(path))
+        tokenizer.encode("a \u2603")
     except Exception as e:  # the library raises its own Exception subclass for bad files
         raise ValueError(f"{os.fspath(path)}: not a tokenizer file the 'tokenizers' library can read: {e}") from None
+    return tokenizer
 
 
 class SubwordTokenizer:

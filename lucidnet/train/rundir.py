@@ -36,12 +36,13 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from .. import models
+from ..limits import budget
 from ..serialization import load, save
 from ..serialization.atomic import atomic_write, remove_stale_temps
 
 __all__ = ["MODEL", "CONFIG", "HISTORY", "METRICS", "CHECKPOINT", "REPORT", "MONITOR", "PREDICTIONS", "DIAGNOSIS",
            "PLOTS", "VOCAB", "TOKENIZER", "SAMPLE", "CATALOG", "ATTENTION", "PREPROCESS", "save_run", "load_run", "load_config", "write_json", "read_json",
-           "read_history", "write_metrics", "open_run", "RunDirError"]
+           "read_history", "write_metrics", "open_run", "run_file", "RunDirError"]
 
 MODEL, CONFIG, HISTORY, METRICS, CHECKPOINT = ("model.safetensors", "config.json", "history.csv", "metrics.json",
                                                "checkpoint.safetensors")
@@ -101,14 +102,25 @@ def load_config(run_dir: str | os.PathLike) -> dict:
     return config
 
 
+def run_file(run_dir: str | os.PathLike, config: Mapping[str, Any], key: str, default: str) -> Path:
+    """The file of the run directory that ``config[key]`` names (``default`` when it names none); a ValueError
+    when it names something else than a file of the directory (a path, ``..``): a config never reaches out."""
+    name = config.get(key, default)
+    if not isinstance(name, str) or not name or Path(name).name != name or name in (".", ".."):
+        raise ValueError(f"{Path(run_dir) / CONFIG}: its {key!r} entry {name!r} is not the name of a file of the "
+                         "run directory")
+    return Path(run_dir) / name
+
+
 def load_run(run_dir: str | os.PathLike) -> tuple[Any, dict]:
     """(model in eval mode, config) from a run directory, with clear errors for what is missing."""
     d = Path(run_dir)
     config = load_config(d)
     if not (d / MODEL).is_file():
         raise FileNotFoundError(f"{d / MODEL} is missing: {d} is not a complete run directory")
-    try:
-        model = models.build(config["model"])
+    try:  # its tensors are in model.safetensors: building it takes no more memory than that file (twice) holds
+        with budget(2 * (d / MODEL).stat().st_size + (1 << 20), f"the weights in {d / MODEL} can fill"):
+            model = models.build(config["model"])
     except (TypeError, ValueError, KeyError) as e:
         raise ValueError(f"{d / CONFIG}: its 'model' entry does not build a model ({e})") from None
     try:
