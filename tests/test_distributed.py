@@ -222,6 +222,19 @@ def test_a_killed_rank_ends_the_job_within_seconds():
 
 @pytest.mark.mpi
 @needs_mpi
+def test_the_launcher_names_the_rank_that_was_killed():
+    """``lucidnet train --nproc`` launches through dist.launch: mpiexec's report names a pid, the launcher the rank."""
+    launcher = ("import sys, lucidnet.distributed as dist; "
+                f"sys.exit(dist.launch(2, [{str(PROGRAMS)!r}, 'fails', 'kill'], mpiexec={_mpiexec()!r}))")
+    done = _run(["-c", launcher], nproc=0, check=False)
+    killed = re.search(r"killing rank 1 at ", done.stdout)
+    assert killed and done.returncode != 0, done.stdout + done.stderr
+    assert re.search(r"lucidnet: rank 1 of 2 \(pid \d+ on \S+\) died: Killed \(signal 9\) \(out of memory, or "
+                     r"kill -9\); mpiexec ended the others", done.stderr), done.stdout + done.stderr
+
+
+@pytest.mark.mpi
+@needs_mpi
 def test_a_rank_that_raises_aborts_the_job_naming_the_rank_and_the_cause():
     start = time.time()
     done = _run([str(PROGRAMS), "fails", "raise"], check=False)

@@ -11,11 +11,10 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import math
-import subprocess
 import sys
 from pathlib import Path
 
-from ..distributed import is_main_process, launched, mpiexec_command
+from ..distributed import is_main_process, launch, launched
 from ..optim.factory import OPTIMIZERS, SCHEDULES
 from ..recsys import recipes as recsys_recipes
 from ..recsys.data import SPLITS
@@ -237,7 +236,7 @@ def relaunch(args) -> int:
             skip = a == "--nproc"
             continue
         argv.append(a)
-    return subprocess.run(mpiexec_command(args.nproc, ["-m", "lucidnet", *argv])).returncode
+    return launch(args.nproc, ["-m", "lucidnet", *argv])
 
 
 def run(args) -> int:

@@ -24,7 +24,7 @@ A program, run as ``mpiexec -n 2 python program.py``::
 """
 from .collectives import (ReduceOp, Work, all_gather_object, all_reduce, barrier, broadcast, broadcast_object_list,
                           bytes_moved)
-from .launch import find_mpiexec, mpiexec_command
+from .launch import explain_failure, find_mpiexec, launch, mpiexec_command
 from .world import (INSTALL_HINT, World, abort, destroy_process_group, get_node_local_rank, get_rank,
                     get_world_size, init, init_process_group, is_available, is_initialized, is_mpi_available,
                     joined, launched, threads_per_rank)
@@ -32,8 +32,8 @@ from .world import (INSTALL_HINT, World, abort, destroy_process_group, get_node_
 __all__ = ["World", "init", "init_process_group", "destroy_process_group", "is_available", "is_mpi_available",
            "is_initialized", "joined", "get_rank", "get_world_size", "get_node_local_rank", "launched", "abort",
            "is_main_process", "ReduceOp", "Work", "all_reduce", "broadcast", "barrier", "all_gather_object",
-           "broadcast_object_list", "bytes_moved", "find_mpiexec", "mpiexec_command", "threads_per_rank",
-           "INSTALL_HINT"]
+           "broadcast_object_list", "bytes_moved", "find_mpiexec", "mpiexec_command", "launch", "explain_failure",
+           "threads_per_rank", "INSTALL_HINT"]
 
 
 def is_main_process() -> bool:

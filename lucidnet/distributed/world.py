@@ -35,6 +35,8 @@ INSTALL_HINT = 'pip install "lucidnet[mpi]" (mpi4py and the MPI library of the m
 # environment variables in which launchers give a process its world's size: MPICH's and Intel MPI's hydra
 # (and Slurm's PMI-2), Open MPI, MVAPICH
 _SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
+# where ``lucidnet train --nproc`` asks rank 0 to write the ranks' hosts and pids (launch.py reads it)
+RANK_TABLE_VARIABLE = "LUCIDNET_RANK_TABLE"
 _THREAD_VARIABLES = ("LUCIDNET_NUM_THREADS", "NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
@@ -91,7 +93,8 @@ def init() -> World:
         return _world
     MPI = mpi()
     comm = MPI.COMM_WORLD.Dup()
-    hosts = comm.allgather(MPI.Get_processor_name())  # the ranks of this machine: those of the same host name
+    procs = comm.allgather((MPI.Get_processor_name(), os.getpid()))  # (host, pid) of every rank
+    hosts = [host for host, _ in procs]  # the ranks of this machine: those of the same host name
     rank = comm.Get_rank()
     local = [r for r, host in enumerate(hosts) if host == hosts[rank]]
     world = World(rank, comm.Get_size(), local.index(rank), len(local))
@@ -99,7 +102,24 @@ def init() -> World:
     if world.size > 1:
         _install_excepthook(world)
         _set_threads(world)
+        if rank == 0:
+            _write_rank_table(procs)
     return world
+
+
+def _write_rank_table(procs: list) -> None:
+    """The ranks' (host, pid), for the launcher that asked for them (``lucidnet train --nproc``): mpiexec names
+    a process that died by its pid only."""
+    path = os.environ.get(RANK_TABLE_VARIABLE, "").strip()
+    if not path:
+        return
+    import json
+    try:
+        with open(path + ".tmp", "w") as f:
+            json.dump([{"rank": r, "host": host, "pid": pid} for r, (host, pid) in enumerate(procs)], f)
+        os.replace(path + ".tmp", path)
+    except OSError as e:  # the table only improves an error message: training goes on without it
+        warnings.warn(f"lucidnet.distributed: could not write the rank table {path} ({e})", RuntimeWarning)
 
 
 def init_process_group(backend: str | None = "mpi", init_method: str | None = None, timeout: Any = None,
