@@ -17,8 +17,8 @@ from ..tensor import Tensor, tensor
 from . import losses as F
 from .module import Module
 
-__all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "L1Loss", "MSELoss", "NLLLoss",
-           "SmoothL1Loss"]
+__all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "KLDivLoss", "L1Loss", "MSELoss",
+           "NLLLoss", "SmoothL1Loss"]
 
 
 def _as_buffer(v: Any) -> Tensor | None:
@@ -45,6 +45,20 @@ class MSELoss(_Loss):
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.mse_loss(input, target, reduction=self.reduction)
+
+
+class KLDivLoss(_Loss):
+    """``KLDivLoss(reduction, log_target)(input, target)``: :func:`~lucidnet.nn.losses.kl_div` of ``target`` from
+    the log-probabilities ``input``; ``reduction='batchmean'`` is the KL divergence per sample."""
+
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean", log_target: bool = False) -> None:
+        Module.__init__(self)
+        self.reduction = reduction if reduction == "batchmean" and size_average is reduce is None else \
+            F._reduction("KLDivLoss", reduction, size_average, reduce)
+        self.log_target = bool(log_target)
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
 
 
 class L1Loss(_Loss):

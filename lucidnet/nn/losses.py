@@ -16,15 +16,17 @@ Each op, with its backward, is in ``lucidnet/ops/loss.py``.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from ..autograd.grad_mode import is_grad_enabled
 from ..backend import xp
 from ..fused import loss as _k
+from ..ops.arithmetic import where
 from ..tensor import Tensor
 
-__all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "huber_loss", "l1_loss",
-           "mse_loss", "nll_loss", "smooth_l1_loss"]
+__all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "huber_loss", "kl_div",
+           "l1_loss", "mse_loss", "nll_loss", "smooth_l1_loss"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -258,3 +260,45 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, size_average=None, 
     t = _index_target(name, input, target, ignore_index,
                       " (nll_loss takes class indices; for class probabilities use cross_entropy on logits)")
     return _k.NLL.apply(input, t, w, ignore_index=ignore_index, reduction=reduction)
+
+
+# ---- divergence -------------------------------------------------------------------------------------
+
+def kl_div(input: Tensor, target: Any, size_average=None, reduce=None, reduction: str = "mean",
+           log_target: bool = False) -> Tensor:
+    """Kullback-Leibler divergence of the distribution ``target`` from the one whose log-probabilities are
+    ``input``, pointwise ``target * (log(target) - input)`` (0 where the target is 0); with ``log_target`` the
+    target is given as log-probabilities too: ``exp(target) * (target - input)``. ``reduction='batchmean'``
+    divides the sum by the batch size (the KL divergence of each sample, averaged); ``'mean'``, PyTorch's
+    default, divides by the number of elements (with PyTorch's warning), ``'sum'``, ``'none'``. As PyTorch's.
+
+    >>> import lucidnet as ln
+    >>> p = ln.tensor([[0.5, 0.5]])
+    >>> kl_div(ln.tensor([[0.25, 0.75]]).log(), p, reduction="batchmean").item() > 0
+    True
+    >>> kl_div(p.log(), p, reduction="batchmean").item()
+    0.0
+    """
+    name = "kl_div"
+    if reduction != "batchmean":
+        reduction = _reduction(name, reduction, size_average, reduce)
+    elif size_average is not None or reduce is not None:
+        raise ValueError(f"{name}: reduction='batchmean' does not combine with size_average / reduce")
+    _input(name, input)
+    target = _float_target(name, input, target)
+    if log_target:
+        pointwise = target.exp() * (target - input)
+    else:
+        positive = target > 0
+        log_t = where(positive, target, 1.0).log()  # log 1 = 0 where the target is 0: 0 * log 0 is 0
+        pointwise = target * (log_t - input)
+    if reduction == "none":
+        return pointwise
+    if reduction == "sum":
+        return pointwise.sum()
+    if reduction == "mean":
+        warnings.warn("kl_div: reduction='mean' divides the total loss by both the batch size and the support size. "
+                      "'batchmean' divides only by the batch size, and aligns with the KL div math definition (as "
+                      "PyTorch warns)", UserWarning, stacklevel=2)
+        return pointwise.mean()
+    return pointwise.sum() / (input.shape[0] if input.ndim else 1)
