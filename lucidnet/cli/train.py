@@ -100,6 +100,8 @@ SETTING_OPTIONS: dict[str, dict] = {
                          help="images: the size an image folder's images are resized to (default: their size if they "
                               "all share it, shrunk to at most 64 pixels a side, else 64x64; mobilenet: its input "
                               "size)"),
+    "--sync-bn": dict(action="store_true", help="images, under mpiexec / --nproc: BatchNorm statistics over the "
+                      "whole batch of every rank (SyncBatchNorm) instead of each rank's share"),
     "--patience": dict(type=POSITIVE_INT, help="early stopping: epochs without improvement on validation"),
     "--embed-dim": dict(type=POSITIVE_INT, help="text: embedding size"),
     "--hidden-size": dict(type=POSITIVE_INT, help="text: LSTM hidden size"),
