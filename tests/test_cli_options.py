@@ -40,7 +40,8 @@ def test_inapplicable_options_are_refused_by_name(task, extra, capsys, tmp_path)
 def test_every_option_is_refused_exactly_where_the_recipe_lacks_its_setting():
     """All options x all (dataset, model) pairs: accepted where the recipe has the setting, refused elsewhere."""
     for flag, kwargs in SETTING_OPTIONS.items():
-        value = [] if kwargs.get("nargs") == "?" else [str((kwargs.get("choices") or ["0.5"])[0])]
+        value = [] if kwargs.get("nargs") == "?" or kwargs.get("action") == "store_true" else \
+            [str((kwargs.get("choices") or ["0.5"])[0])]
         if kwargs.get("type") in (POSITIVE_INT, BATCH_SIZE):
             value = ["1"]
         if kwargs.get("type") is image_size_arg:
