@@ -3,7 +3,8 @@ file names and how they are saved and loaded; the applications, ``lucidnet.inspe
 
     model.safetensors       the weights (lucidnet.save)
     config.json             what ran: the architecture (rebuilt with lucidnet.models.build), the recipe and its
-                            settings, the data, the task, and what the task needs (input normalisation, classes)
+                            settings, the data, the task, and what the task needs (input normalisation, classes);
+                            for a quantized run, the layers lucidnet.quantization replaced ("quantization")
     history.csv             per-epoch loss and metrics
     metrics.json            final test metrics
     checkpoint.safetensors  the training state while a run is in progress (removed when it finishes)
@@ -111,6 +112,9 @@ def load_run(run_dir: str | os.PathLike) -> tuple[Any, dict]:
         model = models.build(config["model"])
     except (TypeError, ValueError, KeyError) as e:
         raise ValueError(f"{d / CONFIG}: its 'model' entry does not build a model ({e})") from None
+    if "quantization" in config:  # an int8 run (lucidnet quantize): the float architecture, its layers replaced
+        from ..quantization import restore
+        model = restore(model, config["quantization"], where=f"{d / CONFIG}: 'quantization'")
     try:
         model.load_state_dict(load(d / MODEL))
     except RuntimeError as e:

@@ -1,0 +1,68 @@
+"""``lucidnet quantize RUN --out RUN_INT8 [--calibrate N]`` then ``lucidnet evaluate RUN_INT8``: a CNN (static, on a
+slice of the bundled Fashion-MNIST subset) and a BiLSTM (dynamic, on the tiny SST-2 fixture)."""
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from lucidnet.cli import main
+from lucidnet.serialization import load
+from lucidnet.vision import data as datasets
+from text_fixture import write_sst2
+
+
+@pytest.fixture(scope="module")
+def small_images():
+    real = datasets.load
+
+    def load_slice(name, root=None, download=False, splits=("train", "test")):
+        d = real(name, root, download, splits)
+        return dataclasses.replace(d, x_train=d.x_train[:256], y_train=d.y_train[:256], x_test=d.x_test[:300],
+                                   y_test=d.y_test[:300])
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(datasets, "load", load_slice)
+        yield
+
+
+def _accuracy(out: str) -> float:
+    return float(next(line.split()[1] for line in out.splitlines() if line.strip().startswith("accuracy")))
+
+
+@pytest.mark.slow  # trains a VGG for an epoch (about 30 s on the shared 2 cores); the static path's own tests are fast
+def test_quantize_a_cnn_run_statically_then_evaluate(small_images, tmp_path, capsys):
+    run, q = tmp_path / "cnn", tmp_path / "cnn_int8"
+    assert main(["train", "--model", "vgg", "--epochs", "1", "--out", str(run), "--quiet"]) == 0
+    assert main(["evaluate", str(run)]) == 0
+    float_acc = _accuracy(capsys.readouterr().out)
+    assert main(["quantize", str(run), "--out", str(q), "--calibrate", "64", "--observer", "percentile"]) == 0
+    printed = capsys.readouterr().out
+    assert "quantized to int8 (static, calibrated on 64 images (percentile))" in printed
+    config = json.loads((q / "config.json").read_text())
+    assert config["quantization"]["scheme"] == "static" and "FoldedBatchNorm" in config["quantization"]["layers"].values()
+    state = load(q / "model.safetensors")
+    assert state["features.0.weight"].dtype == np.int8 and "features.0.input_scale" in state
+    assert main(["evaluate", str(q)]) == 0
+    assert abs(_accuracy(capsys.readouterr().out) - float_acc) <= 0.03     # 300 test images: a point is 3 images
+    assert main(["quantize", str(q), "--out", str(tmp_path / "again")]) == 2
+    assert "already quantized" in capsys.readouterr().err
+    assert main(["quantize", str(run), "--out", str(q)]) == 2
+    assert "exists and is not empty" in capsys.readouterr().err
+
+
+def test_quantize_a_text_run_dynamically_then_evaluate(tmp_path, capsys):
+    write_sst2(tmp_path / "data" / "sst2")
+    run, q = tmp_path / "bilstm", tmp_path / "bilstm_int8"
+    assert main(["train", "--data", str(tmp_path / "data"), "--out", str(run), "--quiet", "--dataset", "sst2",
+                 "--model", "bilstm", "--epochs", "3", "--batch-size", "16", "--lr", "0.02", "--embed-dim", "8",
+                 "--hidden-size", "8"]) == 0
+    assert main(["evaluate", str(run)]) == 0
+    float_acc = _accuracy(capsys.readouterr().out)
+    assert main(["quantize", str(run), "--out", str(q), "--calibrate", "10"]) == 2
+    assert "--calibrate does not apply" in capsys.readouterr().err
+    assert main(["quantize", str(run), "--out", str(q)]) == 0
+    assert "(dynamic): 3 layers replaced" in capsys.readouterr().out
+    assert (q / "vocab.json").is_file()
+    assert main(["evaluate", str(q)]) == 0
+    assert abs(_accuracy(capsys.readouterr().out) - float_acc) <= 0.05     # 60 test sentences
