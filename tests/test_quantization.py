@@ -131,6 +131,18 @@ def test_save_and_load_through_safetensors():
         restore(_mlp(), {"format": 1, "layers": {"0": "Linear"}})
 
 
+def test_summary_shows_each_layers_dtype_and_size():
+    q = quantize_dynamic(nn.Sequential(nn.Linear(100, 50), nn.ReLU(), nn.Linear(50, 10)).eval())
+    s = q.summary((100,))
+    rows = {r.name: r for r in s.rows}
+    assert rows["0"].dtype == "int8" and rows["0"].bytes == 100 * 50 + 4 * 50 + 4 * 50   # values, scales, bias
+    assert rows["1"].dtype == "" and rows["1"].bytes == 0
+    text = str(s)
+    assert "Dtype" in text and "int8" in text and "Total size (parameters and saved buffers): 5.8 KiB" in text
+    assert s.unknown_flops == [] and s.flops == 2 * (100 * 50 + 50 * 10) + 60 + 50   # + the ReLU
+    assert s.total_params == 0 and s.state_bytes == sum(r.bytes for r in s.rows)
+
+
 def test_replacing_a_child_keeps_its_place():
     seq = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2))
     seq.__setattr__("0", nn.Tanh())

@@ -20,6 +20,7 @@ from typing import Any
 from ..backend import xp
 from ..kernels.qlinear import int8_linear
 from ..nn import Linear
+from ..nn.summary import register_flops
 from ..tensor import Tensor, from_numpy
 from .base import QuantizedModule, check_input
 from .spec import register_layer
@@ -85,3 +86,10 @@ class QuantizedLinear(DynamicQuantizedLinear):
 
     def _qparams(self) -> Any:
         return float(self.input_scale.array[0]), int(self.input_zero_point.array[0])
+
+
+@register_flops(DynamicQuantizedLinear)
+def _flops(m: DynamicQuantizedLinear, inputs: tuple, out: Tensor) -> int:
+    """A multiply-add per weight and output row, and the bias: as ``nn.Linear`` counts."""
+    n = out.array.size
+    return 2 * m.in_features * n + (n if m.bias is not None else 0)
