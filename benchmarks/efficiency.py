@@ -97,12 +97,15 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--work", default="/tmp/lucidnet-efficiency", help="where the int8 runs are written")
     ap.add_argument("--skip-accuracy", action="store_true")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="LUCIDNET_NUM_THREADS for the timed processes (default: lucidnet's own choice, 2 here)")
     ap.add_argument("--worker", nargs=3, metavar=("RUN", "BATCH", "SECONDS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         worker(args.worker[0], int(args.worker[1]), float(args.worker[2]))
         return
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    timing_env = env if args.threads is None else {**env, "LUCIDNET_NUM_THREADS": str(args.threads)}
     runs = dict(r.split("=", 1) for r in args.runs) if args.runs else DEFAULT_RUNS
     work = Path(args.work)
     rows = {}
@@ -123,9 +126,11 @@ def main() -> None:
         for name, row in rows.items():
             for b in BATCHES:
                 for k in ("float", "int8"):
-                    out = _run([str(Path(__file__).resolve()), "--worker", row[k], str(b), str(args.seconds)], env)
+                    out = _run([str(Path(__file__).resolve()), "--worker", row[k], str(b), str(args.seconds)],
+                               timing_env)
                     row["speed"].setdefault((b, k), []).append(json.loads(out.splitlines()[-1])["samples_per_s"])
-    print(f"\nload average after: {os.getloadavg()[0]:.1f} (2 cores, shared)\n")
+    print(f"\nload average after: {os.getloadavg()[0]:.1f} (2 cores, shared); threads: "
+          f"{args.threads or 'lucidnet default'}\n")
     print("| model | int8 | test accuracy float -> int8 | size float -> int8 | batch 1 samples/s float -> int8 | "
           "batch 32 samples/s float -> int8 |")
     print("|---|---|---|---|---|---|")

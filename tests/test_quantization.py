@@ -49,6 +49,20 @@ def test_dynamic_by_name_and_the_unsupported_layer_warning():
     assert type(q[0]) is nn.Conv2d and type(q[2]) is nn.Linear and type(q[3]) is DynamicQuantizedLinear
 
 
+def test_multihead_attention_stays_float_whole_with_a_warning():
+    model = nn.Transformer(d_model=16, nhead=2, num_encoder_layers=1, num_decoder_layers=1, dim_feedforward=32,
+                           batch_first=True).eval()
+    with pytest.warns(UserWarning, match=r"'encoder.layers.0.self_attn' \(MultiheadAttention\) has no dynamic int8 "
+                                         r"version; it stays float32 with its sublayers \(encoder.layers.0.self_attn"
+                                         r".out_proj\)"):
+        q = quantize_dynamic(model)
+    assert type(q.encoder.layers[0].self_attn.out_proj) is nn.Linear
+    assert type(q.encoder.layers[0].linear1) is DynamicQuantizedLinear
+    src, tgt = ln.randn(2, 5, 16), ln.randn(2, 4, 16)
+    with ln.no_grad():
+        _close(q(src, tgt), model(src, tgt), 0.03)
+
+
 def test_dynamic_errors():
     with pytest.raises(ValueError, match="dtype must be lucidnet.qint8"):
         quantize_dynamic(_mlp(), dtype=ln.float16)

@@ -88,16 +88,16 @@ def check_input(module: QuantizedModule, x: Any, last: int, dim: int = -1, layou
     return x
 
 
-def replace_modules(model: nn.Module, convert) -> nn.Module:
+def replace_modules(model: Module, convert, sealed: tuple = ()) -> Module:
     """Replace every submodule ``m`` (named ``name``) for which ``convert(name, m)`` returns a module;
-    children of a replaced module are not visited."""
-    def walk(parent: nn.Module, prefix: str) -> None:
+    children of a replaced module, and of a module of a ``sealed`` type, are not visited."""
+    def walk(parent: Module, prefix: str) -> None:
         for child_name, child in list(parent.named_children()):
             name = prefix + child_name
             new = convert(name, child)
             if new is not None:
                 setattr(parent, child_name, new)
-            else:
+            elif not isinstance(child, sealed):
                 walk(child, name + ".")
     walk(model, "")
     return model

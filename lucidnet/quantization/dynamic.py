@@ -38,6 +38,9 @@ DYNAMIC_MAPPING: dict[type, type] = {nn.Linear: DynamicQuantizedLinear, nn.LSTM:
 # PyTorch's default: the layers with weights multiplied by activations (an Embedding is only quantized when named:
 # weight-only, per row, as PyTorch's float_qparams_weight_only_qconfig)
 DEFAULT_DYNAMIC_SPEC = frozenset({nn.Linear, nn.LSTM, nn.GRU, nn.RNN, nn.LSTMCell, nn.GRUCell, nn.RNNCell})
+# layers whose code reads their children's float weights directly (MultiheadAttention: out_proj.weight and the
+# packed in_proj_weight): kept float32 whole, with a warning when the spec would have touched them
+SEALED = (nn.MultiheadAttention,)
 
 
 def _selected(spec: Any, name: str, mod: nn.Module) -> bool:
@@ -75,6 +78,12 @@ def quantize_dynamic(model: nn.Module, qconfig_spec: Iterable[Any] | None = None
     target = model if inplace else copy.deepcopy(model)
 
     def convert(name: str, mod: nn.Module):
+        if isinstance(mod, SEALED):
+            inside = [n for n, m in mod.named_modules(prefix=name) if _selected(spec, n, m)]
+            if inside:
+                warnings.warn(f"quantize_dynamic: layer {name!r} ({type(mod).__name__}) has no dynamic int8 version; "
+                              f"it stays float32 with its sublayers ({', '.join(inside)})", UserWarning, stacklevel=4)
+            return None
         if not _selected(spec, name, mod):
             return None
         twin = mapping.get(type(mod))
@@ -85,6 +94,6 @@ def quantize_dynamic(model: nn.Module, qconfig_spec: Iterable[Any] | None = None
             return None
         return twin.from_float(mod)
 
-    replace_modules(target, convert)
+    replace_modules(target, convert, sealed=SEALED)
     target.requires_grad_(False)
     return target.eval()
