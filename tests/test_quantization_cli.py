@@ -64,5 +64,7 @@ def test_quantize_a_text_run_dynamically_then_evaluate(tmp_path, capsys):
     assert main(["quantize", str(run), "--out", str(q)]) == 0
     assert "(dynamic): 3 layers replaced" in capsys.readouterr().out
     assert (q / "vocab.json").is_file()
+    assert main(["export", str(q)]) == 2
+    assert "holds an int8 model (lucidnet quantize); ONNX export of quantized layers" in capsys.readouterr().err
     assert main(["evaluate", str(q)]) == 0
     assert abs(_accuracy(capsys.readouterr().out) - float_acc) <= 0.05     # 60 test sentences
