@@ -30,6 +30,31 @@ def _accuracy(out: str) -> float:
     return float(next(line.split()[1] for line in out.splitlines() if line.strip().startswith("accuracy")))
 
 
+def test_quantize_static_on_a_run_directory(small_images, tmp_path, capsys):
+    """The static path of the command on a run written by hand (an untrained SimpleCNN: no training time)."""
+    import lucidnet as ln
+    from lucidnet import models
+    from lucidnet.train import rundir
+    ln.manual_seed(0)
+    model = models.build({"name": "cnn", "num_classes": 10, "in_channels": 1, "image_size": [28, 28]})
+    run, q = tmp_path / "cnn", tmp_path / "cnn_int8"
+    rundir.save_run(run, model, {"model": models.config_of(model), "task": "image-classification",
+                                 "input": {"shape": [1, 28, 28], "mean": 0.286, "std": 0.353},
+                                 "classes": [str(i) for i in range(10)], "dataset": "fashion-mnist-bundled",
+                                 "data_dir": None, "train": {"seed": 0}})
+    assert main(["quantize", str(run), "--out", str(q), "--calibrate", "32"]) == 0
+    assert "(static, calibrated on 32 images (minmax)): 4 layers replaced" in capsys.readouterr().out
+    float_model, _ = rundir.load_run(run)
+    int8_model, config = rundir.load_run(q)
+    assert type(int8_model.features[0]).__name__ == "QuantizedConv2d" and config["quantization"]["scheme"] == "static"
+    from lucidnet.vision.recipes import calibration_images
+    x = ln.from_numpy(calibration_images(run, 8, seed=1))          # images as the run normalises them
+    with ln.no_grad():
+        a, b = float_model(x).array, int8_model(x).array
+    assert np.abs(a - b).max() <= 0.05 * np.abs(a).max()
+    assert main(["evaluate", str(q)]) == 0 and "(300 images)" in capsys.readouterr().out
+
+
 @pytest.mark.slow  # trains a VGG for an epoch (about 30 s on the shared 2 cores); the static path's own tests are fast
 def test_quantize_a_cnn_run_statically_then_evaluate(small_images, tmp_path, capsys):
     run, q = tmp_path / "cnn", tmp_path / "cnn_int8"
