@@ -44,6 +44,9 @@ def run(args) -> int:
         raise ValueError(f"--batch-size must be positive, got {args.batch_size}")
     task = tasks.task_of(tasks.family_of_run(args.run_dir)[1])
     model, config = rundir.load_run(args.run_dir)
+    if "quantization" in config:
+        raise ValueError(f"{args.run_dir} holds an int8 model (lucidnet quantize); ONNX export of quantized layers "
+                         f"(QDQ) is not written yet: export the float run ({config.get('float_run', 'its source')})")
     inputs, names, axes = example_inputs(model, config, task, args.batch_size or 2)
     dynamic = {n: {k: v for k, v in ax.items() if args.batch_size is None or k != 0} for n, ax in zip(names, axes)}
     out = Path(args.out) if args.out else Path(args.run_dir) / "model.onnx"

@@ -121,14 +121,18 @@ class RNNLayer(Function):
     ``w_ih`` (G*H, I), ``w_hh`` (G*H, H), ``b_ih``, ``b_hh`` (G*H,) or None. Output: (T, B, D*H) (or
     (B, T, D*H)); the final states go into ``sink`` ({"h": (D, B, H), "c": (D, B, H) for the LSTM})."""
 
-    def forward(self, x, h0, c0, *w, mode="lstm", lengths=None, batch_first=False, sink=None):
+    def forward(self, x, h0, c0, *w, mode="lstm", lengths=None, batch_first=False, sink=None, projected=False):
         k = K.select("rnn", x)  # the compiled loops (float32, numba on) or the NumPy step kernels
+        self.projected = projected
         if k is rnn_numpy:
             return self._forward(k, x, h0, c0, w, mode, lengths, batch_first, sink)
         with own_blas():  # the sequence kernels run on lucidnet's threads, BLAS on one (see kernels.threads)
             return self._forward(k, x, h0, c0, w, mode, lengths, batch_first, sink)
 
     def backward(self, g):
+        if self.projected:
+            raise RuntimeError("RNNLayer: a layer given its input projection (projected=True, as the quantized "
+                               "recurrent layers run it) is inference-only")
         if self.k is rnn_numpy:
             return self._backward(g)
         with own_blas():
@@ -150,9 +154,13 @@ class RNNLayer(Function):
         self.dirs = []
         for d in range(nd):
             w_ih, w_hh, b_ih, b_hh = w[4 * d:4 * d + 4]
-            in_chain = fused and ng * hd % 16 == 0  # the projection step by step, in the compiled loop
-            proj = xp.empty((t_, b_, ng * hd), dtype=dt) if in_chain else \
-                matmul(x2, w_ih.T).reshape(t_, b_, ng * hd)
+            in_chain = fused and ng * hd % 16 == 0 and not self.projected  # the projection in the compiled loop
+            if self.projected:  # x holds every direction's projection side by side
+                proj = xp.ascontiguousarray(x2[:, d * ng * hd:(d + 1) * ng * hd]).reshape(t_, b_, ng * hd)
+            elif in_chain:
+                proj = xp.empty((t_, b_, ng * hd), dtype=dt)
+            else:
+                proj = matmul(x2, w_ih.T).reshape(t_, b_, ng * hd)
             bias, bias_h = _biases(mode, b_ih, b_hh, ng * hd, dt)
             first, last = (0, t_) if d == 0 else (t_, 0)
             hs = xp.empty((t_ + 1, b_, hd), dtype=dt)
@@ -288,16 +296,19 @@ def check_lengths(lengths, batch: int, steps: int, who: str):
     return xp.ascontiguousarray(arr, dtype=xp.int64)
 
 
-def rnn_layer(mode: str, x, h0, c0, weights, lengths=None, batch_first: bool = False):
+def rnn_layer(mode: str, x, h0, c0, weights, lengths=None, batch_first: bool = False, projected: bool = False):
     """Run one recurrent layer; returns ``(output, h_n, c_n)`` (``c_n`` None unless ``mode == "lstm"``).
 
     ``weights``: per direction (one or two) ``w_ih, w_hh, b_ih, b_hh`` (biases may be None); ``lengths``:
     an int64 array from :func:`check_lengths`, or None. Shapes and checks: see ``nn.RNN`` / ``nn.LSTM``.
+    ``projected``: ``x`` (T, B, D*G*H) is already ``x @ W_ih.T + b_ih`` of every direction side by side (``w_ih``
+    and ``b_ih`` are then unused; inference only): how the quantized layers run their int8 input projection.
     """
     from ..tensor import Tensor
 
     sink: dict = {}
-    y = RNNLayer.apply(x, h0, c0, *weights, mode=mode, lengths=lengths, batch_first=batch_first, sink=sink)
+    y = RNNLayer.apply(x, h0, c0, *weights, mode=mode, lengths=lengths, batch_first=batch_first, sink=sink,
+                       projected=projected)
     owner = y._node
 
     def side(arr, slot):

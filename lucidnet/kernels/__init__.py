@@ -11,7 +11,10 @@ Families (compiled module / NumPy twin):
   in ``lucidnet.ops.activation``, ``lucidnet.fused.attention`` and ``lucidnet.fused.dropout``);
 - ``optim``: ``optim_numba`` / ``optim_numpy``: Adam's and SGD's update passes;
 - ``gemm``: ``gemm_numba`` (the packed-weight GEMM of ``rnn_numba``; NumPy's twin is ``numpy.matmul``);
-- ``ctc``: ``ctc_numba`` / ``ctc_numpy``: the CTC loss's forward-backward (the wrappers below lock them).
+- ``ctc``: ``ctc_numba`` / ``ctc_numpy``: the CTC loss's forward-backward (the wrappers below lock them);
+- ``qgemm``: ``qgemm_numba`` / ``qgemm_numpy``: the int8 GEMM with int32 accumulation of quantized layers;
+  the compiled one needs the CPU's integer dot-product instruction (AVX512-VNNI or AVX-VNNI), see
+  :func:`select_qgemm`; ``qlinear`` wraps it (activation quantization, threads, dequantization).
 
 ``threads`` holds lucidnet's row workers and the scoped BLAS thread switch of the recurrent kernels.
 
@@ -40,7 +43,8 @@ from .. import config
 from ..backend import xp
 from . import conv_numpy
 
-__all__ = ["numba_available", "numba_enabled", "numba_loaded", "set_numba", "compiled", "select", "status",
+__all__ = ["numba_available", "numba_enabled", "numba_loaded", "set_numba", "compiled", "select", "select_qgemm",
+           "status",
            "im2col", "col2im", "maxpool_forward", "maxpool_backward", "depthwise_forward",
            "depthwise_backward_input", "depthwise_backward_weight", "ctc_forward", "ctc_backward"]
 
@@ -48,7 +52,7 @@ __all__ = ["numba_available", "numba_enabled", "numba_loaded", "set_numba", "com
 FAMILIES = {"conv": ("conv_numba", "conv_numpy"), "depthwise": ("depthwise_numba", "depthwise_numpy"),
             "rnn": ("rnn_numba", "rnn_numpy"), "norm": ("norm_numba", None), "act": ("act_numba", None),
             "optim": ("optim_numba", "optim_numpy"), "gemm": ("gemm_numba", None),
-            "ctc": ("ctc_numba", "ctc_numpy")}
+            "ctc": ("ctc_numba", "ctc_numpy"), "qgemm": ("qgemm_numba", "qgemm_numpy")}
 
 _available = importlib.util.find_spec("numba") is not None
 _enabled = _available and config.NUMBA
@@ -140,6 +144,17 @@ def select(family: str, *arrays) -> ModuleType:
         if twin is None:
             raise ValueError(f"kernels: the {family!r} family has no NumPy twin module")
         module = importlib.import_module(f".{twin}", __name__)
+    return module
+
+
+def select_qgemm(x) -> ModuleType:
+    """The int8 GEMM kernels for float32 input ``x``: ``qgemm_numba`` where the compiled kernels are on and
+    the CPU has VNNI (numba's own int8 loops lose to float32 BLAS: the README's Quantization section),
+    else ``qgemm_numpy`` (exact, through float32 BLAS)."""
+    module = compiled("qgemm", x)
+    if module is None or not module.lanes():
+        from . import qgemm_numpy
+        return qgemm_numpy
     return module
 
 

@@ -28,7 +28,7 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-__all__ = ["V", "padded", "pack", "pack_into", "gemm_rows"]
+__all__ = ["V", "padded", "pack", "pack_into", "gemm_rows", "broadcast_loop"]
 
 V = 16  # columns per panel: one AVX-512 register of float32 (two AVX2 registers where that is what there is)
 
@@ -67,6 +67,40 @@ def pack_into(b, out):  # pragma: no cover - compiled
                     out[p, k, j] = b[k, c0 + j]
 
 
+def broadcast_loop(builder, count, rows: int, zero, step, update):
+    """Emit ``for k in range(count): acc[r] = update(acc[r], splat(x_r), w)`` for ``r < rows``, where
+    ``w, [x_r] = step(k)`` loads a vector and one scalar per row; returns the ``rows`` final accumulators
+    (``zero`` when ``count`` is 0). The register-blocked core of the GEMM blocks here and in ``qgemm_numba``."""
+    i32, i64, vt = ir.IntType(32), ir.IntType(64), zero.type
+    splat = ir.Constant(ir.VectorType(i32, vt.count), [0] * vt.count)
+    entry = builder.block
+    loop = builder.function.append_basic_block("panel_loop")
+    done = builder.function.append_basic_block("panel_done")
+    builder.cbranch(builder.icmp_signed(">", count, ir.Constant(i64, 0)), loop, done)
+    builder.position_at_end(loop)
+    k = builder.phi(i64)
+    accs = [builder.phi(vt) for _ in range(rows)]
+    k.add_incoming(ir.Constant(i64, 0), entry)
+    for acc in accs:
+        acc.add_incoming(zero, entry)
+    w, xs = step(k)
+    new = []
+    for acc, x in zip(accs, xs):
+        xv = builder.insert_element(ir.Constant(vt, ir.Undefined), x, ir.Constant(i32, 0))
+        new.append(update(acc, builder.shuffle_vector(xv, ir.Constant(vt, ir.Undefined), splat), w))
+    k1 = builder.add(k, ir.Constant(i64, 1))
+    k.add_incoming(k1, loop)
+    for acc, nv in zip(accs, new):
+        acc.add_incoming(nv, loop)
+    builder.cbranch(builder.icmp_signed("<", k1, count), loop, done)
+    builder.position_at_end(done)
+    out = [builder.phi(vt) for _ in range(rows)]
+    for o, nv in zip(out, new):
+        o.add_incoming(zero, entry)
+        o.add_incoming(nv, loop)
+    return out
+
+
 def _block(rows: int):
     """An intrinsic ``block(a, r0, wp, p, c)``: ``c[r0:r0+rows, 16p:16p+16] = a[r0:r0+rows] @ panel p``.
 
@@ -84,7 +118,7 @@ def _block(rows: int):
             ca = context.make_array(signature.args[4])(context, builder, cv)
             i64, f32 = ir.IntType(64), ir.FloatType()
             vt = ir.VectorType(f32, V)
-            one, four, vc = ir.Constant(i64, 1), ir.Constant(i64, 4), ir.Constant(i64, V)
+            four, vc = ir.Constant(i64, 4), ir.Constant(i64, V)
             k_ = builder.extract_value(aa.shape, 1)
             a_rs = builder.sdiv(builder.extract_value(aa.strides, 0), four)  # strides in elements
             a_ks = builder.sdiv(builder.extract_value(aa.strides, 1), four)
@@ -94,36 +128,14 @@ def _block(rows: int):
             name = f"llvm.fma.v{V}f32"
             fma = builder.module.globals.get(name) or ir.Function(builder.module, ir.FunctionType(vt, [vt] * 3), name)
             zero = ir.Constant(vt, [0.0] * V)
-            splat = ir.Constant(ir.VectorType(ir.IntType(32), V), [0] * V)
-            entry = builder.block
-            loop = builder.function.append_basic_block("panel_loop")
-            done = builder.function.append_basic_block("panel_done")
-            has_k = builder.icmp_signed(">", k_, ir.Constant(i64, 0))
-            builder.cbranch(has_k, loop, done)
-            builder.position_at_end(loop)
-            k = builder.phi(i64)
-            accs = [builder.phi(vt) for _ in range(rows)]
-            k.add_incoming(ir.Constant(i64, 0), entry)
-            for acc in accs:
-                acc.add_incoming(zero, entry)
-            w = builder.load(builder.bitcast(builder.gep(w0, [builder.mul(k, vc)]), vt.as_pointer()), align=4)
-            ak = builder.gep(a0, [builder.mul(k, a_ks)])
-            new = []
-            for r, acc in enumerate(accs):
-                x = builder.load(builder.gep(ak, [builder.mul(ir.Constant(i64, r), a_rs)]), align=4)
-                xv = builder.insert_element(ir.Constant(vt, ir.Undefined), x, ir.Constant(ir.IntType(32), 0))
-                xv = builder.shuffle_vector(xv, ir.Constant(vt, ir.Undefined), splat)
-                new.append(builder.call(fma, [xv, w, acc]))
-            k1 = builder.add(k, one)
-            k.add_incoming(k1, loop)
-            for acc, nv in zip(accs, new):
-                acc.add_incoming(nv, loop)
-            builder.cbranch(builder.icmp_signed("<", k1, k_), loop, done)
-            builder.position_at_end(done)
-            out = [builder.phi(vt) for _ in range(rows)]
-            for o, nv in zip(out, new):
-                o.add_incoming(zero, entry)
-                o.add_incoming(nv, loop)
+
+            def step(k):  # (panel vector, the rows' broadcast values) at step k
+                w = builder.load(builder.bitcast(builder.gep(w0, [builder.mul(k, vc)]), vt.as_pointer()), align=4)
+                ak = builder.gep(a0, [builder.mul(k, a_ks)])
+                return w, [builder.load(builder.gep(ak, [builder.mul(ir.Constant(i64, r), a_rs)]), align=4)
+                           for r in range(rows)]
+
+            out = broadcast_loop(builder, k_, rows, zero, step, lambda acc, x, w: builder.call(fma, [x, w, acc]))
             c0 = builder.gep(ca.data, [builder.add(builder.mul(r0v, c_rs), builder.mul(pv, vc))])
             for r, o in enumerate(out):
                 ptr = builder.gep(c0, [builder.mul(ir.Constant(i64, r), c_rs)])

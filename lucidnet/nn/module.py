@@ -171,7 +171,8 @@ class Module:
             self._forget(name)
             self.__dict__["_parameters"][name] = value
         elif isinstance(value, Module):
-            self._forget(name)
+            if name not in self.__dict__.get("_modules", ()):  # a replaced child keeps its place, as in PyTorch
+                self._forget(name)
             self.__dict__["_modules"][name] = value
         else:
             regs = self.__dict__.get("_parameters"), self.__dict__.get("_buffers"), self.__dict__.get("_modules")

@@ -1,5 +1,6 @@
 """``summary(model, input_shape)``: the layers of a model with their output shapes, parameters (trainable
-and frozen), FLOPs and activation memory, from one forward pass on zeros. ``Module.summary`` calls it;
+and frozen), the dtype and size of their weights (a quantized layer's int8 buffers included), FLOPs and
+activation memory, from one forward pass on zeros. ``Module.summary`` calls it;
 ``lucidnet.inspect`` exports it.
 
 FLOPs count a multiply-add as two operations (``Linear(784, 512)`` on one sample: 2 * 784 * 512 plus
@@ -18,13 +19,13 @@ forward pass keeps for the backward, roughly.
 (25450, 25450, 0)
 >>> print(s)
 Sequential: input (1, 1, 28, 28) float32
-Layer (type)  Output shape  Params  Frozen   FLOPs  Act. memory
----------------------------------------------------------------
-0 (Flatten)   (1, 784)           0       0       0          0 B
-1 (Linear)    (1, 32)       25,120       0  50.2 k        128 B
-2 (ReLU)      (1, 32)            0       0      32        128 B
-3 (Linear)    (1, 10)          330       0     650         40 B
----------------------------------------------------------------
+Layer (type)  Output shape  Params  Frozen    Dtype     Size   FLOPs  Act. memory
+---------------------------------------------------------------------------------
+0 (Flatten)   (1, 784)           0       0        -      0 B       0          0 B
+1 (Linear)    (1, 32)       25,120       0  float32   98 KiB  50.2 k        128 B
+2 (ReLU)      (1, 32)            0       0        -      0 B      32        128 B
+3 (Linear)    (1, 10)          330       0  float32  1.3 KiB     650         40 B
+---------------------------------------------------------------------------------
 Total params: 25,450 (99 KiB)
 Trainable params: 25,450
 Frozen params: 0
@@ -125,7 +126,9 @@ def _flops(m: Any, inputs: tuple, out: Any) -> int | None:
 class LayerRow:
     """One layer call: ``name`` (dotted, as in ``named_modules``), ``type``, ``output_shape`` (None if the
     layer was not called), ``params``/``frozen`` (its own parameters; frozen ones do not require grad),
-    ``flops`` (None: unknown), ``activation_bytes`` (its output's size)."""
+    ``flops`` (None: unknown), ``activation_bytes`` (its output's size), ``dtype`` (of its weights: its own
+    parameters and saved buffers, ``"int8"`` for a quantized layer's, several joined by ``/``; ``""`` for none)
+    and ``bytes`` (their size: what the layer adds to the model file)."""
     name: str
     type: str
     output_shape: tuple | None
@@ -133,6 +136,8 @@ class LayerRow:
     frozen: int
     flops: int | None
     activation_bytes: int
+    dtype: str = ""
+    bytes: int = 0
 
 
 @dataclass
@@ -148,6 +153,7 @@ class Summary:
     flops: int
     activation_bytes: int
     unknown_flops: list[str] = field(default_factory=list)
+    state_bytes: int = 0
 
     @property
     def frozen_params(self) -> int:
@@ -159,14 +165,16 @@ class Summary:
                 "rows": [{**r.__dict__, "output_shape": None if r.output_shape is None else list(r.output_shape)}
                          for r in self.rows],
                 "total_params": self.total_params, "trainable_params": self.trainable_params,
-                "frozen_params": self.frozen_params, "param_bytes": self.param_bytes, "flops": self.flops,
+                "frozen_params": self.frozen_params, "param_bytes": self.param_bytes,
+                "state_bytes": self.state_bytes, "flops": self.flops,
                 "activation_bytes": self.activation_bytes, "unknown_flops": list(self.unknown_flops)}
 
     def __str__(self) -> str:
-        head = ["Layer (type)", "Output shape", "Params", "Frozen", "FLOPs", "Act. memory"]
+        head = ["Layer (type)", "Output shape", "Params", "Frozen", "Dtype", "Size", "FLOPs", "Act. memory"]
         body = [[f"{r.name or '(model)'} ({r.type})",
                  "not called" if r.output_shape is None else str(r.output_shape),
-                 f"{r.params:,}", f"{r.frozen:,}", "?" if r.flops is None else format_count(r.flops),
+                 f"{r.params:,}", f"{r.frozen:,}", r.dtype or "-", format_bytes(r.bytes),
+                 "?" if r.flops is None else format_count(r.flops),
                  format_bytes(r.activation_bytes)] for r in self.rows]
         widths = [max(len(x) for x in col) for col in zip(head, *body)]
 
@@ -177,6 +185,8 @@ class Summary:
         ins = ", ".join(f"{tuple(s)} {d}" for s, d in zip(self.input_shapes, self.input_dtypes))
         out = [f"{self.model}: input {ins}", line(head), rule, *(line(b) for b in body), rule]
         out.append(f"Total params: {self.total_params:,} ({format_bytes(self.param_bytes)})")
+        if self.state_bytes != self.param_bytes:
+            out.append(f"Total size (parameters and saved buffers): {format_bytes(self.state_bytes)}")
         out.append(f"Trainable params: {self.trainable_params:,}")
         out.append(f"Frozen params: {self.frozen_params:,}")
         unknown = f" (not counted: {', '.join(self.unknown_flops)})" if self.unknown_flops else ""
@@ -203,6 +213,16 @@ def format_count(n: float) -> str:
         if abs(n) >= scale:
             return f"{n / scale:.1f} {unit}"
     return f"{n:.0f}"
+
+
+def _weights(m: Any, first: bool) -> tuple[str, int]:
+    """(dtype, bytes) of a layer's own parameters and saved buffers; the bytes counted at its first call only.
+    The dtype is that of the ``weight`` when it has one (a quantized layer's int8), else of all of them."""
+    own = [t for t in m._parameters.values() if t is not None] + \
+        [b for n, b in m._buffers.items() if b is not None and n not in m._non_persistent]
+    w = m._parameters.get("weight") if m._parameters.get("weight") is not None else m._buffers.get("weight")
+    kinds = [str(w.dtype)] if w is not None else list(dict.fromkeys(str(t.dtype) for t in own))
+    return "/".join(kinds), (sum(t.array.nbytes for t in own) if first else 0)
 
 
 def _outputs(out: Any) -> list:
@@ -269,7 +289,8 @@ def summary(model: Any, input_shape: Any = None, *, input_data: Any = None, batc
         rows.append(LayerRow(names.get(id(m), "?"), type(m).__name__, shape,
                              sum(p.array.size for p in own) if first else 0,
                              sum(p.array.size for p in own if not p.requires_grad) if first else 0,
-                             _flops(m, args, out), sum(o.array.nbytes for o in outs if not _is_view(o, args))))
+                             _flops(m, args, out), sum(o.array.nbytes for o in outs if not _is_view(o, args)),
+                             *_weights(m, first)))
 
     shown = [m for _, m in model.named_modules() if not m._modules or any(
         p is not None for p in m._parameters.values())]
@@ -284,7 +305,7 @@ def summary(model: Any, input_shape: Any = None, *, input_data: Any = None, batc
         own = [p for p in m._parameters.values() if p is not None]
         if id(m) not in seen and own:
             rows.append(LayerRow(names[id(m)], type(m).__name__, None, sum(p.array.size for p in own),
-                                 sum(p.array.size for p in own if not p.requires_grad), 0, 0))
+                                 sum(p.array.size for p in own if not p.requires_grad), 0, 0, *_weights(m, True)))
     params = list(model.parameters())
     return Summary(
         model=type(model).__name__, input_shapes=[tuple(t.shape) for t in inputs],
@@ -292,5 +313,6 @@ def summary(model: Any, input_shape: Any = None, *, input_data: Any = None, batc
         total_params=sum(p.array.size for p in params),
         trainable_params=sum(p.array.size for p in params if p.requires_grad),
         param_bytes=sum(p.array.nbytes for p in params),
+        state_bytes=sum(t.array.nbytes for _, t in model._state_items()),
         flops=sum(r.flops or 0 for r in rows), activation_bytes=sum(r.activation_bytes for r in rows),
         unknown_flops=[r.name for r in rows if r.flops is None and r.output_shape is not None])

@@ -3,7 +3,8 @@ file names and how they are saved and loaded; the applications, ``lucidnet.inspe
 
     model.safetensors       the weights (lucidnet.save)
     config.json             what ran: the architecture (rebuilt with lucidnet.models.build), the recipe and its
-                            settings, the data, the task, and what the task needs (input normalisation, classes)
+                            settings, the data, the task, and what the task needs (input normalisation, classes);
+                            for a quantized run, the layers lucidnet.quantization replaced ("quantization")
     history.csv             per-epoch loss and metrics
     metrics.json            final test metrics
     checkpoint.safetensors  the training state while a run is in progress (removed when it finishes)
@@ -118,11 +119,17 @@ def load_run(run_dir: str | os.PathLike) -> tuple[Any, dict]:
     config = load_config(d)
     if not (d / MODEL).is_file():
         raise FileNotFoundError(f"{d / MODEL} is missing: {d} is not a complete run directory")
-    try:  # its tensors are in model.safetensors: building it takes no more memory than that file (twice) holds
-        with budget(2 * (d / MODEL).stat().st_size + (1 << 20), f"the weights in {d / MODEL} can fill"):
+    # its tensors are in model.safetensors: building it takes no more memory than that file (twice) holds; an
+    # int8 run's float32 architecture is built first, 4 bytes for each of the file's int8 weights
+    factor = 8 if "quantization" in config else 2
+    try:
+        with budget(factor * (d / MODEL).stat().st_size + (1 << 20), f"the weights in {d / MODEL} can fill"):
             model = models.build(config["model"])
     except (TypeError, ValueError, KeyError) as e:
         raise ValueError(f"{d / CONFIG}: its 'model' entry does not build a model ({e})") from None
+    if "quantization" in config:  # an int8 run (lucidnet quantize): the float architecture, its layers replaced
+        from ..quantization import restore
+        model = restore(model, config["quantization"], where=f"{d / CONFIG}: 'quantization'")
     try:
         model.load_state_dict(load(d / MODEL))
     except RuntimeError as e:

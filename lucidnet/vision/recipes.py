@@ -275,6 +275,28 @@ def evaluate(run_dir: str | Path, data: str | Path | None = None) -> dict[str, A
             "classes": list(config["classes"]), "confusion_matrix": cm.tolist()}
 
 
+def calibration_images(run_dir: str | Path, count: int, data: str | Path | None = None, seed: int = 0) -> np.ndarray:
+    """``count`` training images of the dataset a run trained on (drawn with ``seed``), normalised as the run's
+    input: what static quantization calibrates on (``lucidnet quantize RUN --calibrate N``)."""
+    config = rundir.load_config(run_dir)
+    if count < 1:
+        raise ValueError(f"--calibrate must be a positive number of images, got {count}")
+    if config.get("dataset") == IMAGE_FOLDER:
+        root = data if data is not None else config.get("data_dir")
+        if root is None:
+            raise ValueError("the run does not record its image folder: give it (--data DIR)")
+        recorded = config.get("data", {})
+        train = image_data.load_folder(root, test_data=recorded.get("test_data"), test_split=recorded.get("test_split"),
+                                       seed=recorded.get("seed", config["train"]["seed"]),
+                                       image_size=config["input"]["shape"][1:], mode=config["input"]["mode"],
+                                       classes=list(config["classes"]), splits=("train",))
+    else:
+        train = image_data.load(config["dataset"], data, splits=("train",))
+    x = train.x_train
+    pick = np.random.default_rng(seed).choice(len(x), size=min(count, len(x)), replace=False)
+    return normalise(x[np.sort(pick)], config)
+
+
 def _folder_test_split(config: dict, data: str | Path | None) -> tuple[ImageData, str]:
     """The test images of an image-folder run, found again: the folder's test/, the run's ``test_data``, or the
     images held out of ``data`` (default: the folder it trained on) with the run's fraction and seed. A warning
