@@ -1,0 +1,52 @@
+"""``lucidnet train --dataset pennfudan --model detector|segmenter``, ``lucidnet evaluate`` and ``lucidnet detect``
+end to end on a small Penn-Fudan-shaped database written here (one epoch at 64x64: the wiring, not the
+accuracy; the accuracy is tests/test_detection_model.py's and the README's)."""
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lucidnet.cli import main
+
+from test_pennfudan import write_db
+
+pytest.importorskip("pycocotools")
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    return write_db(tmp_path_factory.mktemp("pennfudan"), n=6, h=72, w=56)
+
+
+@pytest.mark.parametrize("model", ["detector", "segmenter"])
+def test_train_evaluate_detect(db, tmp_path, model, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--dataset", "pennfudan", "--model", model, "--data", str(db), "--epochs", "1",
+                 "--batch-size", "2", "--image-size", "64", "--out", str(out), "--quiet"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert 0 <= metrics["person_iou"] <= 1
+    assert ("box_AP50" in metrics) == (model == "detector")
+    page = (out / "report.html").read_text()
+    assert "ground truth (left) and prediction (right)" in page
+    capsys.readouterr()
+    assert main(["evaluate", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "pennfudan test split (3 images)" in text and "person_iou" in text
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (50, 90, 3), dtype=np.uint8)).save(photo)
+    assert main(["detect", str(out), str(photo), "--out", str(tmp_path / "annotated.png"),
+                 "--score-threshold", "0"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"{photo}: ") and "s per image" in text
+    with Image.open(tmp_path / "annotated.png") as im:
+        assert im.size == (90, 50)
+
+
+def test_options_that_do_not_apply_are_refused(db, tmp_path, capsys):
+    assert main(["train", "--dataset", "pennfudan", "--data", str(db), "--label-smoothing", "0.1",
+                 "--out", str(tmp_path / "r")]) != 0
+    assert "--label-smoothing does not apply to --dataset pennfudan --model detector" in capsys.readouterr().err
+    assert main(["train", "--dataset", "pennfudan", "--data", str(db), "--image-size", "100",
+                 "--out", str(tmp_path / "r2")]) != 0
+    assert "image_size must be a multiple of 32" in capsys.readouterr().err
