@@ -50,3 +50,16 @@ def test_options_that_do_not_apply_are_refused(db, tmp_path, capsys):
     assert main(["train", "--dataset", "pennfudan", "--data", str(db), "--image-size", "100",
                  "--out", str(tmp_path / "r2")]) != 0
     assert "image_size must be a multiple of 32" in capsys.readouterr().err
+
+
+REAL = __import__("pathlib").Path(__import__("os").environ.get("LUCIDNET_DATA", "/nonexistent")) / "pennfudan"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not REAL.is_dir(), reason="the Penn-Fudan database is not under $LUCIDNET_DATA")
+def test_real_detector_reaches_the_issues_targets(tmp_path):
+    """The README's run: the detector recipe as it ships, on the 120/50 split (tens of minutes on 2 cores)."""
+    out = tmp_path / "det"
+    assert main(["train", "--dataset", "pennfudan", "--model", "detector", "--out", str(out), "--quiet"]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["box_AP50"] >= 0.90 and m["box_AP"] >= 0.55 and m["person_iou"] >= 0.80, m
