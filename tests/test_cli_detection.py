@@ -29,6 +29,9 @@ def test_train_evaluate_detect(db, tmp_path, model, capsys):
     assert ("box_AP50" in metrics) == (model == "detector")
     page = (out / "report.html").read_text()
     assert "ground truth (left) and prediction (right)" in page
+    (out / "report.html").unlink()
+    assert main(["report", str(out)]) == 0  # the rebuilt report keeps the figure drawn at the end of training
+    assert "ground truth (left) and prediction (right)" in (out / "report.html").read_text()
     capsys.readouterr()
     assert main(["evaluate", str(out)]) == 0
     text = capsys.readouterr().out

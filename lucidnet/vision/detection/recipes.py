@@ -42,6 +42,11 @@ _TRAIN = {"epochs": 10, "batch_size": 8, "optimizer": "adamw", "lr": 1e-3, "weig
           "schedule": "cosine", "val_split": 0.0}
 _DATA = {"image_size": 320}
 REPORT_IMAGES = 6  # test images drawn in report.html, ground truth beside prediction
+# the report's own figures: key (plots/KEY.png) -> (title, caption); lucidnet report keeps them when it rebuilds
+FIGURES = {"detections": ("Test images: ground truth (left) and prediction (right)",
+                          f"The first {REPORT_IMAGES} test images; right: detections with score at least 0.3 and "
+                          "their instance masks (the predicted person mask within each box; a segmenter: the "
+                          "person mask).")}
 
 
 def samples_of(ds: PennFudan) -> list[J.Sample]:
@@ -162,9 +167,8 @@ def _figure(test: Sequence[J.Sample], preds: Sequence[Prediction]) -> tuple[str,
             None if p.person is None else (p.person > 0.5)[None]
         pairs.append((draw_detections(s.image, t["boxes"], masks=t["masks"]),
                       draw_detections(s.image, p.boxes[keep], scores=p.scores[keep], masks=masks)))
-    return ("detections", "Test images: ground truth (left) and prediction (right)", png_bytes(comparison_grid(pairs)),
-            f"The first {len(pairs)} test images; right: detections with score at least 0.3 and their instance "
-            "masks (the predicted person mask within each box).")
+    title, caption = FIGURES["detections"]
+    return "detections", title, png_bytes(comparison_grid(pairs)), caption
 
 
 def evaluate(run_dir: str | Path, data: str | Path | None = None) -> dict[str, Any]:
