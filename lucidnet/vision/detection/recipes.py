@@ -38,7 +38,7 @@ __all__ = ["RECIPES", "DATASETS", "TASKS", "evaluate", "detect_files", "augmenta
 
 DATASETS = ("pennfudan",)
 TASKS = ("object-detection", "person-segmentation")
-_TRAIN = {"epochs": 10, "batch_size": 8, "optimizer": "adamw", "lr": 1e-3, "weight_decay": 1e-4,
+_TRAIN = {"epochs": 40, "batch_size": 8, "optimizer": "adamw", "lr": 1e-3, "weight_decay": 1e-4,
           "schedule": "cosine", "val_split": 0.0}
 _DATA = {"image_size": 320}
 REPORT_IMAGES = 6  # test images drawn in report.html, ground truth beside prediction
@@ -196,8 +196,8 @@ def detect_files(run_dir: str | Path, paths: Sequence[str | Path], score_thresho
     return out
 
 
-def _recipe(name: str, task: str, model: dict, description: str) -> Recipe:
-    return Recipe(name, family="vision", task=task, datasets=DATASETS, model=model, train=dict(_TRAIN),
+def _recipe(name: str, task: str, model: dict, description: str, **train: Any) -> Recipe:
+    return Recipe(name, family="vision", task=task, datasets=DATASETS, model=model, train={**_TRAIN, **train},
                   data=dict(_DATA), runner=_run, description=description)
 
 
