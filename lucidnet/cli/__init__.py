@@ -8,10 +8,10 @@ import sys
 import warnings
 
 from .. import __version__
-from . import evaluate, export, generate, predict, quantize, recommend, report, train, translate
+from . import detect, evaluate, export, generate, predict, quantize, recommend, report, train, translate
 
 COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "generate": generate, "translate": translate,
-            "recommend": recommend, "report": report, "export": export, "quantize": quantize}
+            "recommend": recommend, "report": report, "export": export, "quantize": quantize, "detect": detect}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -67,7 +67,8 @@ def run(args) -> int:
         show = [repr(t) for t in args.inputs]
     else:
         raise ValueError(f"{args.run_dir} holds a {task} run; lucidnet predict classifies with image or text "
-                         "classifier runs (for a language model: lucidnet generate; a recommender: lucidnet recommend)")
+                         "classifier runs (for a language model: lucidnet generate; a recommender: lucidnet recommend; "
+                         "a detector or segmenter: lucidnet detect)")
     k = min(args.top or 3, probs.shape[1])
     for name, pr in zip(show, probs):
         top = np.argsort(-pr)[:k]

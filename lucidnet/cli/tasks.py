@@ -8,8 +8,9 @@ from ..tables import recipes as table_recipes
 from ..text import recipes as text_recipes
 from ..train import rundir
 from ..vision import recipes as vision_recipes
+from ..vision.detection import recipes as detection_recipes
 
-FAMILIES = (vision_recipes, text_recipes, recsys_recipes, table_recipes)
+FAMILIES = (vision_recipes, detection_recipes, text_recipes, recsys_recipes, table_recipes)
 # the task names of run directories written before the recipes had one shape
 _OLD_TASKS = {"explicit": "rating-prediction", "implicit": "ranking"}
 

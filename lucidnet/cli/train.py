@@ -23,16 +23,17 @@ from ..text import recipes as text_recipes
 from ..train.recipe import MAX_BATCH_SIZE
 from ..train.recipe import run as run_recipe
 from ..vision import recipes as vision_recipes
+from ..vision.detection import recipes as detection_recipes
 
 # --dataset NAME -> (the application's recipes module, its default recipe for that dataset)
 TASKS = {**{name: (vision_recipes, "cnn" if name == "image-folder" else "mlp") for name in vision_recipes.DATASETS},
          "sst2": (text_recipes, "bilstm"), "tinyshakespeare": (text_recipes, "char-lstm"),
          "multi30k": (text_recipes, "transformer"),
-         "ml-100k": (recsys_recipes, "mf"),
+         "ml-100k": (recsys_recipes, "mf"), "pennfudan": (detection_recipes, "detector"),
          # your own data (--data PATH; the dataset is inferred from it when --dataset is not given)
          "table": (table_recipes, "mlp"), "text-file": (text_recipes, "bilstm")}
 # the applications whose runs checkpoint, so that --resume applies (a recommender trains in a minute or two)
-RESUMABLE = (vision_recipes, text_recipes, table_recipes)
+RESUMABLE = (vision_recipes, detection_recipes, text_recipes, table_recipes)
 
 def _number(kind: type, low: float, high: float | None = None, low_open: bool = False, high_open: bool = True):
     """An argparse type: a finite ``kind`` in [low, high) (``low_open``: (low, ...)), else a message naming the
@@ -100,7 +101,7 @@ SETTING_OPTIONS: dict[str, dict] = {
     "--image-size": dict(type=image_size_arg, metavar="N|HxW",
                          help="images: the size an image folder's images are resized to (default: their size if they "
                               "all share it, shrunk to at most 64 pixels a side, else 64x64; mobilenet: its input "
-                              "size)"),
+                              "size); pennfudan: the square side images are letterboxed to (a multiple of 32)"),
     "--sync-bn": dict(action="store_true", help="images, under mpiexec / --nproc: BatchNorm statistics over the "
                       "whole batch of every rank (SyncBatchNorm) instead of each rank's share"),
     "--patience": dict(type=POSITIVE_INT, help="early stopping: epochs without improvement on validation"),
@@ -167,7 +168,7 @@ def add_parser(sub) -> None:
             f"{d}: {', '.join([m] + sorted(n for n, r in mod.RECIPES.items() if d in r.datasets and n != m))}"
             for d, (mod, m) in TASKS.items()))
     p.add_argument("--dataset", default=None, choices=list(TASKS),
-                   help="fashion-mnist, mnist, sst2, tinyshakespeare, multi30k and ml-100k read the upstream files from --data, "
+                   help="fashion-mnist, mnist, sst2, tinyshakespeare, multi30k, ml-100k and pennfudan read the upstream files from --data, "
                         "$LUCIDNET_DATA/NAME or the user cache; table, text-file and image-folder read your own "
                         "--data (default: inferred from --data, see there; without --data: fashion-mnist-bundled, "
                         "which ships with lucidnet)")

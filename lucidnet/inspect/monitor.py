@@ -182,7 +182,10 @@ class Monitor(Callback):
             chosen = [(n, named[n]) for n in self.layer_filter]
         else:
             chosen = list(named.items())
-        self._watched = [(n, m, k) for n, m in chosen if (k := layer_kind(m)) is not None]
+        # a frozen layer (its weight needs no gradient) gets none: not watched, so its missing gradient is not
+        # read as a NaN one
+        self._watched = [(n, m, k) for n, m in chosen if (k := layer_kind(m)) is not None
+                         and not (k == "weight" and not m._parameters["weight"].requires_grad)]
         if not self._watched:
             raise ValueError(f"Monitor: {type(model).__name__} has no layer to watch (activation layers or layers "
                              "with a weight)")

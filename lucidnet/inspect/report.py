@@ -116,14 +116,16 @@ def _history_dict(history: Any) -> dict[str, list]:
 def write_run_report(run_dir: str | os.PathLike, history: Any, monitor: Monitor | MonitorLog | None = None,
                      model: Any = None, *, config: Mapping | None = None, metrics: Mapping | None = None,
                      y_true: np.ndarray | None = None, logits: np.ndarray | None = None,
-                     y_pred: np.ndarray | None = None, images: np.ndarray | None = None) -> Diagnosis:
+                     y_pred: np.ndarray | None = None, images: np.ndarray | None = None,
+                     figures: Sequence[tuple[str, str, bytes, str]] = ()) -> Diagnosis:
     """Save the run's monitor statistics and test predictions in ``run_dir``, run the doctor and write
     ``report.html`` (and ``plots/*.png``, ``diagnosis.json``). Returns the doctor's ``Diagnosis``.
 
     ``history``: the ``History`` from ``fit`` (or its dict); ``model``: for the summary table (its input
     shape from ``config["input"]["shape"]``); ``config``/``metrics``: the run's settings and test results,
     shown at the top; ``y_true`` with ``logits`` or ``y_pred``: test labels and outputs, for the confusion
-    matrix; ``images``: the test images, for the grid of misclassified ones.
+    matrix; ``images``: the test images, for the grid of misclassified ones; ``figures``: the application's own
+    figures, ``(key, title, png bytes, caption)`` each, shown after the others.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -132,11 +134,12 @@ def write_run_report(run_dir: str | os.PathLike, history: Any, monitor: Monitor 
         log.save(run_dir / MONITOR)
     if y_true is not None:
         save_predictions(run_dir / PREDICTIONS, y_true, logits=logits, y_pred=y_pred, images=images)
-    return build_report(run_dir, history, log, model, config=config, metrics=metrics)
+    return build_report(run_dir, history, log, model, config=config, metrics=metrics, figures=figures)
 
 
 def build_report(run_dir: str | os.PathLike, history: Any, log: MonitorLog | None = None, model: Any = None, *,
-                 config: Mapping | None = None, metrics: Mapping | None = None) -> Diagnosis:
+                 config: Mapping | None = None, metrics: Mapping | None = None,
+                 figures: Sequence[tuple[str, str, bytes, str]] = ()) -> Diagnosis:
     """Write ``report.html``, ``plots/*.png`` and ``diagnosis.json`` in ``run_dir`` from what is given and from
     ``predictions.npz`` if the directory has one. Returns the ``Diagnosis``."""
     run_dir = Path(run_dir)
@@ -156,6 +159,7 @@ def build_report(run_dir: str | os.PathLike, history: Any, log: MonitorLog | Non
     preds = load_predictions(run_dir / PREDICTIONS) if (run_dir / PREDICTIONS).is_file() else None
     notes = []
     attention = read_attention(run_dir / ATTENTION) if (run_dir / ATTENTION).is_file() else None
+    extra = list(figures)
     if plots.available():
         figures = _figures(hist, log, preds, classes, attention)
     else:
@@ -165,6 +169,7 @@ def build_report(run_dir: str | os.PathLike, history: Any, log: MonitorLog | Non
         warnings.warn(f"{run_dir / REPORT}: written without plots; {notes[0]}", RuntimeWarning, stacklevel=2)
     plot_dir = run_dir / PLOTS
     drawn = [(key, title, png, caption) for key, title, png, caption in figures if png is not None]
+    drawn += [tuple(f) for f in extra]
     if drawn:
         plot_dir.mkdir(exist_ok=True)
     for key, _, png, _ in drawn:
@@ -424,7 +429,8 @@ def _version() -> str:
 
 
 def finish_run(out: str | os.PathLike | None, model: Any, config: Mapping, metrics: dict, message: str, history: Any,
-               monitor: Monitor | MonitorLog | None = None, *, footer: str = "", **predictions: Any) -> Diagnosis | None:
+               monitor: Monitor | MonitorLog | None = None, *, footer: str = "",
+               figures: Sequence[tuple[str, str, bytes, str]] = (), **predictions: Any) -> Diagnosis | None:
     """The end of every recipe's run. Without a run directory (``out=None``): ``message`` printed. With one: the
     model and config saved, ``metrics.json`` written (and the training checkpoint removed), ``message`` and
     ``footer`` printed, then the report (:func:`write_run_report`) written and the doctor's findings printed.
@@ -437,6 +443,7 @@ def finish_run(out: str | os.PathLike | None, model: Any, config: Mapping, metri
     save_run(out, model, dict(config))
     write_metrics(out, metrics)
     print(f"{message}  run saved to {out}" + (f"\n{footer}" if footer else ""))
-    diagnosis = write_run_report(out, history, monitor, model, config=config, metrics=metrics, **predictions)
+    diagnosis = write_run_report(out, history, monitor, model, config=config, metrics=metrics, figures=figures,
+                                 **predictions)
     print(f"{diagnosis}\nreport: {Path(out) / REPORT}")
     return diagnosis

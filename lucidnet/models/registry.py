@@ -16,7 +16,7 @@ PLUGINS: dict[str, str] = {
     "mlp": "lucidnet.models.mlp",
     "cnn": "lucidnet.vision.models.simple_cnn", "vgg": "lucidnet.vision.models.vgg",
     "resnet": "lucidnet.vision.models.resnet", "mobilenet_v2": "lucidnet.vision.models.mobilenet",
-    "imagenet_transfer": "lucidnet.vision.models.transfer",
+    "imagenet_transfer": "lucidnet.vision.models.transfer", "pedestrian_net": "lucidnet.vision.detection.model",
     "textcnn": "lucidnet.text.models", "lstm_classifier": "lucidnet.text.models", "char_lstm": "lucidnet.text.models",
     "bert": "lucidnet.text.bert", "bert_classifier": "lucidnet.text.bert",
     "transformer_translator": "lucidnet.text.seq2seq", "attention_gru": "lucidnet.text.seq2seq",

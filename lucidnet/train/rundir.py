@@ -119,9 +119,10 @@ def load_run(run_dir: str | os.PathLike) -> tuple[Any, dict]:
     config = load_config(d)
     if not (d / MODEL).is_file():
         raise FileNotFoundError(f"{d / MODEL} is missing: {d} is not a complete run directory")
-    # its tensors are in model.safetensors: building it takes no more memory than that file (twice) holds; an
-    # int8 run's float32 architecture is built first, 4 bytes for each of the file's int8 weights
-    factor = 8 if "quantization" in config else 2
+    # its tensors are in model.safetensors: building it takes no more memory than a few times what that file holds
+    # (a network may build parts it then drops: a pretrained backbone's classifier); an int8 run's float32
+    # architecture is built first, 4 bytes for each of the file's int8 weights
+    factor = 16 if "quantization" in config else 4
     try:
         with budget(factor * (d / MODEL).stat().st_size + (1 << 20), f"the weights in {d / MODEL} can fill"):
             model = models.build(config["model"])
