@@ -55,7 +55,8 @@ from . import fused, kernels  # noqa: E402
 # The training loop, saving, the data sets and the applications are imported on first use (PEP 562), so
 # ``import lucidnet`` stays light; the applications' models are found by name through the registry's plugin
 # table (``lucidnet.models.registry.PLUGINS``).
-_LAZY = ("datasets", "serialization", "train", "inspect", "recsys", "text", "vision", "sklearn", "cli", "onnx")
+_LAZY = ("datasets", "serialization", "train", "inspect", "recsys", "text", "vision", "sklearn", "cli", "onnx",
+         "pruning")
 _LAZY_NAMES = {"fit": "train", "evaluate": "train", "predict": "train", "save": "serialization.objects",
                "load": "serialization.objects"}
 
