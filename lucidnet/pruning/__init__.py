@@ -13,6 +13,7 @@
 >>> pruning.is_pruned(net)
 True
 """
+from .structured import ChannelPruningError, prune_channels
 from .schedule import GradualPruner, PolynomialSparsity, prunable_weights
 from .unstructured import (BasePruningMethod, CustomFromMask, Identity, L1Unstructured, PruningContainer,
                            RandomUnstructured, custom_from_mask, global_unstructured, identity, is_pruned,
@@ -21,4 +22,4 @@ from .unstructured import (BasePruningMethod, CustomFromMask, Identity, L1Unstru
 __all__ = ["BasePruningMethod", "PruningContainer", "Identity", "RandomUnstructured", "L1Unstructured",
            "CustomFromMask", "identity", "random_unstructured", "l1_unstructured", "global_unstructured",
            "custom_from_mask", "remove", "is_pruned", "pruned_parameters", "PolynomialSparsity", "GradualPruner",
-           "prunable_weights"]
+           "prunable_weights", "prune_channels", "ChannelPruningError"]
