@@ -55,6 +55,24 @@ class PolynomialSparsity:
         if self.power <= 0:
             raise ValueError(f"PolynomialSparsity: power must be positive, got {self.power!r}")
 
+    @classmethod
+    def over(cls, total_steps: int, final_sparsity: float, *, initial_sparsity: float = 0.0, ramp: float = 0.75,
+             updates: int = 20, power: float = 3.0) -> "PolynomialSparsity":
+        """The schedule of a fine-tuning of ``total_steps`` steps: from step 0 to ``ramp`` of them, in about
+        ``updates`` pruning steps; the rest of the steps train with the final masks (recovery).
+
+        >>> PolynomialSparsity.over(1000, 0.9)
+        PolynomialSparsity(initial_sparsity=0.0, final_sparsity=0.9, begin_step=0, end_step=750, frequency=37, power=3.0)
+        """
+        if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1:
+            raise ValueError(f"PolynomialSparsity.over: total_steps must be a positive int, got {total_steps!r}")
+        if not 0.0 < ramp <= 1.0 or updates < 1:
+            raise ValueError(f"PolynomialSparsity.over: ramp must be in (0, 1] and updates >= 1, got ramp={ramp!r}, "
+                             f"updates={updates!r}")
+        end = max(1, int(ramp * total_steps))
+        return cls(initial_sparsity, final_sparsity, begin_step=0, end_step=end,
+                   frequency=max(1, end // updates), power=power)
+
     def due(self, step: int) -> bool:
         """Whether the masks are updated at ``step``: every ``frequency`` steps from ``begin_step``, and at
         ``end_step``."""

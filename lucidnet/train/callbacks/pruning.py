@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...pruning import GradualPruner
+from ...pruning import GradualPruner, PolynomialSparsity
 from .base import Callback
 
 __all__ = ["GradualPruning"]
@@ -13,6 +13,9 @@ __all__ = ["GradualPruning"]
 class GradualPruning(Callback):
     """Before each training step, ``pruner.step(trainer.global_step)``; at the end of training, with
     ``make_permanent`` (default), ``pruner.finish()``: the model then has plain weights holding the zeros.
+
+    Give a ``GradualPruner``, or ``final_sparsity`` alone: then, when training begins, every conv and linear
+    weight of the model is pruned on ``PolynomialSparsity.over(the fit's steps, final_sparsity, ramp=ramp)``.
 
     >>> import numpy as np, lucidnet as ln
     >>> from lucidnet import pruning
@@ -26,11 +29,27 @@ class GradualPruning(Callback):
     (0.75, False)
     """
 
-    def __init__(self, pruner: GradualPruner, make_permanent: bool = True):
-        if not isinstance(pruner, GradualPruner):
+    def __init__(self, pruner: GradualPruner | None = None, *, final_sparsity: float | None = None,
+                 ramp: float = 0.75, make_permanent: bool = True):
+        if (pruner is None) == (final_sparsity is None):
+            raise ValueError("GradualPruning: give a GradualPruner or final_sparsity (pruning over the fit), not both")
+        if pruner is not None and not isinstance(pruner, GradualPruner):
             raise TypeError(f"GradualPruning: expected a lucidnet.pruning.GradualPruner, got {type(pruner).__name__}")
+        if final_sparsity is not None:
+            PolynomialSparsity(0.0, final_sparsity, end_step=1, frequency=1)  # checks it now, not at fit time
         self.pruner = pruner
+        self.final_sparsity, self.ramp = final_sparsity, ramp
         self.make_permanent = make_permanent
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        if self.pruner is not None:
+            return
+        steps, epochs = self.trainer.params.get("steps"), self.trainer.params.get("epochs")
+        if not steps:
+            raise ValueError("GradualPruning(final_sparsity=...) needs training data of known length (the schedule "
+                             "spans the fit's steps); give a GradualPruner with its own schedule instead")
+        self.pruner = GradualPruner(self.model, PolynomialSparsity.over(steps * epochs, self.final_sparsity,
+                                                                       ramp=self.ramp))
 
     def on_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         self.pruner.step(self.trainer.global_step)
