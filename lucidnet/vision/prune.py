@@ -35,8 +35,11 @@ def _zero_fraction(model: Any) -> float:
 
 def prune_run(run_dir: str | Path, out: str | Path, *, sparsity: float, finetune_epochs: int,
               structured: bool = False, data: str | Path | None = None, lr: float | None = None,
-              seed: int | None = None, overwrite: bool = False, verbose: int = 1) -> Run:
-    """Prune the model of image run ``run_dir`` (see the module's docstring), fine-tune it, write run ``out``."""
+              seed: int | None = None, settings: dict[str, Any] | None = None, overwrite: bool = False,
+              verbose: int = 1) -> Run:
+    """Prune the model of image run ``run_dir`` (see the module's docstring), fine-tune it, write run ``out``.
+    ``settings``: recipe settings to change for the fine-tuning (``{"labels_per_class": 1000}``: a shorter one
+    on 1000 images of each class)."""
     model, config = rundir.load_run(run_dir)
     recipe = RECIPES.get(config.get("recipe"))
     if recipe is None:
@@ -52,6 +55,7 @@ def prune_run(run_dir: str | Path, out: str | Path, *, sparsity: float, finetune
     overrides.update(epochs=finetune_epochs, dataset=config["dataset"])
     if lr is not None:
         overrides["lr"] = lr
+    overrides.update(settings or {})
     if config["dataset"] == IMAGE_FOLDER:  # the same split of the same folder
         recorded = config.get("data", {})
         overrides.update(test_split=recorded.get("test_split"), test_data=recorded.get("test_data"),
