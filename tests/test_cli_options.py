@@ -4,7 +4,8 @@ saved config records every setting that ran."""
 import pytest
 
 from lucidnet.cli import build_parser, main
-from lucidnet.cli.train import BATCH_SIZE, POSITIVE_INT, SETTING_OPTIONS, TASKS, image_size_arg, resolve
+from lucidnet.cli.train import (BATCH_SIZE, NON_NEGATIVE_INT, POSITIVE_INT, SETTING_OPTIONS, TASKS, image_size_arg,
+                                resolve)
 from lucidnet.train.recipe import Recipe
 
 
@@ -40,8 +41,9 @@ def test_inapplicable_options_are_refused_by_name(task, extra, capsys, tmp_path)
 def test_every_option_is_refused_exactly_where_the_recipe_lacks_its_setting():
     """All options x all (dataset, model) pairs: accepted where the recipe has the setting, refused elsewhere."""
     for flag, kwargs in SETTING_OPTIONS.items():
-        value = [] if kwargs.get("nargs") == "?" else [str((kwargs.get("choices") or ["0.5"])[0])]
-        if kwargs.get("type") in (POSITIVE_INT, BATCH_SIZE):
+        value = [] if kwargs.get("nargs") == "?" or kwargs.get("action") == "store_true" else \
+            [str((kwargs.get("choices") or ["0.5"])[0])]
+        if kwargs.get("type") in (POSITIVE_INT, BATCH_SIZE, NON_NEGATIVE_INT):
             value = ["1"]
         if kwargs.get("type") is image_size_arg:
             value = ["32x48"]

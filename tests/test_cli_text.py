@@ -134,3 +134,33 @@ def test_pretrained_options_are_refused_where_they_do_not_apply(data, tmp_path, 
     assert _train(data, tmp_path / "y", "--dataset", "sst2", "--model", "minilm", "--pretrained",
                   str(tmp_path / "nothing")) != 0
     assert "no such folder" in capsys.readouterr().err
+
+
+def test_a_distilled_bilstm_learns_from_a_teacher_run(data, tmp_path, capsys):
+    """bilstm-distilled: the teacher's logits on the training phrases and on augmented copies of them; the
+    student (tiny here) learns the task from them; a missing or mismatched teacher is refused by name."""
+    teacher = tmp_path / "teacher"
+    assert _train(data, teacher, "--dataset", "sst2", "--model", "textcnn", "--embed-dim", "16", "--epochs", "5",
+                  "--batch-size", "16", "--lr", "0.02") == 0
+    student = tmp_path / "student"
+    assert _train(data, student, "--dataset", "sst2", "--model", "bilstm-distilled", "--teacher", str(teacher),
+                  "--embed-dim", "8", "--hidden-size", "8", "--epochs", "5", "--batch-size", "16", "--lr", "0.02",
+                  "--temperature", "2", "--alpha", "0.5", "--augment-copies", "3") == 0
+    metrics = json.loads((student / "metrics.json").read_text())
+    taught = json.loads((teacher / "metrics.json").read_text())
+    assert metrics["test_accuracy"] > 0.9, metrics
+    assert metrics["train_phrases"] > 2 * taught["train_phrases"]  # the augmented copies
+    config = json.loads((student / "config.json").read_text())
+    assert config["train"]["teacher"] == str(teacher) and config["train"]["augment_copies"] == 3
+    assert "val_accuracy" in (student / "history.csv").read_text()
+    capsys.readouterr()
+    assert main(["predict", str(student), "A gripping, superb film!"]) == 0
+    assert capsys.readouterr().out.startswith("'A gripping, superb film!': positive")
+    assert _train(data, tmp_path / "x", "--dataset", "sst2", "--model", "bilstm-distilled") == 2
+    assert "--teacher RUN" in capsys.readouterr().err
+    assert _train(data, tmp_path / "y", "--dataset", "sst2", "--model", "bilstm", "--teacher", str(teacher)) == 2
+    assert "--teacher" in capsys.readouterr().err
+    assert _train(data, tmp_path / "z", "--dataset", "sst2", "--model", "bilstm-distilled", "--teacher",
+                  str(tmp_path / "nowhere")) == 2
+    assert "not a run directory" in capsys.readouterr().err
+    assert not any((tmp_path / d).exists() for d in "xyz")  # refused before any run directory is made

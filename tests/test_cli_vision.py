@@ -172,3 +172,22 @@ def test_labels_per_class_draws_that_many_of_each_class(small_data):
     assert few_labels(y, 7, 10).tolist() == idx.tolist()  # the seed decides
     with pytest.raises(ValueError, match="class 0 has only"):
         few_labels(y[:20], 50, 10)
+
+
+def test_sync_bn_in_one_process_trains_as_batch_norm_does(small_data, tmp_path, monkeypatch):
+    """--sync-bn converts the BatchNorm layers to SyncBatchNorm: outside mpiexec it is BatchNorm, bit for bit,
+    and the run directory loads as usual (the MPI tests train with it on 2 ranks)."""
+    monkeypatch.setitem(SLICE, "train", 256)
+    monkeypatch.setattr(report, "write_run_report", lambda *a, **k: "Doctor: not run")
+    runs = {}
+    for name, extra in (("plain", []), ("sync", ["--sync-bn"])):
+        out = tmp_path / name
+        assert main(["train", "--model", "vgg", "--epochs", "1", "--batch-size", "64", "--out", str(out), "--quiet",
+                     *extra]) == 0
+        runs[name] = out
+    assert json.loads((runs["sync"] / "config.json").read_text())["train"]["sync_bn"] is True
+    from safetensors.numpy import load_file
+    plain, sync = (load_file(str(runs[k] / "model.safetensors")) for k in ("plain", "sync"))
+    assert sorted(plain) == sorted(sync) and all(np.array_equal(plain[k], sync[k]) for k in plain)
+    with pytest.raises(SystemExit):
+        main(["train", "--model", "vgg", "--sync-bn", "yes"])

@@ -260,6 +260,16 @@ def test_train_nproc_prints_once_and_writes_one_run_directory(tmp_path):
 
 @pytest.mark.mpi
 @needs_mpi
+def test_train_nproc_with_sync_bn_trains_a_batch_norm_network(tmp_path):
+    out = tmp_path / "vgg"
+    done = _run(["-m", "lucidnet", "train", "--nproc", "2", "--model", "vgg", "--sync-bn", "--epochs", "1",
+                 "--labels-per-class", "20", "--batch-size", "32", "--out", str(out)], nproc=0, cwd=str(tmp_path))
+    assert done.stdout.count("test accuracy:") == 1, done.stdout + done.stderr
+    assert json.loads((out / "config.json").read_text())["train"]["sync_bn"] is True
+
+
+@pytest.mark.mpi
+@needs_mpi
 def test_a_stopped_run_resumes_on_every_rank_to_the_same_weights(tmp_path):
     full = _json_lines(_run([str(PROGRAMS), "resume", "full", str(tmp_path / "full.ck")]).stdout)[0]
     stopped = _run([str(PROGRAMS), "resume", "stop", str(tmp_path / "run.ck")], check=False)

@@ -9,10 +9,12 @@ Layers, low to high (a package may import its own layer's packages and any lower
                            their collectives, like ``torch.distributed``) is engine: it moves arrays and
                            knows no layer, and nn (``DistributedDataParallel``, ``SyncBatchNorm``), data
                            (``DistributedSampler``) and train build on it
-    level 1  nn            ``nn``, ``models`` (models are built from nn layers)
+    level 1  nn            ``nn``, ``models`` (models are built from nn layers), ``decoding`` (label sequences
+                           from a network's per-frame scores: CTC greedy and beam search; speech and text use it)
     level 2  optim         ``optim``
     level 2  data          ``data``, ``datasets``, ``utils`` (PyTorch's ``torch.utils.data`` path to ``data``)
-    level 2  transforms    ``onnx``, ``pruning``: model transforms, which read models built of nn layers
+    level 2  transforms    ``onnx``, ``distill``, ``pruning``: model transforms, which read models built of nn
+                           layers
                            (data, optim and transforms are siblings: none imports another)
     level 3  train         ``train``
     level 4  inspect       ``inspect`` (it reads training through callbacks)
@@ -46,10 +48,10 @@ FACADE = "<facade>"
 # (layer, level, packages, whether the layer's packages may import each other)
 LAYERS = (
     ("engine", 0, (ROOT, "autograd", "ops", "fused", "kernels", "serialization", "distributed"), True),
-    ("nn", 1, ("nn", "models"), True),
+    ("nn", 1, ("nn", "models", "decoding"), True),
     ("optim", 2, ("optim",), True),
     ("data", 2, ("data", "datasets", "utils"), True),
-    ("transforms", 2, ("onnx", "pruning"), True),
+    ("transforms", 2, ("onnx", "distill", "pruning"), True),
     ("train", 3, ("train",), True),
     ("inspect", 4, ("inspect",), True),
     ("applications", 5, ("vision", "text", "recsys", "tables", "sklearn"), False),

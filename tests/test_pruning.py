@@ -174,6 +174,17 @@ def test_fused_mobilenet_block_respects_pre_hooks():
     np.testing.assert_allclose(block(x).numpy(), ref.numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_sequential_batch_norm_relu_fold_respects_pre_hooks():
+    ln.manual_seed(0)
+    seq = nn.Sequential(nn.BatchNorm2d(4), nn.ReLU()).eval()
+    seq[0].running_mean.array[:] = 0.5
+    x = ln.randn(2, 4, 3, 3)
+    pruning.l1_unstructured(seq[0], "weight", amount=2)
+    seq[0].weight_orig.array[:] = [1.0, 2.0, 3.0, 4.0]  # changed after the last forward: the hook must run
+    ref = ((x - 0.5) / np.sqrt(1 + 1e-5) * ln.tensor(np.array([0, 0, 3, 4], np.float32)).reshape(1, 4, 1, 1)).relu()
+    np.testing.assert_allclose(seq(x).numpy(), ref.numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_cached_attention_respects_pre_hooks():
     ln.manual_seed(0)
     mha = nn.MultiheadAttention(8, 2, batch_first=True).eval()

@@ -57,6 +57,7 @@ def _number(kind: type, low: float, high: float | None = None, low_open: bool = 
 POSITIVE_INT, POSITIVE, NON_NEGATIVE, FRACTION = (_number(int, 1), _number(float, 0.0, low_open=True),
                                                    _number(float, 0.0), _number(float, 0.0, 1.0))
 BATCH_SIZE = _number(int, 1, MAX_BATCH_SIZE, high_open=False)
+NON_NEGATIVE_INT, UNIT_INTERVAL = _number(int, 0), _number(float, 0.0, 1.0, high_open=False)
 MAX_IMAGE_SIDE = 8192  # pixels a side an image folder's images may be resized to
 OPEN_FRACTION = _number(float, 0.0, 1.0, low_open=True)
 
@@ -100,6 +101,8 @@ SETTING_OPTIONS: dict[str, dict] = {
                          help="images: the size an image folder's images are resized to (default: their size if they "
                               "all share it, shrunk to at most 64 pixels a side, else 64x64; mobilenet: its input "
                               "size)"),
+    "--sync-bn": dict(action="store_true", help="images, under mpiexec / --nproc: BatchNorm statistics over the "
+                      "whole batch of every rank (SyncBatchNorm) instead of each rank's share"),
     "--patience": dict(type=POSITIVE_INT, help="early stopping: epochs without improvement on validation"),
     "--embed-dim": dict(type=POSITIVE_INT, help="text: embedding size"),
     "--hidden-size": dict(type=POSITIVE_INT, help="text: LSTM hidden size"),
@@ -122,6 +125,14 @@ SETTING_OPTIONS: dict[str, dict] = {
     "--vocab-size": dict(type=POSITIVE_INT, help="translation: pieces of the shared BPE vocabulary"),
     "--beam": dict(type=POSITIVE_INT, help="translation: beam width of the test-set decoding (1: greedy)"),
     "--length-penalty": dict(type=NON_NEGATIVE, help="translation: beam search ranks score / length ** this"),
+    "--teacher": dict(metavar="RUN", help="bilstm-distilled: the text-classification run directory that teaches "
+                      "(e.g. of --model minilm)"),
+    "--temperature": dict(type=POSITIVE, help="bilstm-distilled: the temperature that softens the teacher's and "
+                          "the student's probabilities"),
+    "--alpha": dict(type=UNIT_INTERVAL, help="bilstm-distilled: the weight of the "
+                    "teacher's soft targets (1 - alpha: the labels)"),
+    "--augment-copies": dict(type=NON_NEGATIVE_INT, help="bilstm-distilled: augmented copies of each training "
+                             "text (words masked, n-grams cut), labelled by the teacher"),
     "--target": dict(metavar="COLUMN", help="a table: the column to predict"),
     "--target-type": dict(choices=list(table_recipes.TARGET_TYPES), help="a table: classification or regression "
                           "(default: classification for text or few distinct integers, else regression)"),

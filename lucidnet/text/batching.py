@@ -50,8 +50,9 @@ def pad_sequences(sequences: Sequence[Sequence[int]], pad_id: int = 0, max_len: 
 class SequenceDataset(Dataset):
     """Token-id sequences with one label each; ``get_batch`` pads: ``(tokens, lengths, labels)``.
 
-    ``sequences``: lists or int arrays of ids; ``labels``: one int per sequence (or None: batches are then
-    ``(tokens, lengths)``). ``max_len`` truncates; ``min_len`` is the least padded length of a batch.
+    ``sequences``: lists or int arrays of ids; ``labels``: one int per sequence, or a float row of targets per
+    sequence (or None: batches are then ``(tokens, lengths)``). ``max_len`` truncates; ``min_len`` is the least
+    padded length of a batch.
     ``word_dropout``: in every batch, each token is replaced by ``unk_id`` with this probability (a regulariser
     for training data; draws from the library generator).
     """
@@ -68,7 +69,9 @@ class SequenceDataset(Dataset):
         empty = next((i for i, s in enumerate(self.sequences) if s.size == 0), None)
         if empty is not None:
             raise ValueError(f"SequenceDataset: sequence {empty} is empty; every sequence needs a token")
-        self.labels = None if labels is None else np.asarray(labels, dtype=np.int64)
+        self.labels = None if labels is None else np.asarray(labels)
+        if self.labels is not None and not (self.labels.ndim == 2 and self.labels.dtype.kind == "f"):
+            self.labels = self.labels.astype(np.int64)  # class indices (a float (N, C) array: soft targets)
         if self.labels is not None and len(self.labels) != len(self.sequences):
             raise ValueError(f"SequenceDataset: {len(self.sequences)} sequences but {len(self.labels)} labels")
         self.pad_id, self.max_len, self.min_len = pad_id, max_len, min_len

@@ -14,7 +14,7 @@ state carried. A run directory holds the usual files plus ``vocab.json`` or ``to
 language model's or translator's ``sample.txt``, a translator's ``attention.json``).
 
 >>> sorted(RECIPES)
-['attention-gru', 'bilstm', 'char-lstm', 'lstm', 'minilm', 'minilm-frozen', 'textcnn', 'transformer']
+['attention-gru', 'bilstm', 'bilstm-distilled', 'char-lstm', 'lstm', 'minilm', 'minilm-frozen', 'textcnn', 'transformer']
 >>> RECIPES["bilstm"].task, RECIPES["transformer"].dataset
 ('text-classification', 'multi30k')
 """
@@ -37,7 +37,7 @@ from ..inspect import Monitor
 from ..inspect.report import finish_run
 from ..optim.factory import build_optimizer, build_scheduler
 from ..optim.groups import param_groups
-from ..random import manual_seed
+from ..random import generator, manual_seed
 from ..train import EVAL_BATCH_SIZE, Callback, CSVLogger, EarlyStopping, TBPTTStep, Trainer, fit, predict, rundir
 from ..train import evaluate as evaluate_model
 from ..train.metrics import confusion_matrix
@@ -58,7 +58,7 @@ __all__ = ["RECIPES", "CLASSIFIERS", "LANGUAGE_MODELS", "TRANSLATORS", "DATASETS
 
 DATASETS = ("sst2", "tinyshakespeare", "multi30k", "text-file")
 TASKS = ("text-classification", "language-model", "translation")
-CLASSIFIERS = ("lstm", "bilstm", "textcnn", "minilm", "minilm-frozen")
+CLASSIFIERS = ("lstm", "bilstm", "bilstm-distilled", "textcnn", "minilm", "minilm-frozen")
 LANGUAGE_MODELS = ("char-lstm",)
 TRANSLATORS = ("transformer", "attention-gru")
 _DATASET_OF = {"text-classification": "sst2", "language-model": "tinyshakespeare", "translation": "multi30k"}
@@ -82,11 +82,16 @@ def _get(recipe: Recipe | str) -> Recipe:
     return RECIPES[recipe]
 
 
+def kept(texts: Sequence[list[str]], held_out: Sequence[Sequence[list[str]]]) -> list[int]:
+    """The indices of the training token lists that equal no held-out one."""
+    seen = {tuple(t) for group in held_out for t in group}
+    return [i for i, t in enumerate(texts) if tuple(t) not in seen]
+
+
 def drop_overlap(texts: Sequence[list[str]], labels: np.ndarray,
                  held_out: Sequence[Sequence[list[str]]]) -> tuple[list[list[str]], np.ndarray, int]:
     """The training token lists (and labels) without those equal to a held-out one; and how many were dropped."""
-    seen = {tuple(t) for group in held_out for t in group}
-    keep = [i for i, t in enumerate(texts) if tuple(t) not in seen]
+    keep = kept(texts, held_out)
     return [texts[i] for i in keep], labels[keep], len(texts) - len(keep)
 
 
@@ -95,7 +100,7 @@ def train_classifier(recipe: Recipe | str, train: tuple[Sequence[str], np.ndarra
                      num_classes: int = 2, *, overrides: dict[str, Any] | None = None,
                      tokenizer: Callable[[str], list[str]] = tokenize, callbacks: Sequence[Callback] = (),
                      verbose: int = 1, checkpoint: Any = None, resume: bool = False,
-                     on_vocab: Callable[[Any], None] | None = None) -> Run:
+                     on_vocab: Callable[[Any], None] | None = None, classes: Sequence[str] | None = None) -> Run:
     """Train text-classification ``recipe`` (a ``Recipe`` or its name) with ``overrides`` on ``train`` =
     (texts, labels); pick the epoch by accuracy on ``dev``; report the accuracy on ``test``. Training texts
     equal (as tokens) to a dev or test text are dropped first. A recipe whose model names ``pretrained`` (a
@@ -106,6 +111,7 @@ def train_classifier(recipe: Recipe | str, train: tuple[Sequence[str], np.ndarra
     ``train_texts``, ``dropped_overlap``; its artifacts: ``vocab``."""
     r = _get(recipe).with_overrides(overrides)
     mcfg, tcfg = dict(r.model), dict(r.train)
+    distiller = _distiller(r.name, tcfg)
     t0 = time.perf_counter()
     pretrained, freeze = mcfg.pop("pretrained", None), bool(mcfg.pop("freeze", False))
     if pretrained is not None:
@@ -118,7 +124,12 @@ def train_classifier(recipe: Recipe | str, train: tuple[Sequence[str], np.ndarra
         pad_id, unk_id = vocab.pad_id, None
     else:
         toks = [[tokenizer(t) for t in split[0]] for split in (train, dev, test or ((), ()))]
-        toks[0], y_train, dropped = drop_overlap(toks[0], np.asarray(train[1], dtype=np.int64), toks[1:])
+        keep = kept(toks[0], toks[1:])
+        dropped = len(toks[0]) - len(keep)
+        toks[0], y_train = [toks[0][i] for i in keep], np.asarray(train[1], dtype=np.int64)[keep]
+        if distiller is not None:  # distillation: augmented texts, the teacher's logits as targets
+            toks[0], y_train = _distillation_set(tcfg, [train[0][i] for i in keep], toks[0], y_train, tokenizer,
+                                                 classes)
         vocab = Vocab.build(toks[0], min_freq=int(tcfg["min_freq"]))
         ids = [[vocab.encode(t) if t else vocab.encode([vocab.unk_token]) for t in split] for split in toks]
         mcfg.update(vocab_size=len(vocab), num_classes=num_classes, padding_idx=vocab.pad_id)
@@ -130,7 +141,7 @@ def train_classifier(recipe: Recipe | str, train: tuple[Sequence[str], np.ndarra
         read_weights(folder / "model.safetensors", model, prefix="bert.", unused=("pooler.",))
     min_len = int(getattr(model, "min_length", 1))
 
-    def data(split: int, labels: Any, word_dropout: float = 0.0) -> SequenceDataset:
+    def data(split: int, labels: Any, word_dropout: float = 0.0) -> SequenceDataset:  # labels: or (N, C + 1) targets
         return SequenceDataset(ids[split], np.asarray(labels, dtype=np.int64), pad_id=pad_id, min_len=min_len,
                                word_dropout=word_dropout, unk_id=unk_id)
 
@@ -139,8 +150,12 @@ def train_classifier(recipe: Recipe | str, train: tuple[Sequence[str], np.ndarra
         from .frozen import fit_head
         history, stop = fit_head(model, train_ds, dev_ds, tcfg, callbacks=callbacks, verbose=verbose)
     else:
+        loss, metric = "cross_entropy", "accuracy"
+        if distiller is not None:
+            from .distilled import TeacherAgreement
+            loss, metric = distiller, TeacherAgreement("categorical")
         history, stop = _fit_classifier(model, train_ds, dev_ds, tcfg, callbacks=callbacks, verbose=verbose,
-                                        checkpoint=checkpoint, resume=resume)
+                                        checkpoint=checkpoint, resume=resume, loss=loss, metric=metric)
     seconds = time.perf_counter() - t0
     test_acc = None
     if test is not None:
@@ -154,7 +169,38 @@ def train_classifier(recipe: Recipe | str, train: tuple[Sequence[str], np.ndarra
                {"vocab": vocab})
 
 
-def _fit_classifier(model: Any, train_ds: SequenceDataset, dev_ds: SequenceDataset, tcfg: dict, **fit_kw: Any):
+def _distiller(name: str, tcfg: dict) -> Any:
+    """The loss of a distillation recipe (one with a ``teacher`` setting), its settings checked; None for the others."""
+    if "teacher" not in tcfg:
+        return None
+    if tcfg["teacher"] is None:
+        raise ValueError(f"recipe {name!r} learns from a teacher: give a text-classification run directory as "
+                         "teacher= (--teacher RUN), e.g. one of lucidnet train --dataset sst2 --model minilm")
+    if not Path(tcfg["teacher"]).is_dir():
+        raise FileNotFoundError(f"recipe {name!r}: the teacher {tcfg['teacher']} is not a run directory")
+    copies = tcfg["augment_copies"]
+    if isinstance(copies, bool) or not isinstance(copies, int) or copies < 0:
+        raise ValueError(f"recipe {name!r}: augment_copies must be a non-negative int, got {copies!r}")
+    from .distilled import DistillLoss
+    return DistillLoss(tcfg["temperature"], tcfg["alpha"])
+
+
+def _distillation_set(tcfg: dict, texts: Sequence[str], toks: list[list[str]], labels: np.ndarray,
+                      tokenizer: Callable[[str], list[str]], classes: Sequence[str] | None) -> tuple[list, np.ndarray]:
+    """The training token lists with ``augment_copies`` augmented variants of each, and their targets (N, C + 1):
+    the teacher's logits, then the class index (``distilled.IGNORE`` for a variant)."""
+    from .distilled import IGNORE, augmented, load_teacher, soft_targets
+
+    teacher, teacher_vocab, _ = load_teacher(tcfg["teacher"], classes if classes is not None else [])
+    variants = augmented(toks, tcfg["augment_copies"], generator())
+    z = soft_targets(teacher, teacher_vocab, texts, variants, tokenizer)
+    hard = np.concatenate([labels, np.full(len(variants), IGNORE, dtype=np.int64)]).astype(z.dtype)
+    student = toks + [["<unk>" if w is None else w for w in v] for v in variants]  # Vocab.build's unknown token
+    return student, np.concatenate([z, hard[:, None]], axis=1)
+
+
+def _fit_classifier(model: Any, train_ds: SequenceDataset, dev_ds: SequenceDataset, tcfg: dict, *,
+                    loss: Any = "cross_entropy", metric: Any = "accuracy", **fit_kw: Any):
     """Train the whole classifier, the epoch picked by dev accuracy: (history, the early-stopping callback)."""
     epochs, bs = int(tcfg["epochs"]), int(tcfg["batch_size"])
     params: Any = model.parameters()
@@ -167,8 +213,8 @@ def _fit_classifier(model: Any, train_ds: SequenceDataset, dev_ds: SequenceDatas
     stop = EarlyStopping("val_accuracy", mode="max", patience=int(tcfg.get("patience", epochs)),
                          restore_best_weights=True)
     callbacks, resume = list(fit_kw.pop("callbacks")), fit_kw.pop("resume")
-    history = fit(model, train_loader, loss="cross_entropy", optimizer=opt, epochs=epochs,
-                  val_data=BucketLoader(dev_ds, EVAL_BATCH_SIZE, shuffle=False), metrics=["accuracy"],
+    history = fit(model, train_loader, loss=loss, optimizer=opt, epochs=epochs,
+                  val_data=BucketLoader(dev_ds, EVAL_BATCH_SIZE, shuffle=False), metrics=[metric],
                   callbacks=[*callbacks, stop], resume=True if resume else None, scheduler=sched,
                   scheduler_interval="step", clip_grad_norm=tcfg.get("clip"), **fit_kw)
     return history, stop
@@ -251,7 +297,7 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
                       **{s: (sst2[s].texts, sst2[s].targets) for s in ("dev", "test")}}
             classes = SST2.CLASS_NAMES
         run = train_classifier(recipe, *(splits[s] for s in ("train", "dev", "test")), num_classes=len(classes),
-                               **common)
+                               classes=list(classes), **common)
         m, epochs = run.metrics, len(run.history.epoch)
         vocab = run.artifacts["vocab"]
         config.update(classes=list(classes), tokenizer="wordpiece" if wordpiece else "word")
@@ -399,6 +445,13 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
              "pooling": "max", "dropout": 0.5},
             {"epochs": 8, "batch_size": 64, "lr": 2e-3, "word_dropout": 0.1, **_CLASSIFY},
             "a 2-layer BiLSTM 128+128, max pooling, word dropout 0.1"),
+    _recipe("bilstm-distilled", "text-classification",
+            {"name": "lstm_classifier", "embed_dim": 128, "hidden_size": 128, "num_layers": 2, "bidirectional": True,
+             "pooling": "max", "dropout": 0.5},
+            {"epochs": 8, "batch_size": 64, "lr": 2e-3, "word_dropout": 0.1, **_CLASSIFY,
+             "teacher": None, "temperature": 2.0, "alpha": 1.0, "augment_copies": 2},
+            "the bilstm recipe's network taught by a text classifier (--teacher RUN, e.g. a minilm run): its "
+            "softened logits on the training texts and augmented copies"),
     _recipe("minilm", "text-classification",
             {"name": "bert_classifier", "pretrained": "minilm", "pooling": "mean", "dropout": 0.1},
             {"epochs": 3, "batch_size": 32, "optimizer": "adamw", "lr": 5e-5, "weight_decay": 0.01,

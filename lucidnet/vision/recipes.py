@@ -31,7 +31,7 @@ from .. import __version__, models
 from ..data import DataLoader, TensorDataset
 from ..inspect import Monitor
 from ..inspect.report import finish_run
-from ..nn import CrossEntropyLoss
+from ..nn import CrossEntropyLoss, SyncBatchNorm
 from ..nn.losses import cross_entropy
 from ..ops import softmax as _softmax
 from ..optim.factory import build_optimizer, build_scheduler, optimizer_defaults
@@ -55,7 +55,8 @@ AUGMENTATIONS = ("crop-flip", "crop-flip-erase")
 # the data settings of an image folder (the other datasets refuse them); None: the defaults of load_folder
 _DATA = {"test_split": None, "test_data": None, "image_size": None}
 _TRAIN = {"epochs": 10, "batch_size": 128, "optimizer": "adam", "lr": None, "weight_decay": None,
-          "schedule": "cosine", "augment": None, "label_smoothing": 0.0, "val_split": None, "labels_per_class": None}
+          "schedule": "cosine", "augment": None, "label_smoothing": 0.0, "val_split": None, "labels_per_class": None,
+          "sync_bn": False}
 # val_split left at None: the dataset's default, 10% of the bundled subset held out (so its report and the doctor
 # judge overfitting), none of the full datasets (their test split is large; the README's figures train on all)
 VAL_SPLIT = {"fashion-mnist-bundled": 0.1, IMAGE_FOLDER: 0.1}
@@ -101,6 +102,8 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
     if pretrained and start is None:
         from .pretrained import load_pth, weights_path
         model.load_imagenet_weights(load_pth(weights_path(pretrained)))
+    if s["sync_bn"]:  # under mpiexec: batch statistics over every rank's share of the batch (one process: as BN)
+        model = SyncBatchNorm.convert_sync_batchnorm(model)
     opt = build_optimizer(s["optimizer"], model.parameters(), lr=s["lr"], weight_decay=s["weight_decay"])
     scheduler = build_scheduler(s["schedule"], opt, s["epochs"] * steps_per_epoch(len(x_train), s["batch_size"]))
     out = None if options.out is None else Path(options.out)
@@ -216,6 +219,8 @@ def _check(recipe: Recipe) -> dict[str, Any]:
     if s["labels_per_class"] is not None and (not isinstance(s["labels_per_class"], int) or s["labels_per_class"] < 1):
         raise ValueError(f"recipe {recipe.name!r}: labels_per_class must be a positive int, got "
                          f"{s['labels_per_class']!r}")
+    if not isinstance(s["sync_bn"], bool):
+        raise ValueError(f"recipe {recipe.name!r}: sync_bn must be True or False, got {s['sync_bn']!r}")
     if s["augment"] is not None and s["augment"] not in AUGMENTATIONS:
         raise ValueError(f"recipe {recipe.name!r}: augment must be one of {', '.join(AUGMENTATIONS)}, "
                          f"got {s['augment']!r}")
