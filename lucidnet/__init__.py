@@ -56,7 +56,7 @@ from . import fused, kernels  # noqa: E402
 # ``import lucidnet`` stays light; the applications' models are found by name through the registry's plugin
 # table (``lucidnet.models.registry.PLUGINS``).
 _LAZY = ("datasets", "serialization", "train", "inspect", "recsys", "text", "vision", "sklearn", "cli", "onnx",
-         "quantization")
+         "quantization", "pruning", "distill")
 _LAZY_NAMES = {"fit": "train", "evaluate": "train", "predict": "train", "save": "serialization.objects",
                "load": "serialization.objects", "qint8": "quantization", "quint8": "quantization"}
 

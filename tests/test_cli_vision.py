@@ -1,6 +1,5 @@
 """``lucidnet train --model cnn|vgg|resnet [--augment]``, then evaluate, predict (PNG and JPEG) and the report,
 on slices of the bundled Fashion-MNIST subset (about 10 s in all on 2 cores)."""
-import dataclasses
 import json
 import re
 
@@ -13,31 +12,13 @@ from lucidnet.inspect import report
 from lucidnet.vision import data as datasets
 from lucidnet.vision.recipes import RECIPES, augmentation, model_config
 
+from image_fixture import image_run_fixtures
 
 SLICE = {"train": 2000, "test": 200}
 
 
-@pytest.fixture(scope="module")
-def small_data():
-    """``lucidnet.vision.data.load`` cut to the first ``SLICE`` training and test images of the bundled set."""
-    real = datasets.load
-
-    def load(name, root=None, download=False, splits=("train", "test")):
-        d = real(name, root, download, splits)
-        n, m = SLICE["train"], SLICE["test"]
-        return dataclasses.replace(d, x_train=d.x_train[:n], y_train=d.y_train[:n], x_test=d.x_test[:m],
-                                   y_test=d.y_test[:m])
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(datasets, "load", load)
-        yield
-
-
-@pytest.fixture(scope="module")
-def cnn_run(small_data, tmp_path_factory):
-    out = tmp_path_factory.mktemp("cnn")
-    assert main(["train", "--model", "cnn", "--epochs", "3", "--out", str(out), "--quiet"]) == 0
-    return out
+# the slice, and a cnn run trained on it
+small_data, cnn_run = image_run_fixtures(SLICE["train"], SLICE["test"], epochs=3)
 
 
 def test_cnn_run_directory_config_and_report(cnn_run):

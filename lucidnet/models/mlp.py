@@ -20,6 +20,9 @@ class MLP(nn.Module):
     (2, 10)
     """
 
+    #: the config setting that holds the widths, in the order of the layers (what channel pruning rewrites)
+    width_settings = ("hidden",)
+
     def __init__(self, in_features: int = 784, hidden: Sequence[int] = (512, 256), num_classes: int = 10,
                  activation: str = "relu", dropout: float = 0.0):
         super().__init__()

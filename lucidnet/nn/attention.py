@@ -189,8 +189,11 @@ class MultiheadAttention(Module):
           only; ``key_padding_mask`` (N, S), True = padding, hides keys.
 
         Each step costs the new positions' projections, not the whole prefix's. Eval mode (no dropout)
-        and a packed projection (``kdim == vdim == embed_dim``, no ``bias_k``) are required.
+        and a packed projection (``kdim == vdim == embed_dim``, no ``bias_k``) are required. The layer's
+        forward pre-hooks run on ``(query,)`` (its forward hooks do not).
         """
+        if self._forward_pre_hooks:  # this path bypasses __call__: its pre-hooks (pruning's masks) run here
+            (query,) = self._run_forward_pre_hooks((query,))
         who = self._who()
         if not self.batch_first or query.ndim != 3:
             raise ValueError(f"{who}: forward_cached takes batch-first (N, T, E) queries (batch_first=True)")

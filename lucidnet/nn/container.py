@@ -24,11 +24,12 @@ from .normalization import _BatchNorm
 
 def _folded_clip(norm: Module, act: Module) -> tuple[float, float] | None:
     """(min, max) when ``norm`` is a batch norm and ``act`` a ReLU, ReLU6 or Hardtanh whose clip can fold into
-    the normalisation's passes (``BatchNorm2d.forward_hardtanh``); None when either module has forward hooks
-    (they must see each output) or while ops are recorded (an export sees the layers as written)."""
+    the normalisation's passes (``BatchNorm2d.forward_hardtanh``); None when either module has hooks (forward
+    hooks must see each output; forward pre-hooks, such as pruning's masks, must run) or while ops are recorded
+    (an export sees the layers as written)."""
     if type(act) not in (ReLU, ReLU6, Hardtanh) or not isinstance(norm, _BatchNorm):
         return None
-    if norm._forward_hooks or act._forward_hooks or tracing.LISTENERS:
+    if norm._hooked or act._hooked or tracing.LISTENERS:
         return None
     return (0.0, math.inf) if type(act) is ReLU else (act.min_val, act.max_val)
 

@@ -65,14 +65,23 @@ class RemovableHandle:
 
     _next_id = 0
 
-    def __init__(self, hooks: dict, hook: Callable) -> None:
+    def __init__(self, hooks: dict, hook: Callable, module: "Module | None" = None, prepend: bool = False) -> None:
         RemovableHandle._next_id += 1
         self.id = RemovableHandle._next_id
         self.hooks = hooks
-        hooks[self.id] = hook
+        self.module = module
+        if prepend:
+            rest = list(hooks.items())
+            hooks.clear()
+            hooks[self.id] = hook
+            hooks.update(rest)
+        else:
+            hooks[self.id] = hook
 
     def remove(self) -> None:
         self.hooks.pop(self.id, None)
+        if self.module is not None:
+            self.module._update_hooked()
 
     def __enter__(self) -> RemovableHandle:
         return self
@@ -98,16 +107,30 @@ class Module:
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} has no forward(); define forward(self, ...) in the class")
 
-    # The hot path: one attribute check. ``_forward_hooks`` is the empty class-level dict until a hook is
-    # registered on an instance, so modules without hooks pay a single falsy test.
+    # The hot path: one attribute check. ``_hooked`` is the class-level False until a hook (forward or
+    # forward-pre) is registered on an instance, and ``_forward_hooks`` / ``_forward_pre_hooks`` are empty
+    # class-level dicts until then, so modules without hooks pay a single falsy test.
+    _hooked: bool = False
     _forward_hooks: dict = {}
+    _forward_pre_hooks: dict = {}
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self._forward_hooks:
+        if self._hooked:
             return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
+    def _run_forward_pre_hooks(self, args: tuple) -> tuple:
+        """Call the forward pre-hooks on ``args``; a non-None return replaces them (a non-tuple is wrapped
+        in one). Layers whose fused paths bypass ``__call__`` call this first (PyTorch's semantics)."""
+        for hook in list(self._forward_pre_hooks.values()):
+            res = hook(self, args)
+            if res is not None:
+                args = res if isinstance(res, tuple) else (res,)
+        return args
+
     def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
+        if self._forward_pre_hooks:
+            args = self._run_forward_pre_hooks(args)
         out = self.forward(*args, **kwargs)
         for hook in list(self._forward_hooks.values()):
             res = hook(self, args, out)
@@ -129,10 +152,36 @@ class Module:
         if not callable(hook):
             raise TypeError(f"register_forward_hook: expected a callable hook(module, inputs, output), "
                             f"got {type(hook).__name__}")
+        return self._add_hook("_forward_hooks", hook, prepend=False)
+
+    def register_forward_pre_hook(self, hook: Callable[[Module, tuple], Any], *,
+                                  prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, inputs)`` before every forward of this module; a non-None return replaces the
+        positional inputs (a single value is wrapped in a tuple). ``prepend=True`` runs it before the hooks
+        already registered. Returns a handle; ``handle.remove()`` takes the hook away again.
+
+        >>> import lucidnet as ln
+        >>> fc, seen = ln.nn.Linear(4, 2), []
+        >>> h = fc.register_forward_pre_hook(lambda m, inputs: seen.append(inputs[0].shape))
+        >>> _ = fc(ln.randn(3, 4)); h.remove(); _ = fc(ln.randn(5, 4))
+        >>> seen
+        [(3, 4)]
+        """
+        if not callable(hook):
+            raise TypeError(f"register_forward_pre_hook: expected a callable hook(module, inputs), "
+                            f"got {type(hook).__name__}")
+        return self._add_hook("_forward_pre_hooks", hook, prepend=prepend)
+
+    def _add_hook(self, registry: str, hook: Callable, prepend: bool) -> RemovableHandle:
         d = self.__dict__
-        if "_forward_hooks" not in d:
-            d["_forward_hooks"] = {}
-        return RemovableHandle(d["_forward_hooks"], hook)
+        if registry not in d:
+            d[registry] = {}
+        d["_hooked"] = True
+        return RemovableHandle(d[registry], hook, self, prepend)
+
+    def _update_hooked(self) -> None:
+        """Back to the fast path once the last hook is removed."""
+        self.__dict__["_hooked"] = bool(self._forward_hooks or self._forward_pre_hooks)
 
     def summary(self, input_shape: Any = None, *, input_data: Any = None, batch_size: int = 1,
                 dtype: Any = None) -> Any:

@@ -37,7 +37,11 @@ class RunOptions:
     no checkpoint), where the data is read from (``data``: a directory; None: ``$LUCIDNET_DATA`` or the user
     cache), whether to download it, the seed, whether to resume the interrupted run in ``out`` or to
     ``overwrite`` a run there (see ``rundir.open_run``), and the progress shown (0 none, 1 a progress bar, 2 a
-    line per epoch; the result is printed in every case)."""
+    line per epoch; the result is printed in every case).
+
+    Fine-tuning a transformed model (``lucidnet prune``): ``model`` is trained instead of a new one built from
+    the recipe (a registered model: its config is the run's), with ``callbacks`` run before the recipe's own;
+    only recipes with ``starts_from_model`` take them."""
 
     out: str | os.PathLike | None = None
     data: str | os.PathLike | None = None
@@ -46,6 +50,8 @@ class RunOptions:
     resume: bool = False
     overwrite: bool = False
     verbose: int = 1
+    model: Any = None
+    callbacks: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,8 @@ class Recipe:
     # setting -> the datasets it applies to (a setting not named here applies to all of them): a user's own
     # files take settings (a target column, a held-out file) that a named dataset would only ignore
     applies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # whether the runner trains a given model (RunOptions.model, .callbacks) instead of building one
+    starts_from_model: bool = False
 
     def __post_init__(self) -> None:
         if "dataset" not in self.data:
@@ -144,6 +152,11 @@ def run(recipe: Recipe, overrides: Mapping[str, Any] | None = None, **options: A
                          f"{recipe.train['batch_size']}")
     if opts.resume and opts.out is None:
         raise ValueError("resume continues the interrupted run in a run directory; give out=")
+    if (opts.model is not None or opts.callbacks) and not recipe.starts_from_model:
+        raise ValueError(f"recipe {recipe.name!r} ({recipe.family}) trains a model it builds itself: it takes no "
+                         "model= or callbacks= to start from")
+    if opts.model is not None and opts.resume:
+        raise ValueError("resume continues a run from its checkpoint; it does not start from a given model=")
     world = dist.joined()
     if world is not None and world.rank != 0:
         with tempfile.TemporaryDirectory(prefix=f"lucidnet-rank{world.rank}-") as aside:

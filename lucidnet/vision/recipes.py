@@ -71,7 +71,9 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
     data = _load(recipe, options)
     pretrained = recipe.model.get("pretrained")
     shape = tuple(data.x_train.shape[1:])
-    config = {"model": model_config(recipe, shape, len(data.classes)), "recipe": recipe.name,
+    start = options.model  # fine-tuning a given model (lucidnet prune): its config is the run's
+    model_cfg = model_config(recipe, shape, len(data.classes)) if start is None else _start_config(start, shape, data)
+    config = {"model": model_cfg, "recipe": recipe.name,
               "task": recipe.task, "input": {"shape": list(shape), **_statistics(data.x_train, data, pretrained)},
               "classes": data.classes, "dataset": dataset, "data_dir": data_dir(options), "pretrained": pretrained,
               "train": {**s, "seed": options.seed},
@@ -96,8 +98,8 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
     augment = augmentation(s["augment"], shape, background=_background(config["input"]))
     train_data = (x_train, y_train) if augment is None else DataLoader(
         TensorDataset(x_train, y_train), batch_size=s["batch_size"], shuffle=True, transform=augment)
-    model = models.build(config["model"])
-    if pretrained:
+    model = models.build(config["model"]) if start is None else start
+    if pretrained and start is None:
         from .pretrained import load_pth, weights_path
         model.load_imagenet_weights(load_pth(weights_path(pretrained)))
     if s["sync_bn"]:  # under mpiexec: batch statistics over every rank's share of the batch (one process: as BN)
@@ -111,7 +113,7 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
         print(f"lucidnet {__version__}: training {recipe.name} on {what} "
               f"({len(x_train)} train / {len(x_test)} test images)" + (f" -> {out}" if out else ""))
     monitor = Monitor() if out is not None else None
-    callbacks = [] if out is None else [CSVLogger(out / rundir.HISTORY), monitor]
+    callbacks = list(options.callbacks) + ([] if out is None else [CSVLogger(out / rundir.HISTORY), monitor])
     history = fit(model, train_data, loss=CrossEntropyLoss(label_smoothing=s["label_smoothing"]), optimizer=opt,
                   epochs=s["epochs"], batch_size=s["batch_size"], val_data=val, scheduler=scheduler,
                   scheduler_interval="step", metrics=["accuracy"], verbose=options.verbose, callbacks=callbacks,
@@ -129,6 +131,16 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
     finish_run(out, model, config, metrics, message, history, monitor,
                y_true=data.y_test, logits=logits, images=data.x_test)
     return Run(model, history, metrics, config, train_time)
+
+
+def _start_config(model: Any, shape: tuple, data: ImageData) -> dict:
+    """The registry config of a model given to start from, checked against the data."""
+    cfg = models.config_of(model)
+    if cfg.get("num_classes") != len(data.classes):
+        raise ValueError(f"the model to start from has {cfg.get('num_classes')} classes, the data {len(data.classes)}")
+    if cfg.get("in_channels", shape[0]) != shape[0] or cfg.get("in_features", int(np.prod(shape))) != np.prod(shape):
+        raise ValueError(f"the model to start from does not take images of shape {shape} (its config: {cfg})")
+    return cfg
 
 
 def _load(recipe: Recipe, options: RunOptions) -> ImageData:
@@ -336,6 +348,7 @@ def softmax_array(logits: np.ndarray) -> np.ndarray:
 def _recipe(name: str, model: dict, description: str, **train: Any) -> Recipe:
     return Recipe(name, family="vision", task="image-classification", datasets=DATASETS, model=model,
                   train={**_TRAIN, **train}, data=dict(_DATA), runner=_run, description=description,
+                  starts_from_model=True,
                   applies={k: (IMAGE_FOLDER,) for k in _DATA})  # the others have their splits and 28x28 images
 
 

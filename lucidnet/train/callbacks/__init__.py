@@ -10,8 +10,9 @@ from .early_stopping import EarlyStopping
 from .lr_scheduler import LRSchedulerCallback
 from .model_checkpoint import ModelCheckpoint
 from .progress import ProgressBar
+from .pruning import GradualPruning
 from .terminate_on_nan import TerminateOnNaN
 from .training_checkpoint import TrainingCheckpoint
 
 __all__ = ["Callback", "CallbackList", "CSVLogger", "EarlyStopping", "LRSchedulerCallback", "ModelCheckpoint",
-           "ProgressBar", "TerminateOnNaN", "TrainingCheckpoint"]
+           "GradualPruning", "ProgressBar", "TerminateOnNaN", "TrainingCheckpoint"]

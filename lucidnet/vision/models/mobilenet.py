@@ -45,7 +45,7 @@ class ConvBNReLU6(nn.Sequential):
     (torchvision's ``Conv2dNormActivation``).
 
     The batch norm and the ReLU6 run as one node (``BatchNorm2d.forward_hardtanh``: the same values, one
-    pass fewer each way) unless a child has been replaced or has forward hooks; then the children run one
+    pass fewer each way) unless a child has been replaced or has hooks (forward or forward-pre); then the children run one
     by one."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1, groups: int = 1):
@@ -58,7 +58,7 @@ class ConvBNReLU6(nn.Sequential):
         if len(children) == 3:
             conv, bn, act = children
             if (type(bn) is nn.BatchNorm2d and type(act) in (nn.ReLU6, nn.Hardtanh)
-                    and not (bn._forward_hooks or act._forward_hooks)):
+                    and not (bn._hooked or act._hooked)):
                 return bn.forward_hardtanh(conv(x), act.min_val, act.max_val)
         return super().forward(x)
 

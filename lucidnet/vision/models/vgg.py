@@ -30,6 +30,9 @@ class VGG(nn.Module):
     (2, 5)
     """
 
+    #: the config settings that hold the widths, in the order of the layers (what channel pruning rewrites)
+    width_settings = ("cfg", "hidden")
+
     def __init__(self, in_channels: int = 1, num_classes: int = 10,
                  cfg: Sequence[Union[int, str]] = VGG_SMALL, batch_norm: bool = True, dropout: float = 0.3,
                  pool_size: int = 7, hidden: int = 256):
