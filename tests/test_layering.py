@@ -12,6 +12,7 @@ Layers, low to high (a package may import its own layer's packages and any lower
     level 1  nn            ``nn``, ``models`` (models are built from nn layers)
     level 2  optim         ``optim``
     level 2  data          ``data``, ``datasets``, ``utils`` (PyTorch's ``torch.utils.data`` path to ``data``)
+                           and ``audio`` (reading audio files, spectral features, their augmentation)
     level 2  transforms    ``onnx``: model transforms, which read models built of nn layers
                            (data, optim and transforms are siblings: none imports another)
     level 3  train         ``train``
@@ -48,7 +49,7 @@ LAYERS = (
     ("engine", 0, (ROOT, "autograd", "ops", "fused", "kernels", "serialization", "distributed"), True),
     ("nn", 1, ("nn", "models"), True),
     ("optim", 2, ("optim",), True),
-    ("data", 2, ("data", "datasets", "utils"), True),
+    ("data", 2, ("data", "datasets", "utils", "audio"), True),
     ("transforms", 2, ("onnx",), True),
     ("train", 3, ("train",), True),
     ("inspect", 4, ("inspect",), True),
