@@ -17,7 +17,8 @@ Layers, low to high (a package may import its own layer's packages and any lower
                            (data, optim and transforms are siblings: none imports another)
     level 3  train         ``train``
     level 4  inspect       ``inspect`` (it reads training through callbacks)
-    level 5  applications  ``vision``, ``text``, ``recsys``, ``tables``, ``sklearn``: siblings, none imports another
+    level 5  applications  ``vision``, ``text``, ``recsys``, ``tables``, ``sklearn``, ``speech``: siblings, none
+                           imports another
     level 6  cli           ``cli``
 
 Rules, for every import statement in every module (module level and inside functions; relative imports
@@ -53,7 +54,7 @@ LAYERS = (
     ("transforms", 2, ("onnx",), True),
     ("train", 3, ("train",), True),
     ("inspect", 4, ("inspect",), True),
-    ("applications", 5, ("vision", "text", "recsys", "tables", "sklearn"), False),
+    ("applications", 5, ("vision", "text", "recsys", "tables", "sklearn", "speech"), False),
     ("cli", 6, ("cli",), True),
 )
 LAYER_OF = {pkg: (name, level, shared) for name, level, pkgs, shared in LAYERS for pkg in pkgs}
