@@ -9,7 +9,8 @@ Layers, low to high (a package may import its own layer's packages and any lower
                            their collectives, like ``torch.distributed``) is engine: it moves arrays and
                            knows no layer, and nn (``DistributedDataParallel``, ``SyncBatchNorm``), data
                            (``DistributedSampler``) and train build on it
-    level 1  nn            ``nn``, ``models`` (models are built from nn layers)
+    level 1  nn            ``nn``, ``models`` (models are built from nn layers), ``decoding`` (label sequences
+                           from a network's per-frame scores: CTC greedy and beam search; speech and text use it)
     level 2  optim         ``optim``
     level 2  data          ``data``, ``datasets``, ``utils`` (PyTorch's ``torch.utils.data`` path to ``data``)
                            and ``audio`` (reading audio files, spectral features, their augmentation)
@@ -48,7 +49,7 @@ FACADE = "<facade>"
 # (layer, level, packages, whether the layer's packages may import each other)
 LAYERS = (
     ("engine", 0, (ROOT, "autograd", "ops", "fused", "kernels", "serialization", "distributed"), True),
-    ("nn", 1, ("nn", "models"), True),
+    ("nn", 1, ("nn", "models", "decoding"), True),
     ("optim", 2, ("optim",), True),
     ("data", 2, ("data", "datasets", "utils", "audio"), True),
     ("transforms", 2, ("onnx",), True),

@@ -10,7 +10,8 @@ Families (compiled module / NumPy twin):
 - ``act``: ``act_numba`` / none (exact GELU, hardtanh, row softmax, dropout; their NumPy paths are written inline
   in ``lucidnet.ops.activation``, ``lucidnet.fused.attention`` and ``lucidnet.fused.dropout``);
 - ``optim``: ``optim_numba`` / ``optim_numpy``: Adam's and SGD's update passes;
-- ``gemm``: ``gemm_numba`` (the packed-weight GEMM of ``rnn_numba``; NumPy's twin is ``numpy.matmul``).
+- ``gemm``: ``gemm_numba`` (the packed-weight GEMM of ``rnn_numba``; NumPy's twin is ``numpy.matmul``);
+- ``ctc``: ``ctc_numba`` / ``ctc_numpy``: the CTC loss's forward-backward (the wrappers below lock them).
 
 ``threads`` holds lucidnet's row workers and the scoped BLAS thread switch of the recurrent kernels.
 
@@ -41,12 +42,13 @@ from . import conv_numpy
 
 __all__ = ["numba_available", "numba_enabled", "numba_loaded", "set_numba", "compiled", "select", "status",
            "im2col", "col2im", "maxpool_forward", "maxpool_backward", "depthwise_forward",
-           "depthwise_backward_input", "depthwise_backward_weight"]
+           "depthwise_backward_input", "depthwise_backward_weight", "ctc_forward", "ctc_backward"]
 
 # family -> (compiled module, NumPy twin or None)
 FAMILIES = {"conv": ("conv_numba", "conv_numpy"), "depthwise": ("depthwise_numba", "depthwise_numpy"),
             "rnn": ("rnn_numba", "rnn_numpy"), "norm": ("norm_numba", None), "act": ("act_numba", None),
-            "optim": ("optim_numba", "optim_numpy"), "gemm": ("gemm_numba", None)}
+            "optim": ("optim_numba", "optim_numpy"), "gemm": ("gemm_numba", None),
+            "ctc": ("ctc_numba", "ctc_numpy")}
 
 _available = importlib.util.find_spec("numba") is not None
 _enabled = _available and config.NUMBA
@@ -195,3 +197,15 @@ def depthwise_backward_input(g, w, gx, sh, sw, pt, pl, dh, dw) -> None:
 def depthwise_backward_weight(g, x, gw, sh, sw, pt, pl, dh, dw) -> None:
     """Overwrite ``gw`` (kh, kw, C) with the gradient of :func:`depthwise_forward` w.r.t. its weight."""
     _conv_kernel("backward_weight", (g, x, gw), g, x, gw, sh, sw, pt, pl, dh, dw, family="depthwise")
+
+
+def ctc_forward(lp, targets, il, tl, blank, alpha, nll) -> None:
+    """CTC forward pass: ``alpha`` (N, T, 2S+1) and ``nll`` (N,) = -log p(target | input) of log-probabilities
+    ``lp`` (T, N, C), padded ``targets`` (N, S) and lengths ``il``, ``tl`` (see ``ctc_numpy``)."""
+    _conv_kernel("forward", (lp, alpha, nll), lp, targets, il, tl, int(blank), alpha, nll, family="ctc")
+
+
+def ctc_backward(lp, targets, il, tl, blank, alpha, nll, gr, zero_infinity, grad) -> None:
+    """Overwrite ``grad`` (T, N, C) with PyTorch's gradient of ``sum(nll * gr)`` with respect to ``lp``."""
+    _conv_kernel("backward", (lp, alpha, nll, gr, grad), lp, targets, il, tl, int(blank), alpha, nll, gr,
+                 bool(zero_infinity), grad, family="ctc")

@@ -17,8 +17,8 @@ from ..tensor import Tensor, tensor
 from . import losses as F
 from .module import Module
 
-__all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "L1Loss", "MSELoss", "NLLLoss",
-           "SmoothL1Loss"]
+__all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "CTCLoss", "HuberLoss", "L1Loss", "MSELoss",
+           "NLLLoss", "SmoothL1Loss"]
 
 
 def _as_buffer(v: Any) -> Tensor | None:
@@ -138,3 +138,24 @@ class BCEWithLogitsLoss(_WeightedLoss):
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.binary_cross_entropy_with_logits(input, target, weight=self.weight, reduction=self.reduction,
                                                   pos_weight=self.pos_weight)
+
+
+class CTCLoss(_Loss):
+    """Connectionist temporal classification loss of log-probabilities (T, N, C) against label sequences:
+    ``CTCLoss(blank=0)(log_probs, targets, input_lengths, target_lengths)`` (see
+    :func:`lucidnet.nn.losses.ctc_loss`)."""
+
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False) -> None:
+        super().__init__(reduction=reduction)
+        if not isinstance(blank, int) or blank < 0:
+            raise ValueError(f"CTCLoss: blank must be a class index (an int >= 0), got {blank!r}")
+        self.blank, self.zero_infinity = blank, zero_infinity
+
+    def forward(self, log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths: Any) -> Tensor:
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=self.blank,
+                          reduction=self.reduction, zero_infinity=self.zero_infinity)
+
+    def extra_repr(self) -> str:
+        parts = [f"blank={self.blank}" if self.blank else "", super().extra_repr(),
+                 "zero_infinity=True" if self.zero_infinity else ""]
+        return ", ".join(filter(None, parts))

@@ -20,11 +20,12 @@ from typing import Any
 
 from ..autograd.grad_mode import is_grad_enabled
 from ..backend import xp
+from ..fused import ctc as _ctc
 from ..fused import loss as _k
 from ..tensor import Tensor
 
-__all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "huber_loss", "l1_loss",
-           "mse_loss", "nll_loss", "smooth_l1_loss"]
+__all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "ctc_loss", "huber_loss",
+           "l1_loss", "mse_loss", "nll_loss", "smooth_l1_loss"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -258,3 +259,98 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, size_average=None, 
     t = _index_target(name, input, target, ignore_index,
                       " (nll_loss takes class indices; for class probabilities use cross_entropy on logits)")
     return _k.NLL.apply(input, t, w, ignore_index=ignore_index, reduction=reduction)
+
+
+# ---- connectionist temporal classification ----------------------------------------------------------
+
+def _int_values(name: str, what: str, v):
+    """An integer array from a Tensor, array, list, tuple or int; floats must hold whole numbers (PyTorch
+    converts them)."""
+    arr = v.array if isinstance(v, Tensor) else xp.asarray(v)
+    if arr.dtype.kind == "f":
+        whole = xp.isfinite(arr) & (arr == xp.floor(arr))
+        if not whole.all():
+            raise TypeError(f"{name}: {what} must hold integers, got {arr.dtype} values such as "
+                            f"{arr[~whole].reshape(-1)[0]}")
+    elif arr.dtype.kind not in "iu":
+        raise TypeError(f"{name}: {what} must hold integers, got {arr.dtype}")
+    return arr.astype(xp.int64)
+
+
+def _ctc_lengths(name: str, what: str, v, n: int, unbatched: bool, limit: int | None):
+    arr = _int_values(name, what, v)
+    want = "() or (1,)" if unbatched else f"({n},), one per sample"
+    if (unbatched and arr.shape not in ((), (1,))) or (not unbatched and arr.shape != (n,)):
+        raise ValueError(f"{name}: {what} must have shape {want}, got shape {arr.shape}")
+    arr = arr.reshape(n)
+    if n and arr.min() < 0:
+        raise ValueError(f"{name}: {what} must be >= 0, got {int(arr.min())}")
+    if limit is not None and n and arr.max() > limit:
+        raise ValueError(f"{name}: {what} must be at most the input's {limit} time steps, got {int(arr.max())}")
+    return xp.ascontiguousarray(arr)
+
+
+def _ctc_targets(name: str, targets, tl, n: int, unbatched: bool):
+    """Padded (N, S) int64 targets from padded (N, S) ((S,) unbatched) or concatenated 1-D targets."""
+    t = _int_values(name, "targets", targets)
+    need = int(tl.max()) if n else 0
+    if unbatched or t.ndim == 2:
+        if unbatched and t.ndim != 1:
+            raise ValueError(f"{name}: unbatched targets must be 1-D (S,), got shape {t.shape}")
+        t = t.reshape(1, -1) if unbatched else t
+        if t.shape[0] != n:
+            raise ValueError(f"{name}: padded targets must have shape (N={n}, S), got {t.shape}")
+        if t.shape[1] < need:
+            raise ValueError(f"{name}: padded targets have {t.shape[1]} columns but a target length is {need}")
+        return xp.ascontiguousarray(t[:, :need]) if t.shape[1] > need else xp.ascontiguousarray(t)
+    if t.ndim != 1:
+        raise ValueError(f"{name}: targets must be padded (N, S) or concatenated 1-D, got shape {t.shape}")
+    if t.shape[0] != int(tl.sum()):
+        raise ValueError(f"{name}: concatenated 1-D targets must hold sum(target_lengths) = {int(tl.sum())} "
+                         f"labels, got {t.shape[0]}")
+    padded = xp.zeros((n, need), dtype=xp.int64)
+    starts = xp.concatenate([[0], xp.cumsum(tl)[:-1]]) if n else tl
+    for b in range(n):
+        padded[b, :tl[b]] = t[starts[b]:starts[b] + tl[b]]
+    return padded
+
+
+def ctc_loss(log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths: Any, blank: int = 0,
+             reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
+    """Connectionist temporal classification loss (Graves et al. 2006) of ``log_probs`` (T, N, C) (or unbatched
+    (T, C)), e.g. from ``log_softmax(-1)``, against ``targets``: padded (N, S) or concatenated 1-D class
+    indices (never ``blank``), with ``input_lengths`` and ``target_lengths`` (N,) as tensors, lists or tuples.
+    'mean' divides each sample's loss by its target length (at least 1), then averages over the batch; a
+    target no alignment fits (an input too short for it and its repeats) gives inf, or 0 (and no gradient)
+    with ``zero_infinity``. The gradient is PyTorch's (``exp(log_probs) - occupation``), exact for inputs
+    that are log-softmax outputs. All as in PyTorch.
+
+    >>> import lucidnet as ln
+    >>> lp = ln.randn(12, 2, 5).log_softmax(-1).requires_grad_()
+    >>> loss = ctc_loss(lp, ln.tensor([[1, 2, 2], [3, 4, 0]]), [12, 10], [3, 2])
+    >>> loss.backward()
+    >>> loss.shape, lp.grad.shape
+    ((), (12, 2, 5))
+    """
+    name = "ctc_loss"
+    reduction = _reduction(name, reduction)
+    _input(name, log_probs)
+    if log_probs.ndim not in (2, 3):
+        raise ValueError(f"{name}: log_probs must have shape (T, N, C) or, unbatched, (T, C); got shape "
+                         f"{tuple(log_probs.shape)}")
+    unbatched = log_probs.ndim == 2
+    t_, c = log_probs.shape[0], log_probs.shape[-1]
+    n = 1 if unbatched else log_probs.shape[1]
+    if not 0 <= blank < c:
+        raise ValueError(f"{name}: blank={blank} must be a class index in [0, {c}) for log_probs with {c} classes")
+    il = _ctc_lengths(name, "input_lengths", input_lengths, n, unbatched, t_)
+    tl = _ctc_lengths(name, "target_lengths", target_lengths, n, unbatched, None)
+    padded = _ctc_targets(name, targets, tl, n, unbatched)
+    used = xp.arange(padded.shape[1])[None, :] < tl[:, None]
+    labels = padded[used]
+    if labels.size and (labels.min() < 0 or labels.max() >= c or (labels == blank).any()):
+        bad = labels[(labels < 0) | (labels >= c) | (labels == blank)][0]
+        raise ValueError(f"{name}: targets hold {int(bad)}; labels must be class indices in [0, {c}) other than "
+                         f"blank={blank}")
+    return _ctc.CTCLoss.apply(log_probs, padded, il, tl, blank=int(blank), reduction=reduction,
+                              zero_infinity=bool(zero_infinity), unbatched=unbatched)
