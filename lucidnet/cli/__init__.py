@@ -1,5 +1,5 @@
-"""The ``lucidnet`` command: ``train``, ``evaluate``, ``predict``, ``generate``, ``recommend``, ``report`` and
-``export`` (also ``python -m lucidnet``)."""
+"""The ``lucidnet`` command: ``train``, ``evaluate``, ``predict``, ``generate``, ``translate``, ``recommend``,
+``transcribe``, ``report`` and ``export`` (also ``python -m lucidnet``)."""
 from __future__ import annotations
 
 import argparse
@@ -8,10 +8,10 @@ import sys
 import warnings
 
 from .. import __version__
-from . import evaluate, export, generate, predict, recommend, report, train, translate
+from . import evaluate, export, generate, predict, recommend, report, train, transcribe, translate
 
 COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "generate": generate, "translate": translate,
-            "recommend": recommend, "report": report, "export": export}
+            "recommend": recommend, "transcribe": transcribe, "report": report, "export": export}
 
 
 def build_parser() -> argparse.ArgumentParser:
