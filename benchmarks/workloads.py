@@ -199,9 +199,37 @@ def mobilenet_infer(batch: int):
     return step
 
 
+class CRNN(nn.Module):
+    """Speech CRNN (torch_anchor.py's ``CRNN``): log-mels (B, 1, 40, T) -> conv3x3(1->32, stride (2, 1))-BN-ReLU,
+    conv3x3(32->32, stride (2, 1))-BN-ReLU -> 32*10 features per frame -> 2-layer bidirectional GRU 128 -> linear
+    to 11 (10 digits + blank) -> log-probabilities (T, B, 11)."""
+
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Sequential(nn.Conv2d(1, 32, 3, (2, 1), 1), nn.BatchNorm2d(32), nn.ReLU(),
+                               nn.Conv2d(32, 32, 3, (2, 1), 1), nn.BatchNorm2d(32), nn.ReLU())
+        self.g = nn.GRU(32 * 10, 128, 2, batch_first=True, bidirectional=True)
+        self.o = nn.Linear(256, 11)
+
+    def forward(self, x):
+        h = self.c(x)
+        b, c, f, t = h.shape
+        return self.o(self.g(h.permute(0, 3, 1, 2).reshape(b, t, c * f))[0]).log_softmax(-1).transpose(0, 1)
+
+
+def ctc(batch: int):
+    """A ``CRNN`` step on batch x 40 log-mels x 120 frames, CTC loss against 4-digit targets, Adam(lr=1e-3)."""
+    m = CRNN()
+    rng = np.random.default_rng(0)
+    x = ln.tensor(rng.standard_normal((batch, 1, 40, 120), dtype=np.float32))
+    tg = ln.tensor(rng.integers(1, 11, (batch, 4)))
+    il, tl = ln.full((batch,), 120, dtype=ln.int64), ln.full((batch,), 4, dtype=ln.int64)
+    return _step(m, optim.Adam(m.parameters(), lr=1e-3), lambda: F.ctc_loss(m(x), tg, il, tl, blank=0))
+
+
 WORKLOADS = {"mlp": (mlp, 128), "cnn": (cnn, 128), "mf": (mf, 1024), "ncf": (ncf, 1024), "lstm": (lstm, 32),
              "bert": (bert, 32), "bert-infer": (bert_infer, 32), "seq2seq": (seq2seq, 64),
-             "mobilenet": (mobilenet, 8), "mobilenet-infer": (mobilenet_infer, 8)}
+             "mobilenet": (mobilenet, 8), "mobilenet-infer": (mobilenet_infer, 8), "ctc": (ctc, 32)}
 
 
 def blas_info() -> str:

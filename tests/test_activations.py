@@ -200,10 +200,12 @@ def test_gelu_compiled_matches_numpy_reference(backend, shape):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("fn", [ln.nn.functional.relu6, ln.relu], ids=["relu6", "relu"])
 @pytest.mark.parametrize("layout", ["C", "channels_last", "strided"])
-def test_hardtanh_compiled_matches_numpy_reference(backend, layout):
-    """ReLU6 / hardtanh on float32 runs one compiled pass each way when numba is on, in the input's memory
-    layout (a conv's channels-last output stays channels-last); values, NaN and gradients as the NumPy form."""
+def test_hardtanh_compiled_matches_numpy_reference(backend, layout, fn):
+    """ReLU6 / hardtanh on float32 runs one compiled pass each way when numba is on (ReLU its backward), in the
+    input's memory layout (a conv's channels-last output stays channels-last); values, NaN and gradients as the
+    NumPy form."""
     from lucidnet import kernels
     base = (rand(2, 5, 6, 3, seed=5) * 4).astype(np.float32)
     base[0, 0, 0, 0] = np.nan
@@ -214,7 +216,7 @@ def test_hardtanh_compiled_matches_numpy_reference(backend, layout):
         previous = kernels.set_numba(compiled and backend == "numba")
         try:
             t = ln.tensor(x, requires_grad=True)
-            y = ln.nn.functional.relu6(t)
+            y = fn(t)
             y.backward(ln.tensor(g))
             outs[compiled] = (y.numpy(), y.array.strides, t.grad)
         finally:

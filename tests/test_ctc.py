@@ -171,3 +171,19 @@ def test_unbatched_errors():
         F.ctc_loss(ln.zeros(4, 3), [[1]], 4, 1)
     with pytest.raises(TypeError, match=r"ctc_loss: input must be floating point"):
         F.ctc_loss(ln.zeros(4, 3).long(), [1], 4, 1)
+
+
+def test_repeated_label_at_the_minimum_length_has_one_alignment(backend):
+    """Target (1, 1) in 3 frames fits one way only, 1-blank-1; in 2 frames not at all (inf, or 0 with
+    zero_infinity); (1, 2) fits 2 frames."""
+    lp = np.log(np.random.default_rng(0).dirichlet(np.ones(3), size=3)).astype(np.float32)
+    x = ln.tensor(lp[:, None, :], requires_grad=True)
+    loss = F.ctc_loss(x, [[1, 1]], [3], [2], reduction="sum")
+    np.testing.assert_allclose(loss.item(), -(lp[0, 1] + lp[1, 0] + lp[2, 1]), rtol=1e-6)
+    loss.backward()
+    occupation = np.zeros_like(lp)
+    occupation[[0, 1, 2], [1, 0, 1]] = 1
+    np.testing.assert_allclose(x.grad.numpy()[:, 0], np.exp(lp) - occupation, atol=1e-6)
+    assert np.isinf(F.ctc_loss(x, [[1, 1]], [2], [2], reduction="sum").item())
+    assert F.ctc_loss(x, [[1, 1]], [2], [2], reduction="sum", zero_infinity=True).item() == 0
+    assert np.isfinite(F.ctc_loss(x, [[1, 2]], [2], [2], reduction="sum").item())

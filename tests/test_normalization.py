@@ -454,3 +454,36 @@ def test_batch_norm_hardtanh_gradcheck_and_bounds():
                x, w, b)
     with pytest.raises(ValueError, match="min_val=2.0 must not exceed max_val=1.0"):
         batch_norm_hardtanh(ln.tensor(x), training=True, min_val=2.0, max_val=1.0)
+
+
+@pytest.mark.parametrize("act", ["relu", "relu6", "hardtanh"])
+@pytest.mark.parametrize("training", [True, False])
+def test_sequential_folds_the_activation_into_batch_norm(act, training, backend):
+    """Sequential runs BatchNorm + ReLU/ReLU6/Hardtanh as one node: the same bits as the layers one by one
+    (outputs, input and parameter gradients, running statistics); a forward hook on either keeps them apart."""
+    def make():
+        ln.manual_seed(3)
+        a = {"relu": nn.ReLU(), "relu6": nn.ReLU6(), "hardtanh": nn.Hardtanh(-0.5, 0.7)}[act]
+        m = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4), a)
+        return m.train(training)
+    x = rand(3, 2, 5, 6, seed=4).astype(np.float32)
+    g = rand(3, 4, 5, 6, seed=5).astype(np.float32)
+    res = []
+    for fold in (True, False):
+        m = make()
+        t = ln.tensor(x, requires_grad=True)
+        y = m(t) if fold else m[2](m[1](m[0](t)))
+        y.backward(ln.tensor(g))
+        res.append([y.numpy(), t.grad, m[0].weight.grad.numpy(), m[1].weight.grad.numpy(), m[1].bias.grad.numpy(),
+                    m[1].running_mean.numpy(), m[1].running_var.numpy()])
+        if fold:
+            assert type(y._node).__name__ != "ReLU" and type(y._node).__name__ != "Hardtanh"
+    for a, b in zip(*res):
+        assert np.isfinite(a).all()
+        np.testing.assert_array_equal(a, b)
+    assert 0 < (res[0][0] == 0).mean() < 1 if act == "relu" else True
+    seen = []
+    m = make()
+    m[2].register_forward_hook(lambda mod, inputs, out: seen.append(out.shape))
+    m(ln.tensor(x))
+    assert seen == [(3, 4, 5, 6)]

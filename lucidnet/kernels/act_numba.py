@@ -129,6 +129,13 @@ def mask_grad(g, inside, out):  # pragma: no cover - compiled
         out[i] = g[i] * np.float32(inside[i])
 
 
+@njit(parallel=True, cache=True)
+def positive_grad(g, y, out):  # pragma: no cover - compiled
+    # out = g * (y > 0): ReLU's backward from its output (a NaN gradient stays NaN, as with the NumPy product)
+    for i in prange(g.shape[0]):
+        out[i] = g[i] * np.float32(y[i] > 0)
+
+
 @njit(parallel=True, cache=True, fastmath=_FAST)
 def softmax_rows(s):  # pragma: no cover - compiled
     # each row of s (R, S) replaced by its softmax; a row of -inf only becomes zeros

@@ -12,10 +12,25 @@ Linear(in_features=4, out_features=8, bias=True)
 """
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from typing import Any, Iterable, Iterator, Mapping
 
+from ..autograd import tracing
+from .activation import Hardtanh, ReLU, ReLU6
 from .module import Module
+from .normalization import _BatchNorm
+
+
+def _folded_clip(norm: Module, act: Module) -> tuple[float, float] | None:
+    """(min, max) when ``norm`` is a batch norm and ``act`` a ReLU, ReLU6 or Hardtanh whose clip can fold into
+    the normalisation's passes (``BatchNorm2d.forward_hardtanh``); None when either module has forward hooks
+    (they must see each output) or while ops are recorded (an export sees the layers as written)."""
+    if type(act) not in (ReLU, ReLU6, Hardtanh) or not isinstance(norm, _BatchNorm):
+        return None
+    if norm._forward_hooks or act._forward_hooks or tracing.LISTENERS:
+        return None
+    return (0.0, math.inf) if type(act) is ReLU else (act.min_val, act.max_val)
 
 
 def _index(i: int, n: int, who: str) -> int:
@@ -29,7 +44,9 @@ def _index(i: int, n: int, who: str) -> int:
 class Sequential(Module):
     """Modules called in order, each on the output of the one before.
 
-    Build from modules (named "0", "1", ...) or from an ``OrderedDict`` of names to modules."""
+    Build from modules (named "0", "1", ...) or from an ``OrderedDict`` of names to modules. A batch norm
+    followed by a ReLU, ReLU6 or Hardtanh runs as one node (the clip folded into the normalisation's passes:
+    the same values and gradients, two passes fewer each way) unless either has a forward hook."""
 
     def __init__(self, *args: Module):
         super().__init__()
@@ -41,8 +58,17 @@ class Sequential(Module):
                 self.add_module(str(i), m)
 
     def forward(self, x: Any) -> Any:
-        for m in self._modules.values():
+        mods = list(self._modules.values())
+        i, n = 0, len(mods)
+        while i < n:
+            m = mods[i]
+            clip = _folded_clip(m, mods[i + 1]) if i + 1 < n else None
+            if clip is not None:  # batch norm then ReLU/ReLU6/Hardtanh: one node, the same values and gradients
+                x = m.forward_hardtanh(x, *clip)
+                i += 2
+                continue
             x = m(x)
+            i += 1
         return x
 
     def __len__(self) -> int:

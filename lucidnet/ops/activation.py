@@ -49,7 +49,11 @@ class ReLU(Function):
         return self.out
 
     def backward(self, g):
-        return (g * (self.out > 0),)
+        out = self.out
+        nb = kernels.compiled("act", g, out)
+        if nb is not None and memory_order(out) is not None:  # one compiled pass, in the output's layout
+            return (_masked_grad(nb.positive_grad, g, out),)
+        return (g * (out > 0),)
 
 
 class Hardtanh(Function):
@@ -70,14 +74,20 @@ class Hardtanh(Function):
     def backward(self, g):
         inside = self.inside
         if self.fused is not None and g.dtype == xp.float32:
-            gx = xp.empty_like(inside, dtype=g.dtype)  # the mask's layout
-            gf = memory_order(g) if g.strides == gx.strides else None
-            if gf is None:
-                gx[...] = g
-                gf = memory_order(gx)
-            self.fused.mask_grad(gf, memory_order(inside), memory_order(gx))
-            return (gx,)
+            return (_masked_grad(self.fused.mask_grad, g, inside),)
         return (g * inside,)
+
+
+def _masked_grad(kernel, g, mask):
+    """``kernel(g, mask, gx)`` on flat memory-order views (``mask`` must have one), ``gx`` in the mask's layout;
+    ``g`` of another layout is copied into ``gx`` first."""
+    gx = xp.empty_like(mask, dtype=g.dtype)
+    gf = memory_order(g) if g.strides == gx.strides else None
+    if gf is None:
+        gx[...] = g
+        gf = memory_order(gx)
+    kernel(gf, memory_order(mask), memory_order(gx))
+    return gx
 
 
 def memory_order(a):
