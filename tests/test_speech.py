@@ -1,7 +1,6 @@
 """Speech on FSDD: the splits, connected-digit utterances, the recipes learning (on synthetic tones, in seconds;
 the full targets on the real data are the slow tests), evaluate, transcribe and the command line."""
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -132,3 +131,13 @@ def test_full_targets_on_fsdd(model, split, key, target, tmp_path):
     r = run(RECIPES[model], {"split": split}, data=REAL, out=tmp_path / "run", verbose=0)
     value = r.metrics[key]
     assert (value >= target) if key == "test_accuracy" else (value <= target), r.metrics
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not REAL.is_dir(), reason="FSDD is not in ../shared/data")
+def test_speaker_held_out_mean_on_fsdd(tmp_path):
+    """The README's isolated-digit folds: each speaker held out in turn; the mean accuracy is the target."""
+    speakers = FSDD(REAL).speakers
+    acc = [run(RECIPES["cnn"], {"split": f"speaker:{s}", "channels": [16, 32, 64, 64], "epochs": 10}, data=REAL,
+               verbose=0).metrics["test_accuracy"] for s in speakers]
+    assert len(acc) == 6 and np.mean(acc) >= 0.85, dict(zip(speakers, acc))

@@ -34,7 +34,7 @@ class SpeechCNN(nn.Module):
     (2, 10)
     """
 
-    def __init__(self, n_mels: int = 40, num_classes: int = 10, channels: Sequence[int] = (32, 64, 128, 128),
+    def __init__(self, n_mels: int = 40, num_classes: int = 10, channels: Sequence[int] = (16, 32, 64, 64),
                  dropout: float = 0.3):
         super().__init__()
         if not channels or n_mels < 2 ** (len(channels) - 1):
