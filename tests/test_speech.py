@@ -94,6 +94,8 @@ def test_crnn_ctc_learns_digit_strings(fsdd, tmp_path):
     assert val[-1] < 1.8 and val[-1] < val[0] / 5, val
     m = evaluate(tmp_path / "run", fsdd)
     assert abs(m["digit_error_rate"] - r.metrics["test_digit_error_rate"]) < 1e-9
+    beam = evaluate(tmp_path / "run", fsdd, beam=4)     # prefix beam search over the same outputs
+    assert beam["utterances"] == 60 and 0 <= beam["digit_error_rate"] <= 7
     aligned = json.loads((tmp_path / "run" / "alignment.json").read_text())
     assert len(aligned) == 4 and len(aligned[0]["frames"]) == len(aligned[0]["labels"])
     html = (tmp_path / "run" / "report.html").read_text()

@@ -296,10 +296,10 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
 
 
 # ---- a trained run -------------------------------------------------------------------------------------------
-def evaluate(run_dir: str | Path, data: str | Path | None = None) -> dict[str, Any]:
+def evaluate(run_dir: str | Path, data: str | Path | None = None, beam: int | None = None) -> dict[str, Any]:
     """A speech run's test metrics on the split it was trained with (FSDD read from ``data``, default the folder
     it trained on): accuracy, loss and confusion matrix (``cnn``), or digit error rate and sequence accuracy
-    on the same test utterances (``crnn-ctc``)."""
+    on the same test utterances (``crnn-ctc``; decoded with the run's ``beam`` setting, or ``beam``)."""
     model, config = rundir.load_run(run_dir)
     stats, split_name = config["input"], config["split"]
     fsdd = FSDD(data)
@@ -310,7 +310,9 @@ def evaluate(run_dir: str | Path, data: str | Path | None = None) -> dict[str, A
         return {"data": f"fsdd {split_name} test split ({len(test)} recordings)", **_classifier_scores(logits, digits)}
     count = int(config["utterances"]["test"])
     utts = connected_digits(waves, digits, count, seed=int(config["utterances"]["test_seed"]))
-    beam = int(config["train"].get("beam", 1))
+    beam = int(config["train"].get("beam", 1)) if beam is None else int(beam)
+    if beam < 1:
+        raise ValueError(f"evaluate: beam must be a positive int, got {beam}")
     scores = _string_scores([u.digits for u in utts], _decode(model, Utterances(utts, stats), beam))
     return {"data": f"fsdd {split_name}: {len(utts)} connected-digit test utterances", **{
         k: scores[k] for k in ("digit_error_rate", "sequence_accuracy", "utterances", "digits")}}
