@@ -30,6 +30,9 @@ def run(cmd: list[str], env: dict) -> tuple[float, str]:
         raise SystemExit(f"benchmark command failed: {' '.join(cmd)}\n{out.stderr}")
     line = out.stdout.strip().splitlines()[-1]
     m = re.search(r"steps_per_s=([\d.]+)", line)
+    b, sps = re.search(r"batch=(\d+)", line), re.search(r"samples_per_s=(\d+)", line)
+    if b and sps and float(m.group(1)) < 10:  # below 10 steps/s, samples/s / batch carries more digits
+        return int(sps.group(1)) / int(b.group(1)), line
     return float(m.group(1)), line
 
 
@@ -73,9 +76,12 @@ def main() -> None:
         med = {k: statistics.median(v) for k, v in results.items()}
         print(f"\n== {w} ==")
         for name in sides:
-            runs = ", ".join(f"{r:.1f}" for r in results[name])
-            print(f"  {name:18s} median {med[name]:8.1f} steps/s   (runs: {runs})   {lines[name]}")
+            runs = ", ".join(f"{r:.2f}" if r < 10 else f"{r:.1f}" for r in results[name])
+            print(f"  {name:18s} median {med[name]:8.2f} steps/s   (runs: {runs})   {lines[name]}")
         for other in [k for k in ("pytorch", "numpy-floor-reuse") if k in med]:
+            if not all(results[other]) or not med[other]:  # a side below 0.05 steps/s prints 0.0
+                print(f"  ratio lucidnet / {other:17s}: not computed, {other} ran below 0.05 steps/s in a round")
+                continue
             paired = statistics.median(a / b for a, b in zip(results["lucidnet"], results[other]))
             print(f"  ratio lucidnet / {other:17s} = {med['lucidnet'] / med[other]:.2f}x   "
                   f"(median of the per-round ratios: {paired:.2f}x)")
