@@ -206,3 +206,29 @@ def idx_header(seed: bytes) -> st.SearchStrategy[bytes]:
         old_nd = seed[3]
         return bytes([0, 0, code, nd]) + struct.pack(f">{nd}I", *dims) + seed[4 + 4 * old_nd:]
     return build()
+
+
+# ---- WAV --------------------------------------------------------------------------------------------
+
+@st.composite
+def wav_header(draw, seed: bytes) -> bytes:
+    """A WAV file whose RIFF chunks stay framed while one field inside is set to an awkward value: a field of the
+    ``fmt `` chunk (format tag, channels, rate, byte rate, block align, bits), the data chunk's size, or the
+    RIFF size; or a chunk of unknown kind (any size) inserted before the data."""
+    data = bytearray(seed)
+    fmt_at, data_at = seed.index(b"fmt "), seed.index(b"data")
+    kind = draw(st.sampled_from(["fmt", "fmt", "data size", "riff size", "extra chunk"]))
+    if kind == "fmt":
+        offset, width = draw(st.sampled_from([(0, 2), (2, 2), (4, 4), (8, 4), (12, 2), (14, 2)]))
+        value = draw(st.sampled_from([0, 1, 2, 3, 7, 8, 24, 0xFFFE, 0xFFFF, 65535, 2 ** 31, 2 ** 32 - 1]))
+        data[fmt_at + 8 + offset:fmt_at + 8 + offset + width] = (value % (1 << (8 * width))).to_bytes(width, "little")
+    elif kind == "data size":
+        value = draw(st.sampled_from(list(AWKWARD_INTS) + [len(seed), len(seed) - data_at - 7, 1, 3]))
+        data[data_at + 4:data_at + 8] = (value % (1 << 32)).to_bytes(4, "little")
+    elif kind == "riff size":
+        data[4:8] = (draw(st.sampled_from(AWKWARD_INTS)) % (1 << 32)).to_bytes(4, "little")
+    else:
+        size = draw(st.sampled_from([0, 1, 7, 2 ** 31, 2 ** 32 - 1]))
+        chunk = b"LIST" + size.to_bytes(4, "little") + b"x" * min(size, 9)
+        data[data_at:data_at] = chunk
+    return bytes(data)

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import lucidnet as ln
 from fuzz_formats import (idx_header, jpeg_header, pickle_inside, png_header, pth_storage_bomb, resigned,
-                          safetensors_header, zip_contents)
+                          safetensors_header, wav_header, zip_contents)
 from fuzz_mutations import byte_mutations, json_mutations, ratio_limit
 
 DEFLATE = 1032  # the largest expansion of deflate (gzip, zip, PNG)
@@ -407,6 +407,36 @@ def _image_target(fmt: str) -> Target:
     return Target(fmt, f"image.{fmt}", make, read, (ValueError,), formats=(header,), compression=DEFLATE)
 
 
+# ---- audio ------------------------------------------------------------------------------------------
+
+def _wav_target(backend: str) -> Target:
+    """A stereo 16-bit WAV file at 16 kHz read as a model at 8 kHz reads it (mono, resampled), decoded by soundfile
+    or by the standard library's wave (``backend``)."""
+    from lucidnet.audio import AudioError, read_audio, write_wav
+    from lucidnet.audio import wav as wav_module
+
+    def make(folder: Path) -> bytes:
+        import scipy.signal  # noqa: F401 - imported once here, not counted as the reader's allocations
+        if backend == "soundfile":
+            import soundfile  # noqa: F401
+        t = np.arange(400) / 16000
+        write_wav(folder / "clip.wav", np.stack([np.sin(2 * np.pi * 440 * t), 0.5 * np.cos(2 * np.pi * 300 * t)], 1),
+                  16000)
+        return (folder / "clip.wav").read_bytes()
+
+    def read(path: Path) -> Any:
+        if backend == "soundfile":
+            return read_audio(path, sample_rate=8000)
+        real = wav_module.backend
+        wav_module.backend = lambda: "wave"
+        try:
+            return read_audio(path, sample_rate=8000)
+        finally:
+            wav_module.backend = real
+
+    return Target(f"wav {backend}", "clip.wav", make, read, (AudioError,), formats=(wav_header,))
+
+
 # ---- .pth --------------------------------------------------------------------------------------------
 
 def _pth_target(zip_format: bool) -> Target:
@@ -434,11 +464,12 @@ def all_targets() -> dict[str, Target]:
                _run_config_target(), _run_json_target(), _history_target(), _preprocess_target(), _vocab_target(),
                _subword_target(), _wordpiece_target(), _labeled_text_target(), _table_target("csv"),
                _table_target("tsv"), _table_target("jsonl"), _movielens_target(), _image_target("png"),
-               _image_target("jpeg"), _pth_target(True), _pth_target(False)]
+               _image_target("jpeg"), _pth_target(True), _pth_target(False), _wav_target("soundfile"),
+               _wav_target("wave")]
     return {t.name: t for t in targets}
 
 
 TARGET_NAMES = ["idx", "idx.gz", "safetensors", "checkpoint", "ln.load", "run config.json", "run metrics.json",
                 "run history.csv", "preprocess.json", "vocab", "subword tokenizer", "wordpiece tokenizer",
                 "labelled text", "table csv", "table tsv", "table jsonl", "movielens zip", "png", "jpeg", "pth zip",
-                "pth legacy"]
+                "pth legacy", "wav soundfile", "wav wave"]

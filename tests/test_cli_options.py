@@ -5,7 +5,7 @@ import pytest
 
 from lucidnet.cli import build_parser, main
 from lucidnet.cli.train import (BATCH_SIZE, NON_NEGATIVE_INT, POSITIVE_INT, SETTING_OPTIONS, TASKS, image_size_arg,
-                                resolve)
+                                resolve, split_arg)
 from lucidnet.train.recipe import Recipe
 
 
@@ -47,6 +47,8 @@ def test_every_option_is_refused_exactly_where_the_recipe_lacks_its_setting():
             value = ["1"]
         if kwargs.get("type") is image_size_arg:
             value = ["32x48"]
+        if kwargs.get("type") is split_arg:
+            value = ["u2"]
         for dataset, (family, _) in TASKS.items():
             for name, recipe in family.RECIPES.items():
                 if dataset not in recipe.datasets:

@@ -13,11 +13,13 @@ Layers, low to high (a package may import its own layer's packages and any lower
                            from a network's per-frame scores: CTC greedy and beam search; speech and text use it)
     level 2  optim         ``optim``
     level 2  data          ``data``, ``datasets``, ``utils`` (PyTorch's ``torch.utils.data`` path to ``data``)
+                           and ``audio`` (reading audio files, spectral features, their augmentation)
     level 2  transforms    ``onnx``, ``distill``, ``quantization``, ``pruning``: model transforms, which read models
                            built of nn layers (data, optim and transforms are siblings: none imports another)
     level 3  train         ``train``
     level 4  inspect       ``inspect`` (it reads training through callbacks)
-    level 5  applications  ``vision``, ``text``, ``recsys``, ``tables``, ``sklearn``: siblings, none imports another
+    level 5  applications  ``vision``, ``text``, ``recsys``, ``tables``, ``sklearn``, ``speech``: siblings, none
+                           imports another
     level 6  cli           ``cli``
 
 Rules, for every import statement in every module (module level and inside functions; relative imports
@@ -49,11 +51,11 @@ LAYERS = (
     ("engine", 0, (ROOT, "autograd", "ops", "fused", "kernels", "serialization", "distributed"), True),
     ("nn", 1, ("nn", "models", "decoding"), True),
     ("optim", 2, ("optim",), True),
-    ("data", 2, ("data", "datasets", "utils"), True),
+    ("data", 2, ("data", "datasets", "utils", "audio"), True),
     ("transforms", 2, ("onnx", "distill", "quantization", "pruning"), True),
     ("train", 3, ("train",), True),
     ("inspect", 4, ("inspect",), True),
-    ("applications", 5, ("vision", "text", "recsys", "tables", "sklearn"), False),
+    ("applications", 5, ("vision", "text", "recsys", "tables", "sklearn", "speech"), False),
     ("cli", 6, ("cli",), True),
 )
 LAYER_OF = {pkg: (name, level, shared) for name, level, pkgs, shared in LAYERS for pkg in pkgs}

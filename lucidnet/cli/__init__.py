@@ -1,5 +1,5 @@
 """The ``lucidnet`` command: ``train``, ``evaluate``, ``predict``, ``generate``, ``translate``, ``recommend``,
-``report``, ``export``, ``quantize``, ``prune`` and ``detect`` (also ``python -m lucidnet``)."""
+``transcribe``, ``report``, ``export``, ``quantize``, ``prune`` and ``detect`` (also ``python -m lucidnet``)."""
 from __future__ import annotations
 
 import argparse
@@ -8,11 +8,12 @@ import sys
 import warnings
 
 from .. import __version__
-from . import detect, evaluate, export, generate, predict, prune, quantize, recommend, report, train, translate
+from . import (detect, evaluate, export, generate, predict, prune, quantize, recommend, report, train, transcribe,
+               translate)
 
 COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "generate": generate, "translate": translate,
-            "recommend": recommend, "report": report, "export": export, "quantize": quantize, "prune": prune,
-            "detect": detect}
+            "recommend": recommend, "transcribe": transcribe, "report": report, "export": export,
+            "quantize": quantize, "prune": prune, "detect": detect}
 
 
 def build_parser() -> argparse.ArgumentParser:

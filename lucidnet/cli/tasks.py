@@ -4,13 +4,14 @@ from __future__ import annotations
 from types import ModuleType
 
 from ..recsys import recipes as recsys_recipes
+from ..speech import recipes as speech_recipes
 from ..tables import recipes as table_recipes
 from ..text import recipes as text_recipes
 from ..train import rundir
 from ..vision import recipes as vision_recipes
 from ..vision.detection import recipes as detection_recipes
 
-FAMILIES = (vision_recipes, detection_recipes, text_recipes, recsys_recipes, table_recipes)
+FAMILIES = (vision_recipes, detection_recipes, text_recipes, recsys_recipes, table_recipes, speech_recipes)
 # the task names of run directories written before the recipes had one shape
 _OLD_TASKS = {"explicit": "rating-prediction", "implicit": "ranking"}
 

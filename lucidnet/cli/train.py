@@ -18,6 +18,7 @@ from ..distributed import is_main_process, launch, launched
 from ..optim.factory import OPTIMIZERS, SCHEDULES
 from ..recsys import recipes as recsys_recipes
 from ..recsys.data import SPLITS
+from ..speech import recipes as speech_recipes
 from ..tables import recipes as table_recipes
 from ..text import recipes as text_recipes
 from ..train.recipe import MAX_BATCH_SIZE
@@ -30,10 +31,11 @@ TASKS = {**{name: (vision_recipes, "cnn" if name == "image-folder" else "mlp") f
          "sst2": (text_recipes, "bilstm"), "tinyshakespeare": (text_recipes, "char-lstm"),
          "multi30k": (text_recipes, "transformer"),
          "ml-100k": (recsys_recipes, "mf"), "pennfudan": (detection_recipes, "detector"),
+         "fsdd": (speech_recipes, "cnn"),
          # your own data (--data PATH; the dataset is inferred from it when --dataset is not given)
          "table": (table_recipes, "mlp"), "text-file": (text_recipes, "bilstm")}
 # the applications whose runs checkpoint, so that --resume applies (a recommender trains in a minute or two)
-RESUMABLE = (vision_recipes, detection_recipes, text_recipes, table_recipes)
+RESUMABLE = (vision_recipes, detection_recipes, text_recipes, table_recipes, speech_recipes)
 
 def _number(kind: type, low: float, high: float | None = None, low_open: bool = False, high_open: bool = True):
     """An argparse type: a finite ``kind`` in [low, high) (``low_open``: (low, ...)), else a message naming the
@@ -76,6 +78,14 @@ def image_size_arg(text: str) -> int | list[int]:
     return values[0] if len(values) == 1 else values
 
 
+def split_arg(text: str) -> str:
+    """An argparse type: a MovieLens split (u1-u5, ua, ub) or an FSDD one (official, speaker:NAME)."""
+    if text in SPLITS or text == "official" or (text.startswith("speaker:") and len(text) > len("speaker:")):
+        return text
+    raise argparse.ArgumentTypeError(f"expected {', '.join(SPLITS)} (ml-100k) or official, speaker:NAME (fsdd), "
+                                     f"got {text!r}")
+
+
 # options that set a recipe setting: flag -> argparse keywords (the setting is the flag's name, dashes -> _)
 SETTING_OPTIONS: dict[str, dict] = {
     "--epochs": dict(type=POSITIVE_INT,
@@ -88,10 +98,12 @@ SETTING_OPTIONS: dict[str, dict] = {
     "--weight-decay": dict(type=NON_NEGATIVE, help="L2 weight decay (default: the recipe's, or the optimizer's)"),
     "--schedule": dict(choices=list(SCHEDULES), help="learning-rate schedule, per step: cosine or linear decay to "
                        "0 over the run, onecycle (warm up over the first 30%%, then anneal), or constant"),
-    "--augment": dict(nargs="?", const="crop-flip", choices=list(vision_recipes.AUGMENTATIONS),
+    "--augment": dict(nargs="?", const="crop-flip",
+                      choices=list(vision_recipes.AUGMENTATIONS) + list(speech_recipes.AUGMENTATIONS),
                       help="images: augment training batches: crop-flip (random crops of the image's size from the "
                            "image padded by 1/14 of its side, 2 pixels at 28x28, and horizontal flips; what "
-                           "--augment alone means) or crop-flip-erase (and random erasing)"),
+                           "--augment alone means) or crop-flip-erase (and random erasing); fsdd: specaugment (the "
+                           "default: time and frequency masks, time shifts) or none"),
     "--labels-per-class": dict(type=POSITIVE_INT, help="images: train on only this many labelled images per class "
                                "(drawn with --seed): learning from few labels"),
     "--label-smoothing": dict(type=FRACTION, help="images, translation: cross-entropy label smoothing"),
@@ -124,7 +136,10 @@ SETTING_OPTIONS: dict[str, dict] = {
     "--max-minutes": dict(type=POSITIVE, help="char-lstm: a time budget: train for this many minutes of training time, "
                           "the learning rate annealed over them (cosine); --epochs then only caps the run"),
     "--vocab-size": dict(type=POSITIVE_INT, help="translation: pieces of the shared BPE vocabulary"),
-    "--beam": dict(type=POSITIVE_INT, help="translation: beam width of the test-set decoding (1: greedy)"),
+    "--beam": dict(type=POSITIVE_INT, help="translation, crnn-ctc: beam width of the test-set decoding (1: greedy; "
+                   "crnn-ctc: CTC prefix beam search)"),
+    "--utterances": dict(type=POSITIVE_INT, help="crnn-ctc: connected-digit training utterances built from the "
+                         "training recordings"),
     "--length-penalty": dict(type=NON_NEGATIVE, help="translation: beam search ranks score / length ** this"),
     "--teacher": dict(metavar="RUN", help="bilstm-distilled: the text-classification run directory that teaches "
                       "(e.g. of --model minilm)"),
@@ -148,8 +163,10 @@ SETTING_OPTIONS: dict[str, dict] = {
                         "its own as the test set, instead of holding out --test-split"),
     "--val-data": dict(metavar="FILE", help="a text file: a file of its own as the validation set, instead of "
                        "holding out --val-split"),
-    "--split": dict(choices=list(SPLITS), help="explicit recommenders (mf, autorec): train on SPLIT.base, report "
-                    "RMSE on SPLIT.test"),
+    "--split": dict(type=split_arg, metavar="SPLIT",
+                    help="explicit recommenders (mf, autorec): u1-u5, ua, ub: train on SPLIT.base, report RMSE on "
+                         "SPLIT.test; fsdd: official (takes 0-4 of each speaker and digit are the test set) or "
+                         "speaker:NAME (NAME's recordings are the test set)"),
     "--negatives": dict(type=POSITIVE_INT, help="implicit recommenders: negatives per positive per epoch"),
 }
 
@@ -168,7 +185,8 @@ def add_parser(sub) -> None:
             f"{d}: {', '.join([m] + sorted(n for n, r in mod.RECIPES.items() if d in r.datasets and n != m))}"
             for d, (mod, m) in TASKS.items()))
     p.add_argument("--dataset", default=None, choices=list(TASKS),
-                   help="fashion-mnist, mnist, sst2, tinyshakespeare, multi30k, ml-100k and pennfudan read the upstream files from --data, "
+                   help="fashion-mnist, mnist, sst2, tinyshakespeare, multi30k, ml-100k, pennfudan and fsdd read the "
+                        "upstream files from --data, "
                         "$LUCIDNET_DATA/NAME or the user cache; table, text-file and image-folder read your own "
                         "--data (default: inferred from --data, see there; without --data: fashion-mnist-bundled, "
                         "which ships with lucidnet)")

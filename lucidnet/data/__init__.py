@@ -1,5 +1,5 @@
 """Feeding data to models: map-style datasets and a resumable, optionally prefetching ``DataLoader``; token
-streams cut into chunks for truncated BPTT (``StreamLoader``).
+streams cut into chunks for truncated BPTT (``StreamLoader``); batches of similar lengths (``BucketLoader``).
 
 >>> import numpy as np, lucidnet as ln
 >>> from lucidnet.data import DataLoader, TensorDataset
@@ -8,6 +8,7 @@ streams cut into chunks for truncated BPTT (``StreamLoader``).
 >>> [tuple(x.shape) for x, y in loader]
 [(4, 3), (4, 3), (2, 3)]
 """
+from .bucket import BucketLoader, bucket_batches
 from .collate import default_collate, stack_samples, to_tensors
 from .dataloader import DataLoader, steps_per_epoch
 from .dataset import Dataset, Subset, TensorDataset, random_split
@@ -21,4 +22,4 @@ from .streams import StreamLoader, as_streams, chunks
 __all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "DataLoader", "default_collate",
            "stack_samples", "to_tensors", "steps_per_epoch", "StreamLoader", "as_streams", "chunks", "Sampler",
            "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler",
-           "holdout", "DistributedSampler", "distributed"]
+           "holdout", "DistributedSampler", "distributed", "BucketLoader", "bucket_batches"]

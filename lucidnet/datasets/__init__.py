@@ -1,6 +1,6 @@
 """Datasets: MNIST and Fashion-MNIST from their IDX files, a Fashion-MNIST subset bundled offline, a folder of
 one's own images (``ImageFolder``, one sub-folder per class), SST-2 and other "label, separator, text" files,
-Tiny Shakespeare, and Multi30k (German-English sentence pairs).
+Tiny Shakespeare, Multi30k (German-English sentence pairs), and FSDD (spoken digits).
 
 >>> from lucidnet.datasets import FashionMNIST
 >>> train = FashionMNIST.bundled("train")     # 6,000 images, no download
@@ -13,6 +13,7 @@ Tiny Shakespeare, and Multi30k (German-English sentence pairs).
 """
 from .download import cache_dir, data_roots, download_file, md5sum
 from .errors import DatasetError, DatasetNotFoundError
+from .fsdd import FSDD
 from .idx import read_idx, write_idx
 from .imagefolder import ImageFolder
 from .images import IMAGE_EXTENSIONS, decode_image, read_images
@@ -22,7 +23,7 @@ from .sst2 import SST2
 from .textfiles import LabeledText, locate_files, read_labeled_lines
 from .tinyshakespeare import TinyShakespeare
 
-__all__ = ["MNIST", "FashionMNIST", "BUNDLED_DIR", "SST2", "TinyShakespeare", "Multi30k", "LabeledText", "read_labeled_lines",
+__all__ = ["FSDD", "MNIST", "FashionMNIST", "BUNDLED_DIR", "SST2", "TinyShakespeare", "Multi30k", "LabeledText", "read_labeled_lines",
            "ImageFolder", "IMAGE_EXTENSIONS", "decode_image", "read_images",
            "locate_files", "DatasetError", "DatasetNotFoundError", "read_idx", "write_idx", "download_file", "md5sum",
            "cache_dir", "data_roots"]

@@ -201,7 +201,7 @@ def confusion(cm: np.ndarray, classes: Sequence[str]) -> bytes:
     ax.set_yticks(range(c), classes, fontsize=8)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(f"Confusion matrix ({int(cm.sum())} test images, accuracy {np.trace(cm) / max(cm.sum(), 1):.3f})")
+    ax.set_title(f"Confusion matrix ({int(cm.sum())} test examples, accuracy {np.trace(cm) / max(cm.sum(), 1):.3f})")
     return _png(fig)
 
 
@@ -225,6 +225,40 @@ def misclassified(images: np.ndarray, true: np.ndarray, pred: np.ndarray, classe
         ax.imshow(imgs[k], cmap="gray", vmin=0, vmax=255 if imgs.dtype == np.uint8 else 1)
         conf = f" {confidence[k]:.0%}" if confidence is not None else ""
         ax.set_title(f"{classes[true[k]]}\n-> {classes[pred[k]]}{conf}", fontsize=7, color="tab:red")
+    return _png(fig)
+
+
+def ctc_alignments(examples: Sequence[dict]) -> bytes | None:
+    """One panel per utterance: its log-mel spectrogram (``"spectrogram"``: bands x frames), the frame where each
+    predicted label starts (``"frames"``, ``"labels"``) marked and named above it, the reference in the title;
+    under it, the per-frame probability of each label and of the blank (``"posteriors"``: classes x output
+    frames, class 0 the blank; output frame ``k`` covers input frames from ``k * frames / outputs``)."""
+    if not examples:
+        return None
+    k = len(examples)
+    fig = _figure(10.0, 3.4 * k)
+    for i, e in enumerate(examples):
+        spec = np.asarray(e["spectrogram"], dtype=float)
+        ax = fig.add_subplot(2 * k, 1, 2 * i + 1)
+        ax.imshow(spec, origin="lower", aspect="auto", cmap="magma")
+        for f, lab in zip(e["frames"], e["labels"]):
+            ax.axvline(f, color="cyan", linewidth=1.0)
+            ax.text(f + 0.5, spec.shape[0] - 1, str(lab), color="cyan", fontsize=10, va="top", fontweight="bold")
+        ref, hyp = "".join(map(str, e["reference"])), "".join(map(str, e["labels"]))
+        ax.set_title(f"reference {ref}, predicted {hyp}" + ("" if ref == hyp else "  (error)"), fontsize=9)
+        ax.set_ylabel("mel band", fontsize=8)
+        ax.set_xticks([])
+        post = np.asarray(e.get("posteriors", []), dtype=float)
+        ax2 = fig.add_subplot(2 * k, 1, 2 * i + 2)
+        if post.size:
+            t = np.arange(post.shape[1]) * spec.shape[1] / post.shape[1]
+            ax2.plot(t, post[0], color="0.7", linewidth=0.8, label="blank")
+            for c in range(1, post.shape[0]):
+                ax2.plot(t, post[c], linewidth=1.0)
+            ax2.set_xlim(0, spec.shape[1])
+        ax2.set_ylim(0, 1.05)
+        ax2.set_ylabel("p", fontsize=8)
+        ax2.set_xlabel(f"frame ({1000 * float(e.get('frame_seconds', 0)):.0f} ms)", fontsize=8)
     return _png(fig)
 
 

@@ -31,7 +31,7 @@ from ..ops import softmax
 from ..serialization.atomic import atomic_write
 from ..tensor import from_numpy
 from ..train.metrics import confusion_matrix
-from ..train.rundir import ATTENTION, DIAGNOSIS, MONITOR, PLOTS, PREDICTIONS, REPORT, save_run, write_metrics
+from ..train.rundir import ALIGNMENT, ATTENTION, DIAGNOSIS, MONITOR, PLOTS, PREDICTIONS, REPORT, save_run, write_metrics
 from . import plots
 from .doctor import Diagnosis, diagnose
 from .monitor import Monitor, MonitorLog
@@ -92,19 +92,49 @@ def load_predictions(path: str | os.PathLike) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
+def _read_examples(path: str | os.PathLike, what: str, check) -> list[dict] | None:
+    """The list of examples a run saved for a figure, each passed to ``check`` (which raises on a bad one), or
+    None (with a warning naming ``what`` is left out) when the file is not such a list."""
+    try:
+        examples = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(examples, list):
+            raise ValueError(f"expected a list, found {type(examples).__name__}")
+        for e in examples:
+            check(e)
+        return examples
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        warnings.warn(f"{path}: {what} left out of the report ({e})", RuntimeWarning, stacklevel=3)
+        return None
+
+
+def _check_attention(e: dict) -> None:
+    w = np.asarray(e["weights"], dtype=float)
+    if w.shape != (len(e["target"]), len(e["source"])):
+        raise ValueError(f"weights of shape {w.shape} for {len(e['target'])} x {len(e['source'])} tokens")
+
+
+def _check_alignment(e: dict) -> None:
+    spec = np.asarray(e["spectrogram"], dtype=float)
+    if spec.ndim != 2 or len(e["frames"]) != len(e["labels"]) or not isinstance(e["reference"], list):
+        raise ValueError("an alignment needs a 2-D spectrogram, one frame per label and a reference list")
+    if any(not 0 <= float(f) <= spec.shape[1] for f in e["frames"]):
+        raise ValueError(f"alignment frames outside the spectrogram's {spec.shape[1]} frames")
+    post = np.asarray(e.get("posteriors", []), dtype=float)
+    if post.size and post.ndim != 2:
+        raise ValueError(f"posteriors of shape {post.shape}, expected (classes, frames)")
+
+
 def read_attention(path: str | os.PathLike) -> list[dict] | None:
     """The attention maps a translation run saved (``attention.json``: a list of ``{"source": tokens,
     "target": tokens, "weights": rows}``), or None (with a warning) when the file is not such a list."""
-    try:
-        examples = json.loads(Path(path).read_text(encoding="utf-8"))
-        for e in examples:
-            w = np.asarray(e["weights"], dtype=float)
-            if w.shape != (len(e["target"]), len(e["source"])):
-                raise ValueError(f"weights of shape {w.shape} for {len(e['target'])} x {len(e['source'])} tokens")
-        return examples
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        warnings.warn(f"{path}: attention maps left out of the report ({e})", RuntimeWarning, stacklevel=2)
-        return None
+    return _read_examples(path, "attention maps", _check_attention)
+
+
+def read_alignment(path: str | os.PathLike) -> list[dict] | None:
+    """The CTC alignments a speech run saved (``alignment.json``: a list of ``{"spectrogram": bands x frames,
+    "reference": labels, "labels": predicted, "frames": their start frames, "posteriors": classes x output
+    frames, "frame_seconds"}``), or None (with a warning) when the file is not such a list."""
+    return _read_examples(path, "CTC alignments", _check_alignment)
 
 
 def _history_dict(history: Any) -> dict[str, list]:
@@ -160,8 +190,9 @@ def build_report(run_dir: str | os.PathLike, history: Any, log: MonitorLog | Non
     notes = []
     attention = read_attention(run_dir / ATTENTION) if (run_dir / ATTENTION).is_file() else None
     extra = list(figures)
+    alignment = read_alignment(run_dir / ALIGNMENT) if (run_dir / ALIGNMENT).is_file() else None
     if plots.available():
-        figures = _figures(hist, log, preds, classes, attention)
+        figures = _figures(hist, log, preds, classes, attention, alignment)
     else:
         figures = []
         notes.append('The plots need matplotlib, which is not installed: pip install "lucidnet[report]", then '
@@ -181,8 +212,8 @@ def build_report(run_dir: str | os.PathLike, history: Any, log: MonitorLog | Non
     return diagnosis
 
 
-def _figures(hist: dict[str, list], log: MonitorLog | None, preds: dict | None,
-             classes: list[str], attention: list | None = None) -> list[tuple[str, str, bytes | None, str]]:
+def _figures(hist: dict[str, list], log: MonitorLog | None, preds: dict | None, classes: list[str],
+             attention: list | None = None, alignment: list | None = None) -> list[tuple[str, str, bytes | None, str]]:
     figures: list[tuple[str, str, bytes | None, str]] = [
         ("loss", "Loss", plots.loss_curves(hist, log), _loss_caption(hist, log)),
         ("metrics", "Metrics", plots.metric_curves(hist), _metrics_caption(hist)),
@@ -193,6 +224,10 @@ def _figures(hist: dict[str, list], log: MonitorLog | None, preds: dict | None,
         figures.append(("attention", "Attention", plots.attention_maps(attention),
                         "Test sentences: how much each output subword (rows) attends to each source subword "
                         "(columns) in the decoder's last attention over the source (mean over heads)."))
+    if alignment:
+        figures.append(("alignment", "CTC alignments", plots.ctc_alignments(alignment),
+                        "Test utterances: the log-mel spectrogram with the frame where each predicted label starts "
+                        "(best path), and below it each label's probability per output frame (grey: the blank)."))
     if preds is not None and classes:
         c = len(classes)
         cm = confusion_matrix(np.eye(c, dtype=np.float32)[preds["y_pred"]], preds["y_true"], num_classes=c)

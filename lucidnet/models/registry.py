@@ -21,6 +21,7 @@ PLUGINS: dict[str, str] = {
     "bert": "lucidnet.text.bert", "bert_classifier": "lucidnet.text.bert",
     "transformer_translator": "lucidnet.text.seq2seq", "attention_gru": "lucidnet.text.seq2seq",
     "tabular_mlp": "lucidnet.tables.models",
+    "speech_cnn": "lucidnet.speech.models", "crnn_ctc": "lucidnet.speech.models",
     "mf": "lucidnet.recsys.models", "autorec": "lucidnet.recsys.models", "gmf": "lucidnet.recsys.models",
     "ncf_mlp": "lucidnet.recsys.models", "neumf": "lucidnet.recsys.models",
 }

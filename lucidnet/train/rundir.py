@@ -42,8 +42,9 @@ from ..serialization import load, save
 from ..serialization.atomic import atomic_write, remove_stale_temps
 
 __all__ = ["MODEL", "CONFIG", "HISTORY", "METRICS", "CHECKPOINT", "REPORT", "MONITOR", "PREDICTIONS", "DIAGNOSIS",
-           "PLOTS", "VOCAB", "TOKENIZER", "SAMPLE", "CATALOG", "ATTENTION", "PREPROCESS", "save_run", "load_run", "load_config", "write_json", "read_json",
-           "read_history", "write_metrics", "open_run", "run_file", "RunDirError"]
+           "PLOTS", "VOCAB", "TOKENIZER", "SAMPLE", "CATALOG", "ATTENTION", "ALIGNMENT", "PREPROCESS", "save_run",
+           "load_run", "load_config", "write_json", "read_json", "read_history", "write_metrics", "open_run", "run_file",
+           "RunDirError"]
 
 MODEL, CONFIG, HISTORY, METRICS, CHECKPOINT = ("model.safetensors", "config.json", "history.csv", "metrics.json",
                                                "checkpoint.safetensors")
@@ -51,12 +52,13 @@ REPORT, MONITOR, PREDICTIONS, DIAGNOSIS, PLOTS = ("report.html", "monitor.json",
                                                   "plots")
 VOCAB, TOKENIZER, SAMPLE, CATALOG = "vocab.json", "tokenizer.json", "sample.txt", "catalog.json"
 ATTENTION = "attention.json"  # a translation run's attention maps of a few test sentences, for the report
+ALIGNMENT = "alignment.json"  # a CTC run's log-mels and predicted alignments of a few test utterances, for the report
 PREPROCESS = "preprocess.json"  # a table run's column transforms (lucidnet.tables.preprocess)
 RUN, LOCK = "run.json", ".lock"
 REPLACED = ".replaced"  # the run --overwrite replaces, kept until the new run has trained something
 # the files of a run: what --overwrite removes (nothing else in the directory is touched)
 RUN_FILES = (MODEL, CONFIG, HISTORY, METRICS, CHECKPOINT, REPORT, MONITOR, PREDICTIONS, DIAGNOSIS, VOCAB, TOKENIZER,
-             SAMPLE, CATALOG, ATTENTION, PREPROCESS, RUN)
+             SAMPLE, CATALOG, ATTENTION, ALIGNMENT, PREPROCESS, RUN)
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:

@@ -22,6 +22,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..data.transform import BatchTransform
 from ..random import generator
 from ..tensor import Tensor, from_numpy, get_default_dtype
 
@@ -29,17 +30,9 @@ __all__ = ["Transform", "Compose", "ToTensor", "Normalize", "RandomCrop", "Rando
            "RandomErasing", "affine"]
 
 
-class Transform:
+class Transform(BatchTransform):
     """Base class: subclasses write ``apply(batch: np.ndarray) -> np.ndarray``; calling the transform
     accepts a NumPy array or a Tensor and returns the same kind."""
-
-    def apply(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def __call__(self, x: Any) -> Any:
-        if isinstance(x, Tensor):
-            return from_numpy(self.apply(x.array))
-        return self.apply(np.asarray(x))
 
     def _batch(self, x: np.ndarray) -> tuple[int, int, int, int]:
         if x.ndim != 4:
