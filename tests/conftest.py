@@ -27,6 +27,17 @@ def backend(request):
     _kernels.set_numba(previous)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``long`` (the README's full training runs, minutes to hours each) run only with
+    LUCIDNET_LONG=1; CI runs their short versions."""
+    if os.environ.get("LUCIDNET_LONG"):
+        return
+    skip = pytest.mark.skip(reason="a full training run behind a README figure: LUCIDNET_LONG=1 runs it")
+    for item in items:
+        if "long" in item.keywords:
+            item.add_marker(skip)
+
+
 def pytest_runtest_logreport(report):
     if report.skipped and ("parity" in report.keywords or "mpi" in report.keywords):
         _skipped_parity.append(report.nodeid)

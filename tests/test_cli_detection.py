@@ -59,6 +59,7 @@ REAL = __import__("pathlib").Path(__import__("os").environ.get("LUCIDNET_DATA", 
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.skipif(not REAL.is_dir(), reason="the Penn-Fudan database is not under $LUCIDNET_DATA")
 def test_real_detector_reaches_the_issues_targets(tmp_path):
     """The README's run: the detector recipe as it ships, on the 120/50 split (about 10 minutes of CPU time).

@@ -126,6 +126,7 @@ def test_command_line(fsdd, tmp_path, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.skipif(not REAL.is_dir(), reason="FSDD is not in ../shared/data")
 @pytest.mark.parametrize("model,split,key,target", [
     ("cnn", "official", "test_accuracy", 0.99), ("crnn-ctc", "official", "test_digit_error_rate", 0.02)])
@@ -136,6 +137,7 @@ def test_full_targets_on_fsdd(model, split, key, target, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.skipif(not REAL.is_dir(), reason="FSDD is not in ../shared/data")
 def test_speaker_held_out_mean_on_fsdd(tmp_path):
     """The README's isolated-digit folds: each speaker held out in turn; the mean accuracy is the target."""
