@@ -53,7 +53,7 @@ def test_train_sst2_then_predict(data, tmp_path, capsys, model, extra):
 
 def test_train_text_rejects_a_model_of_another_family(data, tmp_path, capsys):
     assert _train(data, tmp_path / "x", "--dataset", "sst2", "--model", "char-lstm") == 2
-    assert "--dataset sst2 takes --model bilstm, lstm, minilm, minilm-frozen, textcnn" in capsys.readouterr().err
+    assert "--dataset sst2 takes --model bilstm, bilstm-distilled, lstm, minilm, minilm-frozen, textcnn" in capsys.readouterr().err
     assert _train(data, tmp_path / "x", "--dataset", "tinyshakespeare", "--model", "mf") == 2
 
 

@@ -13,7 +13,7 @@ random silences (50-300 ms, and 100-300 ms at both ends), scaled by a random gai
 >>> waves = [np.ones(800, np.float32) * d for d in range(3)]
 >>> utts = connected_digits(waves, [0, 1, 2], 4, seed=0, max_digits=3)
 >>> [len(u.digits) for u in utts], all(len(u.sources) == len(u.digits) for u in utts)
-([3, 2, 3, 2], True)
+([3, 2, 3, 3], True)
 """
 from __future__ import annotations
 
