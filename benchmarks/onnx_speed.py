@@ -22,10 +22,11 @@ import multiprocessing as mp
 import os
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+
+from timing import median_seconds
 
 LENGTH = 32
 MODELS = {
@@ -82,17 +83,6 @@ def prepare(names: list[str], folder: Path) -> None:
         ln.onnx.export(model, x, folder / f"{name}.onnx", input_names=["input"], dynamic_axes={"input": axes})
 
 
-def _timed(run, x, seconds: float) -> float:
-    run(x)  # warm-up (compiles lucidnet's kernels, plans ONNX Runtime's)
-    times = []
-    t_end = time.perf_counter() + seconds
-    while len(times) < 3 or time.perf_counter() < t_end:
-        t = time.perf_counter()
-        run(x)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
-
-
 def worker(engine: str, folder: str, threads: int, conn) -> None:
     """Serve (model, batch, seconds) requests: -> (median seconds per pass, output of the pass)."""
     folder = Path(folder)
@@ -127,7 +117,7 @@ def worker(engine: str, folder: str, threads: int, conn) -> None:
                     return session.run(None, {"input": x})[0]
             runners[name] = run
         x = inputs(name, config, batch)
-        conn.send((_timed(runners[name], x, seconds), runners[name](x)))
+        conn.send((median_seconds(lambda: runners[name](x), seconds), runners[name](x)))
 
 
 def main() -> None:

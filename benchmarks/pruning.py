@@ -26,10 +26,11 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
+
+from timing import median_seconds
 
 BATCHES = (1, 32)
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,14 +74,7 @@ def worker(run: str, threads: int, conn) -> None:
         batch, seconds = request
         x = ln.tensor(np.random.default_rng(batch).standard_normal((batch, *shape)).astype(np.float32))
         with ln.no_grad():
-            model(x)  # warm-up
-            times = []
-            t_end = time.perf_counter() + seconds
-            while len(times) < 3 or time.perf_counter() < t_end:
-                t = time.perf_counter()
-                model(x)
-                times.append(time.perf_counter() - t)
-        conn.send(statistics.median(times))
+            conn.send(median_seconds(lambda: model(x), seconds))
 
 
 def speed(base: Path, pruned: Path, threads: int, rounds: int, seconds: float) -> dict:
