@@ -4,7 +4,7 @@
 >>> x = ln.tensor([3.0], requires_grad=True)
 >>> (x ** 2).sum().backward()
 >>> x.grad
-tensor([6.], dtype=float32)
+tensor([6.])
 """
 from . import autograd, backend, config, ops
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled

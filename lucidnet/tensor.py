@@ -6,7 +6,7 @@
 >>> y.backward()
 >>> x.grad
 tensor([[2., 4.],
-       [6., 8.]], dtype=float32)
+        [6., 8.]])
 """
 from __future__ import annotations
 
@@ -207,10 +207,21 @@ class Tensor:
         return self.array.shape[0]
 
     def __repr__(self) -> str:
-        body = repr(self.array)[6:-1] if repr(self.array).startswith("array(") else repr(self.array)
-        extra = ", requires_grad=True" if self.requires_grad else ""
+        """PyTorch's form: the values (4 decimals unless all are whole numbers), then the dtype only where it is not the default (float32 for floats,
+        int64 for integers, bool), then ``requires_grad`` or ``grad_fn``.
+
+        >>> tensor([1.0, 2.0]), tensor([1.0, 2.0], dtype=float64), tensor([1, 2], dtype=int32)
+        (tensor([1., 2.]), tensor([1., 2.], dtype=float64), tensor([1, 2], dtype=int32))
+        """
+        a = self.array
+        fixed = a.dtype.kind == "f" and a.size and not xp.all(xp.isfinite(a) <= (a == xp.round(a)))
+        body = xp.array2string(a, separator=", ", prefix="tensor(", precision=4 if fixed else None,
+                               floatmode="fixed" if fixed else "maxprec") if a.size else "[]"
+        extra = f", size={tuple(a.shape)}" if not a.size and a.shape != (0,) else ""
+        extra += "" if a.dtype in (xp.float32, xp.int64, xp.bool_) else f", dtype={a.dtype}"
+        extra += ", requires_grad=True" if self.requires_grad else ""
         if self._node is not None:
-            extra = f", grad_fn=<{self._node.name}>"
+            extra = extra.replace(", requires_grad=True", "") + f", grad_fn=<{self._node.name}>"
         return f"tensor({body}{extra})"
 
     # ---- autograd -----------------------------------------------------------------------------

@@ -125,7 +125,11 @@ def test_numpy_and_detach_share_memory_like_torch():
 
 
 def test_repr():
-    assert repr(ln.tensor([1.0, 2.0])) == "tensor([1., 2.], dtype=float32)"
+    assert repr(ln.tensor([1.0, 2.0])) == "tensor([1., 2.])"            # PyTorch's: the default dtype unsaid
+    assert repr(ln.tensor([0.5, 2.0])) == "tensor([0.5000, 2.0000])"    # four decimals
+    assert repr(ln.tensor([1.0], dtype=ln.float64)) == "tensor([1.], dtype=float64)"
+    assert repr(ln.tensor([1, 2], dtype=ln.int32)) == "tensor([1, 2], dtype=int32)"
+    assert repr(ln.zeros(0, 3)) == "tensor([], size=(0, 3))"
     assert "requires_grad=True" in repr(ln.tensor([1.0], requires_grad=True))
     assert "grad_fn=<Mul>" in repr(ln.tensor([1.0], requires_grad=True) * 2)
     assert repr(ln.tensor(3)) == "tensor(3)"

@@ -4,7 +4,7 @@
 
 >>> import lucidnet as ln
 >>> ln.nn.LeakyReLU(0.1)(ln.tensor([-1.0, 2.0]))
-tensor([-0.1,  2. ], dtype=float32)
+tensor([-0.1000,  2.0000])
 """
 from __future__ import annotations
 

@@ -88,7 +88,7 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
     >>> w = ln.tensor([0.0, 0.0], requires_grad=True)
     >>> w.grad = ln.tensor([-3.0, 0.5])
     >>> ln.nn.utils.clip_grad_value_([w], 1.0); w.grad
-    tensor([-1. ,  0.5], dtype=float32)
+    tensor([-1.0000,  0.5000])
     """
     clip_value = float(clip_value)
     if clip_value < 0:

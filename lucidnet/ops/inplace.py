@@ -16,7 +16,7 @@
 >>> with ln.no_grad():
 ...     w -= 0.5 * w.grad
 >>> w
-tensor([0., 0.], dtype=float32, requires_grad=True)
+tensor([0., 0.], requires_grad=True)
 """
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ class Adagrad(Optimizer):
     >>> opt = ln.optim.Adagrad([w], lr=0.5)
     >>> (w * w).sum().backward(); opt.step()
     >>> w.data
-    tensor([0.5], dtype=float32)
+    tensor([0.5000])
     """
 
     def __init__(self, params: ParamsT, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,

@@ -83,7 +83,7 @@ class AdamW(Adam):
     >>> opt = ln.optim.AdamW([w], lr=0.1, weight_decay=0.5)
     >>> (w * 0).sum().backward(); opt.step()
     >>> w.data
-    tensor([0.95], dtype=float32)
+    tensor([0.9500])
     """
 
     def __init__(self, params: ParamsT, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),

@@ -11,7 +11,7 @@ so a step allocates nothing after the first.
 >>> (w * w).sum().backward()
 >>> opt.step(); opt.zero_grad()
 >>> w.data
-tensor([0., 0.], dtype=float32)
+tensor([0., 0.])
 """
 from __future__ import annotations
 

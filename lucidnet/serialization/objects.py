@@ -13,7 +13,7 @@ Tensors where arrays were saved, as PyTorch does.
 >>> ln.save({"epoch": 3, "weights": {"w": ln.ones(2)}, "betas": (0.9, 0.999)}, buf)
 >>> _ = buf.seek(0)
 >>> ln.load(buf)
-{'epoch': 3, 'weights': {'w': tensor([1., 1.], dtype=float32)}, 'betas': (0.9, 0.999)}
+{'epoch': 3, 'weights': {'w': tensor([1., 1.])}, 'betas': (0.9, 0.999)}
 """
 from __future__ import annotations
 
