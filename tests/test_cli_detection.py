@@ -27,6 +27,7 @@ def test_train_evaluate_detect(db, tmp_path, model, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert 0 <= metrics["person_iou"] <= 1
     assert ("box_AP50" in metrics) == (model == "detector")
+    assert json.loads((out / "config.json").read_text())["input"] == {"image_size": 64, "inference": "native"}
     page = (out / "report.html").read_text()
     assert "ground truth (left) and prediction (right)" in page
     (out / "report.html").unlink()
@@ -53,6 +54,9 @@ def test_options_that_do_not_apply_are_refused(db, tmp_path, capsys):
     assert main(["train", "--dataset", "pennfudan", "--data", str(db), "--image-size", "100",
                  "--out", str(tmp_path / "r2")]) != 0
     assert "image_size must be a multiple of 32" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "--dataset", "pennfudan", "--data", str(db), "--inference", "sideways"])
+    assert "invalid choice: 'sideways'" in capsys.readouterr().err
 
 
 REAL = __import__("pathlib").Path(__import__("os").environ.get("LUCIDNET_DATA", "/nonexistent")) / "pennfudan"
@@ -63,9 +67,21 @@ REAL = __import__("pathlib").Path(__import__("os").environ.get("LUCIDNET_DATA", 
 @pytest.mark.skipif(not REAL.is_dir(), reason="the Penn-Fudan database is not under $LUCIDNET_DATA")
 def test_real_detector_reaches_the_issues_targets(tmp_path):
     """The README's run: the detector recipe as it ships, on the 120/50 split (about 10 minutes of CPU time).
-    The issue's targets are box AP50 >= 0.90, AP >= 0.55 and person IoU >= 0.80; the README's run reached 0.967,
-    0.573 and 0.768, so the IoU bound here guards that figure, short of the target."""
+    The issue's targets are box AP50 >= 0.90 and AP >= 0.55 (person IoU >= 0.80 is the segmenter's, below; the
+    detector's mask decoder, trained beside the box head, reached 0.79)."""
     out = tmp_path / "det"
     assert main(["train", "--dataset", "pennfudan", "--model", "detector", "--out", str(out), "--quiet"]) == 0
     m = json.loads((out / "metrics.json").read_text())
     assert m["box_AP50"] >= 0.90 and m["box_AP"] >= 0.55 and m["person_iou"] >= 0.75, m
+
+
+@pytest.mark.slow
+@pytest.mark.long
+@pytest.mark.skipif(not REAL.is_dir(), reason="the Penn-Fudan database is not under $LUCIDNET_DATA")
+def test_real_segmenter_reaches_the_issues_iou(tmp_path):
+    """The README's run: the segmenter recipe as it ships (trained at 384x384, tested at each image's own
+    resolution; about 10 minutes of CPU time): person IoU >= 0.80, the issue's target."""
+    out = tmp_path / "seg"
+    assert main(["train", "--dataset", "pennfudan", "--model", "segmenter", "--out", str(out), "--quiet"]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["person_iou"] >= 0.80, m

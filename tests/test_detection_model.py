@@ -81,3 +81,30 @@ def test_a_small_detector_learns_rectangles():
     dets = [{"boxes": p.boxes, "scores": p.scores, "masks": p.masks} for p in preds]
     assert coco_ap(truth, dets)["AP50"] > 0.9
     assert mask_iou_dice([p.person > 0.5 for p in preds], [s.mask > 0 for s in test])["iou"] > 0.8
+
+
+def test_native_inference_runs_each_image_at_its_own_resolution():
+    """``predict_images(..., None)``: the image padded to multiples of 32 (not resized), one per forward pass, so
+    an image's prediction is the network's output on it alone, cropped back to its pixels."""
+    model = PedestrianNet(width_mult=0.35, channels=16, pretrained=None).eval()
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 255, (50, 90, 3), dtype=np.uint8), rng.integers(0, 255, (70, 33, 3), dtype=np.uint8)]
+    preds = predict_images(model, images, None, score_threshold=0.0)
+    padded = np.full((64, 96, 3), 114, np.uint8)
+    padded[:50, :90] = images[0]
+    with ln.no_grad():
+        logit = model(ln.tensor(padded.transpose(2, 0, 1)[None] / np.float32(255)))["mask"].numpy()[0, 0, :50, :90]
+    np.testing.assert_allclose(preds[0].person, 1 / (1 + np.exp(-logit)), atol=1e-6)
+    assert preds[1].person.shape == (70, 33) and preds[1].masks.shape[1:] == (70, 33)
+    for p, im in zip(preds, images):
+        assert len(p.boxes) and (p.boxes >= 0).all() and (p.boxes[:, [0, 2]] <= im.shape[1]).all() \
+            and (p.boxes[:, [1, 3]] <= im.shape[0]).all()
+    alone = predict_images(model, images[1:], None, score_threshold=0.0)[0]
+    np.testing.assert_array_equal(alone.person, preds[1].person)   # the other image changes nothing
+
+
+def test_boxes_under_a_pixel_are_drawn():
+    from lucidnet.vision.detection.draw import draw_detections
+    out = draw_detections(np.zeros((20, 30, 3), np.uint8), np.array([[5, 10, 5.5, 10.2], [0, 0, 30, 20]]),
+                          scores=np.array([0.5, 0.9]))
+    assert out.shape == (20, 30, 3) and out[10, 5].any()

@@ -113,7 +113,10 @@ SETTING_OPTIONS: dict[str, dict] = {
     "--image-size": dict(type=image_size_arg, metavar="N|HxW",
                          help="images: the size an image folder's images are resized to (default: their size if they "
                               "all share it, shrunk to at most 64 pixels a side, else 64x64; mobilenet: its input "
-                              "size); pennfudan: the square side images are letterboxed to (a multiple of 32)"),
+                              "size); pennfudan: the square side training images are letterboxed to (a multiple of 32; testing too with "
+                              "--inference letterbox)"),
+    "--inference": dict(choices=["native", "letterbox"], help="pennfudan: test and detect each image at its own "
+                        "resolution (padded to multiples of 32; the default) or letterboxed to --image-size"),
     "--sync-bn": dict(action="store_true", help="images, under mpiexec / --nproc: BatchNorm statistics over the "
                       "whole batch of every rank (SyncBatchNorm) instead of each rank's share"),
     "--patience": dict(type=POSITIVE_INT, help="early stopping: epochs without improvement on validation"),

@@ -34,7 +34,8 @@ def draw_detections(image: np.ndarray, boxes: np.ndarray, scores: np.ndarray | N
     draw = ImageDraw.Draw(im)
     for k, b in enumerate(np.asarray(boxes).reshape(-1, 4)):
         c = PALETTE[k % len(PALETTE)]
-        draw.rectangle([float(b[0]), float(b[1]), float(b[2]) - 1, float(b[3]) - 1], outline=c, width=width)
+        x0, y0 = float(b[0]), float(b[1])   # a box under a pixel wide or high is drawn one pixel wide or high
+        draw.rectangle([x0, y0, max(x0, float(b[2]) - 1), max(y0, float(b[3]) - 1)], outline=c, width=width)
         if scores is not None:
             text = f"{float(scores[k]):.2f}"
             y = max(float(b[1]) - 11, 0)

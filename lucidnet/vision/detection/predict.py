@@ -53,20 +53,32 @@ def _resize_prob(p: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(Image.fromarray(p.astype(np.float32), mode="F").resize((size[1], size[0]), Image.BILINEAR))
 
 
-def predict_images(model, images: Sequence[np.ndarray], size: int, batch_size: int = 8,
+def _native(image: np.ndarray) -> Sample:
+    """The image at its own resolution, padded right and bottom (as a letterbox pads) to multiples of 32."""
+    h, w = image.shape[:2]
+    padded = np.full((-(-h // 32) * 32, -(-w // 32) * 32, image.shape[2]), 114, np.uint8)
+    padded[:h, :w] = image
+    return Sample(padded, boxes=np.zeros((0, 4), np.float32), scale=1.0, extra={"content": (h, w)})
+
+
+def predict_images(model, images: Sequence[np.ndarray], size: int | None, batch_size: int = 8,
                    score_threshold: float = 0.05, nms_threshold: float = 0.6, max_detections: int = 100,
                    mask_threshold: float = 0.5) -> list[Prediction]:
-    """Predictions for uint8 (H, W, 3) ``images`` (any sizes), each letterboxed to ``size``."""
+    """Predictions for uint8 (H, W, 3) ``images`` (any sizes), each letterboxed to ``size`` x ``size``, or with
+    ``size=None`` each at its own resolution (padded to multiples of 32; one image per forward pass, so that
+    no image's result depends on the others')."""
     heads = tuple(model.config["heads"])
-    points, _ = level_points((size, size))
-    letterbox = Letterbox(size)
+    letterbox = None if size is None else Letterbox(size)
+    batch_size = batch_size if letterbox else 1
     was = model.training
     model.eval()
     out_list: list[Prediction] = []
     try:
         for start in range(0, len(images), batch_size):
-            chunk = [letterbox(Sample(im, boxes=np.zeros((0, 4), np.float32))) for im in images[start:start + batch_size]]
+            chunk = [letterbox(Sample(im, boxes=np.zeros((0, 4), np.float32))) if letterbox else _native(im)
+                     for im in images[start:start + batch_size]]
             x = np.stack([s.image.transpose(2, 0, 1) for s in chunk]).astype(np.float32) / np.float32(255)
+            points, _ = level_points(x.shape[2:])
             with no_grad():
                 out = model(Tensor(x))
             arrays = {k: v.numpy() for k, v in out.items()}

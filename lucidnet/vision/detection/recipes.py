@@ -6,7 +6,9 @@ and an instance mask per box (the person mask within it). ``segmenter``: the sam
 without the box head (person masks only). Both train on the 120 training images of the fixed split (with
 ``val_split``: validation held out of those 120 only) with flips, scale jitter, random crops and colour
 jitter, every image letterboxed to ``image_size`` (a multiple of 32), and are tested on the 50 test images:
-COCO box AP / AP50 / AP75 and mask AP (pycocotools) for the detector, person IoU and Dice for both.
+COCO box AP / AP50 / AP75 and mask AP (pycocotools) for the detector, person IoU and Dice for both. ``inference``:
+``native`` (the default) tests and detects each image at its own resolution (padded to multiples of 32),
+``letterbox`` at ``image_size``.
 
 >>> sorted(RECIPES), RECIPES["detector"].model["heads"]
 (['detector', 'segmenter'], ['boxes', 'masks'])
@@ -40,7 +42,8 @@ DATASETS = ("pennfudan",)
 TASKS = ("object-detection", "person-segmentation")
 _TRAIN = {"epochs": 40, "batch_size": 8, "optimizer": "adamw", "lr": 1e-3, "weight_decay": 1e-4,
           "schedule": "cosine", "val_split": 0.0}
-_DATA = {"image_size": 320}
+_DATA = {"image_size": 320, "inference": "native"}
+INFERENCE = ("native", "letterbox")
 REPORT_IMAGES = 6  # test images drawn in report.html, ground truth beside prediction
 # the report's own figures: key (plots/KEY.png) -> (title, caption); lucidnet report keeps them when it rebuilds
 FIGURES = {"detections": ("Test images: ground truth (left) and prediction (right)",
@@ -69,6 +72,8 @@ def _check(recipe: Recipe) -> dict[str, Any]:
     if not isinstance(s["image_size"], int) or s["image_size"] < 64 or s["image_size"] % 32:
         raise ValueError(f"recipe {recipe.name!r}: image_size must be a multiple of 32 of at least 64, got "
                          f"{s['image_size']!r}")
+    if s["inference"] not in INFERENCE:
+        raise ValueError(f"recipe {recipe.name!r}: inference must be one of {INFERENCE}, got {s['inference']!r}")
     if not 0 <= s["val_split"] < 1:
         raise ValueError(f"recipe {recipe.name!r}: val_split must be in [0, 1), got {s['val_split']}")
     if s["lr"] <= 0 or s["weight_decay"] < 0:
@@ -94,7 +99,8 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
     size = s["image_size"]
     cfg = {"name": "pedestrian_net", **recipe.model}
     config = {"model": cfg, "recipe": recipe.name, "task": recipe.task, "dataset": recipe.dataset,
-              "data_dir": data_dir(options), "classes": ["person"], "input": {"image_size": size},
+              "data_dir": data_dir(options), "classes": ["person"],
+              "input": {"image_size": size, "inference": s["inference"]},
               "train": {**s, "seed": options.seed}, "lucidnet_version": __version__}
     model = models.build(cfg)
     if cfg.get("pretrained"):
@@ -109,7 +115,8 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
     out = None if options.out is None else Path(options.out)
     if options.verbose:
         print(f"lucidnet {__version__}: training {recipe.name} on pennfudan ({len(train)} train"
-              f"{f' / {len(val)} validation' if val else ''} / {len(test)} test images, letterboxed to {size})"
+              f"{f' / {len(val)} validation' if val else ''} / {len(test)} test images; training images "
+              f"letterboxed to {size}, test images {'at their own size' if s['inference'] == 'native' else 'too'})"
               + (f" -> {out}" if out else ""))
     monitor = Monitor() if out is not None else None
     callbacks = [] if out is None else [CSVLogger(out / rundir.HISTORY), monitor]
@@ -120,7 +127,7 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
                   checkpoint=None if out is None else out / rundir.CHECKPOINT,
                   checkpoint_every=None if out is None else 50, resume=True if options.resume else None)
     train_time = time.perf_counter() - t0
-    metrics, preds = _test(model, test, size)
+    metrics, preds = _test(model, test, _inference_size(config["input"]))
     metrics.update({"epochs": len(history.history.get("loss", [])), "train_seconds": round(train_time, 1)})
     if history.history.get("loss"):
         metrics["train_loss"] = float(history.history["loss"][-1])
@@ -142,8 +149,14 @@ def _truth(s: J.Sample) -> dict[str, np.ndarray]:
             np.zeros((0, *s.size), bool)}
 
 
-def _test(model, test: Sequence[J.Sample], size: int) -> tuple[dict[str, Any], list[Prediction]]:
-    """The test metrics of ``model`` on ``test`` and its predictions."""
+def _inference_size(spec: dict) -> int | None:
+    """What ``predict_images`` takes for a run's ``input``: None (each image at its own resolution) or the
+    letterbox side (runs made before ``inference`` existed were letterboxed)."""
+    return None if spec.get("inference", "letterbox") == "native" else spec["image_size"]
+
+
+def _test(model, test: Sequence[J.Sample], size: int | None) -> tuple[dict[str, Any], list[Prediction]]:
+    """The test metrics of ``model`` on ``test`` and its predictions (``size``: as ``predict_images``)."""
     preds = predict_images(model, [s.image for s in test], size)
     truth = [_truth(s) for s in test]
     metrics: dict[str, Any] = {}
@@ -177,7 +190,7 @@ def evaluate(run_dir: str | Path, data: str | Path | None = None) -> dict[str, A
     model, config = rundir.load_run(run_dir)
     test = samples_of(PennFudan(data if data is not None else config.get("data_dir"), "test"))
     t0 = time.perf_counter()
-    metrics, _ = _test(model, test, config["input"]["image_size"])
+    metrics, _ = _test(model, test, _inference_size(config["input"]))
     metrics["seconds_per_image"] = (time.perf_counter() - t0) / len(test)
     return {"data": f"pennfudan test split ({len(test)} images)", **metrics}
 
@@ -189,16 +202,16 @@ def detect_files(run_dir: str | Path, paths: Sequence[str | Path], score_thresho
     model, config = rundir.load_run(run_dir)
     images = [np.asarray(decode_image(p, "RGB")) for p in paths]
     out = []
-    for im, p in zip(images, predict_images(model, images, config["input"]["image_size"])):
+    for im, p in zip(images, predict_images(model, images, _inference_size(config["input"]))):
         keep = p.scores >= score_threshold
         out.append((im, Prediction(p.boxes[keep], p.scores[keep], p.labels[keep], p.person,
                                    None if p.masks is None else p.masks[keep])))
     return out
 
 
-def _recipe(name: str, task: str, model: dict, description: str, **train: Any) -> Recipe:
+def _recipe(name: str, task: str, model: dict, description: str, data: dict | None = None, **train: Any) -> Recipe:
     return Recipe(name, family="vision", task=task, datasets=DATASETS, model=model, train={**_TRAIN, **train},
-                  data=dict(_DATA), runner=_run, description=description)
+                  data={**_DATA, **(data or {})}, runner=_run, description=description)
 
 
 RECIPES: dict[str, Recipe] = {r.name: r for r in (
@@ -207,5 +220,5 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
             "MobileNetV2 (ImageNet) + FPN + FCOS head + mask decoder: boxes and instance masks"),
     _recipe("segmenter", "person-segmentation",
             {"heads": ["masks"], "channels": 64, "freeze": 7, "pretrained": "mobilenet_v2"},
-            "MobileNetV2 (ImageNet) + a U-Net-style decoder: the person mask"),
+            "MobileNetV2 (ImageNet) + a U-Net-style decoder: the person mask", data={"image_size": 384}),
 )}
