@@ -1,0 +1,169 @@
+"""ONNX export of int8 models (issue 18): dynamic int8 MLP, BiLSTM classifier and BERT encoder, static int8
+SimpleCNN. Each graph passes onnx.checker (full check), keeps its weights int8, and ONNX Runtime's outputs match
+lucidnet's int8 model's at a batch size (and length) other than the example's.
+
+The bound: ONNX Runtime runs the same integer arithmetic (uint8 activations, int8 weights per channel, int32
+sums), but it quantizes a value by dividing by the scale where lucidnet multiplies by the scale's reciprocal, and
+its dynamic scale can differ in the last bit; a value within rounding of a tie then lands one step apart, and
+that step travels on through the network. For the static CNN, ONNX Runtime also requantizes each convolution's
+output straight to the next layer's input grid (QLinearConv, int32 bias) where lucidnet rounds a float32 sum.
+So the tests allow ``STEPS`` steps of an 8-bit grid spanning the outputs' range (``(max - min) / 255``): the
+resolution of int8 itself. Measured (see the README): the dynamic models agree to float rounding (mostly bit for
+bit), the static CNN within 0.5% of its logits' range; the class agrees on every image of a real batch.
+"""
+import io
+
+import numpy as np
+import pytest
+
+import lucidnet as ln
+from lucidnet import models, nn
+from lucidnet.datasets import FashionMNIST
+from lucidnet.onnx import UnsupportedOperatorError
+from lucidnet.quantization import QuantizedModule, quantize_dynamic, quantize_static
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+STEPS = 2
+TEXT_AXES = {"tokens": {0: "batch", 1: "sequence"}}
+BERT = dict(vocab_size=50, hidden_size=16, num_hidden_layers=2, num_attention_heads=4, intermediate_size=32,
+            max_position_embeddings=40)
+
+
+def export(model, example, name, axes):
+    buf = io.BytesIO()
+    ln.onnx.export(model, example, buf, input_names=[name], dynamic_axes=axes)
+    proto = onnx.load_from_string(buf.getvalue())
+    onnx.checker.check_model(proto, full_check=True)
+    return proto, ort.InferenceSession(buf.getvalue(), providers=["CPUExecutionProvider"])
+
+
+def compare(model, session, name, x):
+    """ONNX Runtime's outputs beside lucidnet's int8 model's, within the bound; returns both."""
+    got = session.run(None, {name: x.numpy()})[0]
+    with ln.no_grad():
+        want = model(x).numpy()
+    assert got.shape == want.shape and got.dtype == want.dtype == np.float32
+    step = (want.max() - want.min()) / 255
+    np.testing.assert_allclose(got, want, rtol=0, atol=STEPS * step)
+    return got, want
+
+
+def int8_weights(proto) -> set:
+    return {t.name for t in proto.graph.initializer if t.data_type == onnx.TensorProto.INT8}
+
+
+def test_dynamic_mlp_runs_matmulinteger_and_matches():
+    ln.manual_seed(0)
+    mlp = models.build({"name": "mlp", "in_features": 784, "hidden": [64, 32]}).eval()
+    q = quantize_dynamic(mlp, {nn.Linear})
+    proto, session = export(q, ln.randn(2, 1, 28, 28), "x", {"x": {0: "batch"}})
+    ops = [n.op_type for n in proto.graph.node]
+    assert ops.count("MatMulInteger") == ops.count("DynamicQuantizeLinear") == 3 and "Gemm" not in ops
+    assert int8_weights(proto) == {"net.1.weight.T", "net.3.weight.T", "net.5.weight.T"}
+    x = ln.tensor(FashionMNIST.bundled("test").data[:37].astype(np.float32)[:, None] / 255)
+    got, want = compare(q, session, "x", x)
+    assert (got.argmax(1) == want.argmax(1)).all()
+
+
+def test_static_simple_cnn_on_real_images():
+    ln.manual_seed(0)
+    images = FashionMNIST.bundled("test").data.astype(np.float32)[:, None] / 255
+    images = (images - 0.286) / 0.353
+    cnn = models.build({"name": "cnn", "channels": [8, 16], "hidden": 32}).eval()
+    q = quantize_static(cnn, [ln.tensor(images[i:i + 32]) for i in range(512, 640, 32)])
+    proto, session = export(q, ln.tensor(images[:2]), "x", {"x": {0: "batch"}})
+    ops = [n.op_type for n in proto.graph.node]
+    assert ops.count("QuantizeLinear") == 4 and ops.count("MatMulInteger") == 2 and ops.count("Conv") == 2
+    assert len(int8_weights(proto)) == 4
+    got, want = compare(q, session, "x", ln.tensor(images[:256]))
+    assert (got.argmax(1) == want.argmax(1)).mean() >= 0.99
+
+
+def test_dynamic_bilstm_classifier_with_int8_embeddings():
+    ln.manual_seed(0)
+    model = models.build({"name": "lstm_classifier", "vocab_size": 50, "embed_dim": 8, "hidden_size": 6,
+                          "num_layers": 2, "bidirectional": True, "pooling": "max"}).eval()
+    q = quantize_dynamic(model, {nn.Linear, nn.LSTM, nn.Embedding})
+    proto, session = export(q, ln.randint(1, 50, (2, 7)), "tokens", TEXT_AXES)
+    ops = [n.op_type for n in proto.graph.node]
+    assert ops.count("LSTM") == 2 and ops.count("DynamicQuantizeLinear") == 3 and "MatMulInteger" in ops
+    assert len(int8_weights(proto)) == 2 * 2 + 1 + 1       # W and R of two layers, the table, fc
+    for shape in ((5, 12), (1, 3)):
+        compare(q, session, "tokens", ln.randint(1, 50, shape))
+
+
+@pytest.mark.parametrize("pooling", ["last"])
+def test_dynamic_gru_and_the_final_states(pooling):
+    ln.manual_seed(1)
+    model = models.build({"name": "lstm_classifier", "vocab_size": 30, "embed_dim": 8, "hidden_size": 5,
+                          "num_layers": 2, "bidirectional": True, "pooling": pooling}).eval()
+    q = quantize_dynamic(model, {nn.Linear, nn.LSTM})
+    _, session = export(q, ln.randint(1, 30, (3, 6)), "tokens", TEXT_AXES)
+    compare(q, session, "tokens", ln.randint(1, 30, (4, 9)))
+
+    class GRUNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 6, num_layers=2, batch_first=True, bidirectional=True)
+
+        def forward(self, x):
+            out, h = self.gru(x)
+            return out[:, -1] + ln.cat([h[-2], h[-1]], 1)
+
+    q = quantize_dynamic(GRUNet().eval(), {nn.GRU})
+    _, session = export(q, ln.randn(2, 5, 4), "x", {"x": {0: "batch", 1: "time"}})
+    compare(q, session, "x", ln.randn(3, 8, 4))
+
+
+def test_dynamic_bert_encoder():
+    ln.manual_seed(0)
+    model = models.build({"name": "bert_classifier", "config": BERT, "num_classes": 3}).eval()
+    nn.init.normal_(model.classifier.weight, 0.0, 1.0)
+    q = quantize_dynamic(model, {nn.Linear, nn.Embedding})
+    proto, session = export(q, ln.randint(1, 50, (2, 7)), "tokens", TEXT_AXES)
+    ops = [n.op_type for n in proto.graph.node]
+    assert ops.count("MatMulInteger") == 2 * 6 + 1 and "Range" in ops   # q, k, v, out, FFN up, down per layer
+    for shape in ((5, 12), (1, 2)):
+        got, want = compare(q, session, "tokens", ln.randint(1, 50, shape))
+        assert (got.argmax(1) == want.argmax(1)).all()
+
+
+def test_onnxruntime_fuses_the_dynamic_product_into_one_integer_kernel(tmp_path):
+    q = quantize_dynamic(nn.Sequential(nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 4)).eval(), {nn.Linear})
+    buf = io.BytesIO()
+    ln.onnx.export(q, ln.randn(2, 16), buf, input_names=["x"], dynamic_axes={"x": {0: "batch"}})
+    opts = ort.SessionOptions()
+    opts.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+    ort.InferenceSession(buf.getvalue(), opts, providers=["CPUExecutionProvider"])
+    ops = [n.op_type for n in onnx.load(str(tmp_path / "optimized.onnx")).graph.node]
+    assert ops.count("DynamicQuantizeMatMul") == 2 and "MatMulInteger" not in ops
+
+
+class Int4ish(QuantizedModule):
+    """An int8 layer the exporter does not know."""
+
+    def forward(self, x):
+        return ln.from_numpy(x.numpy() * 2)
+
+
+def test_an_int8_layer_with_no_export_names_the_layer(tmp_path):
+    model = nn.Sequential(nn.Linear(3, 3), Int4ish())
+    with pytest.raises(UnsupportedOperatorError, match=r"Int4ish in layer 1 \(Int4ish\): the int8 layer Int4ish has "
+                                                       r"no ONNX conversion; the exporter converts .*QuantizedConv2d"):
+        ln.onnx.export(model, ln.randn(2, 3), tmp_path / "m.onnx")
+    assert list(tmp_path.iterdir()) == []
+    lstm = quantize_dynamic(nn.Sequential(nn.LSTM(3, 4)), {nn.LSTM})[0]
+
+    class WithState(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = lstm
+
+        def forward(self, x):
+            return self.lstm(x, (ln.zeros(1, x.shape[1], 4), ln.zeros(1, x.shape[1], 4)))[0]
+
+    with pytest.raises(ln.onnx.OnnxExporterError, match=r"DynamicQuantizedLSTM in layer lstm \(DynamicQuantizedLSTM\)"
+                                                        r": initial states \(hx\)"):
+        ln.onnx.export(WithState(), ln.randn(5, 2, 3), tmp_path / "m.onnx")
