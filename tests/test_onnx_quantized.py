@@ -8,7 +8,7 @@ its dynamic scale can differ in the last bit; a value within rounding of a tie t
 that step travels on through the network. For the static CNN, ONNX Runtime also requantizes each convolution's
 output straight to the next layer's input grid (QLinearConv, int32 bias) where lucidnet rounds a float32 sum.
 So the tests allow ``STEPS`` steps of an 8-bit grid spanning the outputs' range (``(max - min) / 255``): the
-resolution of int8 itself. Measured (see the README): the dynamic models agree to float rounding (mostly bit for
+resolution of int8 itself (plus 1e-6 for float rounding where the outputs are nearly constant). Measured (see the README): the dynamic models agree to float rounding (mostly bit for
 bit), the static CNN within 0.5% of its logits' range; the class agrees on every image of a real batch.
 """
 import io
@@ -46,7 +46,7 @@ def compare(model, session, name, x):
         want = model(x).numpy()
     assert got.shape == want.shape and got.dtype == want.dtype == np.float32
     step = (want.max() - want.min()) / 255
-    np.testing.assert_allclose(got, want, rtol=0, atol=STEPS * step)
+    np.testing.assert_allclose(got, want, rtol=0, atol=STEPS * step + 1e-6)   # (1e-6: float rounding, flat outputs)
     return got, want
 
 

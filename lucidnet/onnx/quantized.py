@@ -11,7 +11,7 @@ weights int8, symmetric (zero point 0), one scale per output channel; int32 accu
   through ``DequantizeLinear`` (per output channel, ``axis=0``), then a float ``Conv``: the values of the int8
   product, exactly (``ConvInteger``, the integer form, is several times slower than this in ONNX Runtime);
 - the recurrent layers: the input of each layer quantized and dequantized (``DynamicQuantizeLinear``,
-  ``DequantizeLinear``: lucidnet's int8 input projection), the weights ``DequantizeLinear`` of int8 initializers,
+  ``DequantizeLinear``: lucidnet's int8 input projection), the weights int8 initializers times their scales,
   ONNX's float ``LSTM``/``GRU``/``RNN`` (the recurrence runs in float32 in lucidnet too);
 - ``QuantizedEmbedding``: the int8 rows and their scales gathered, then multiplied (weight-only).
 
@@ -89,13 +89,15 @@ def embedding(g, op):
 
 
 def _stacked_weight(g, m, names: list, mode: str, tag: str) -> str:
-    """The directions' int8 weights in ONNX's layout (D, G*H, K), gates reordered, dequantized per row."""
-    q = np.concatenate([_gates(getattr(m, n).array, mode) for n in names])
-    s = np.concatenate([_gates(getattr(m, n + "_scale").array, mode) for n in names])
+    """The directions' int8 weights in ONNX's layout (D, G*H, K), gates reordered, times their per-row scales.
+    As ``Cast`` and ``Mul`` of initializers, not ``DequantizeLinear``: ONNX Runtime folds those constants into a
+    float32 weight once, when it loads the file (it keeps a ``DequantizeLinear`` for QDQ fusions and would run it
+    at every call; no fusion takes an int8 recurrent weight)."""
+    q = np.stack([_gates(getattr(m, n).array, mode) for n in names])
+    s = np.stack([_gates(getattr(m, n + "_scale").array, mode)[:, None] for n in names])
     wq = g.param(getattr(m, names[0]).array, tag, lambda _: q)
     ws = g.param(getattr(m, names[0] + "_scale").array, tag, lambda _: s)
-    rows = g.node("DequantizeLinear", [wq, ws], axis=0)
-    return g.node("Reshape", [rows, g.ints([len(names), -1, q.shape[1]])])
+    return g.node("Mul", [g.cast(wq, F32), ws])
 
 
 @converts(DynamicQuantizedLSTM, DynamicQuantizedGRU, DynamicQuantizedRNN, dynamic=("lengths",))
