@@ -73,7 +73,7 @@ def conv2d(g, op):
     m = op.node
     xq, s, zp = _static_input(g, m, g.input(op, 0))
     x = g.node("DequantizeLinear", [xq, s, zp])
-    t, b, left, r = conv_padding(m.padding, m.kernel_size, m.stride, m.dilation, m._who())
+    t, b, left, r = conv_padding(m.padding, m.kernel_size, m.stride, m.dilation, type(m).__name__)
     return g.node("Conv", [x, _dequantized(g, m, "weight"), _buffer(g, m, "bias")], kernel_shape=list(m.kernel_size),
                   pads=[t, left, b, r], strides=list(m.stride), dilations=list(m.dilation), group=1)
 
@@ -120,7 +120,7 @@ def recurrent(g, op):
         attrs["activations"] = ["Tanh" if mode == "rnn_tanh" else "Relu"] * nd
     hs, cs = [], []
     for layer in range(m.num_layers):
-        suffixes = m._suffixes(layer)
+        suffixes = (f"_l{layer}", f"_l{layer}_reverse")[:nd]   # the weights' names, as in nn.LSTM
         xq, s, zp = g.node("DynamicQuantizeLinear", [x], outputs=3)
         xd = g.node("DequantizeLinear", [xq, s, zp])
         W = _stacked_weight(g, m, ["weight_ih" + sx for sx in suffixes], mode, "onnx")
