@@ -216,6 +216,7 @@ def _build(onnx, model: Module, run: Run, twin: Run, sizes: Sizes, opset: int, i
                    "static")
         g.bind(op.out, convert(g, op), op.versions.get(id(op.out)))
     g.op = None
+    quantized.fold_unfused_weights(g)
     graph_outputs = []
     for k, (name, a, b) in enumerate(zip(out_names, run.outputs, twin.outputs)):
         src = g.bound(a)

@@ -78,6 +78,40 @@ def conv2d(g, op):
                   pads=[t, left, b, r], strides=list(m.stride), dilations=list(m.dilation), group=1)
 
 
+# ops between a Conv and the next layer's QuantizeLinear that ONNX Runtime's QDQ fusion sees through
+_TO_QUANTIZE = {"Relu", "Clip", "MaxPool", "Reshape", "Flatten", "Transpose", "Identity"}
+
+
+def fold_unfused_weights(g) -> None:
+    """Rewrite the ``DequantizeLinear`` of a convolution's int8 weight as ``Cast`` and ``Mul`` (the same values)
+    where ONNX Runtime will not fuse the convolution into ``QLinearConv``: where its output does not reach a
+    ``QuantizeLinear`` (through ReLU, max-pooling, reshapes). ONNX Runtime folds those into a float32 weight once, at
+    load, where it would run the ``DequantizeLinear`` at every call (it keeps them for QDQ fusions)."""
+    producer = {o: n for n in g.nodes for o in n.output}
+    users: dict[str, list] = {}
+    for n in g.nodes:
+        for i in n.input:
+            users.setdefault(i, []).append(n)
+    int8 = {t.name for t in g.initializers if t.data_type == g.onnx.TensorProto.INT8}
+    for conv in [n for n in g.nodes if n.op_type == "Conv"]:
+        dq = producer.get(conv.input[1])
+        if dq is None or dq.op_type != "DequantizeLinear" or dq.input[0] not in int8:
+            continue
+        out = conv.output[0]
+        while len(users.get(out, [])) == 1 and users[out][0].op_type in _TO_QUANTIZE:
+            out = users[out][0].output[0]
+        if [u.op_type for u in users.get(out, [])] == ["QuantizeLinear"]:
+            continue
+        start = len(g.nodes)
+        w = g.cast(dq.input[0], F32)
+        scale = g.node("Reshape", [dq.input[1], g.ints([-1, 1, 1, 1])])
+        made = g.nodes[start:] + [g.onnx.helper.make_node("Mul", [w, scale], [dq.output[0]],
+                                                          name=g.fresh(f"{dq.name}/folded"))]
+        del g.nodes[start:]
+        i = g.nodes.index(dq)
+        g.nodes[i:i + 1] = made
+
+
 @converts(QuantizedEmbedding)
 def embedding(g, op):
     """The int8 rows times their scales (``q[idx] * s[idx]``, lucidnet's own arithmetic)."""
