@@ -14,8 +14,9 @@ thread), both on ``--threads`` threads, time one forward pass at batch 1 and bat
 The workers take turns (rounds interleaved: lucidnet, ONNX Runtime, lucidnet, ...), so that other load on the
 machine falls on both alike; each turn runs the pass until ``--seconds`` have passed (at least 3 times, after
 a warm-up) and reports the median. The table gives the median over rounds, the ratio (lucidnet's time over ONNX
-Runtime's: above 1, ONNX Runtime is faster) and the largest difference between the two engines' outputs; a
-second table gives each engine's int8 speed-up over its own float32.
+Runtime's: above 1, ONNX Runtime is faster), the largest difference between the two engines' outputs, and for
+int8 the largest difference between lucidnet's int8 and float32 outputs (the quantization error, which bounds the
+first: see tests/test_onnx_quantized.py); a second table gives each engine's int8 speed-up over its own float32.
 Inputs: images (N, C, H, W), or token ids (N, 32) for the text models (SST-2 sentences are ~20 tokens).
 """
 from __future__ import annotations
@@ -175,7 +176,7 @@ def main() -> None:
             pipes[engine] = parent
             procs.append(proc)
         times = {(*case, e): [] for case in cases for e in pipes}
-        diffs = {}
+        diffs, lucidnet_out = {}, {}
         for _ in range(args.rounds):
             for case in cases:
                 outs = {}
@@ -184,6 +185,7 @@ def main() -> None:
                     t, outs[engine] = pipe.recv()
                     times[(*case, engine)].append(t)
                 diffs[case] = float(np.abs(outs["lucidnet"] - outs["onnxruntime"]).max())
+                lucidnet_out[case] = outs["lucidnet"]
         for pipe in pipes.values():
             pipe.send(None)
         for proc in procs:
@@ -191,12 +193,15 @@ def main() -> None:
     ms = {k: statistics.median(v) * 1e3 for k, v in times.items()}
     print(f"inference, {args.threads} threads, median of {args.rounds} interleaved rounds (ms per batch); "
           f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores\n")
-    print("| model | precision | batch | lucidnet | ONNX Runtime | lucidnet / ORT | max abs diff |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("| model | precision | batch | lucidnet | ONNX Runtime | lucidnet / ORT | max abs diff | int8 - float32 |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     for name, precision, batch in cases:
         ln_t, ort_t = ms[name, precision, batch, "lucidnet"], ms[name, precision, batch, "onnxruntime"]
+        ref = lucidnet_out.get((name, "float32", batch))
+        quant = ("" if precision == "float32" or ref is None else
+                 f"{float(np.abs(lucidnet_out[name, precision, batch] - ref).max()):.1e}")
         print(f"| {name} | {precision} | {batch} | {ln_t:.2f} | {ort_t:.2f} | {ln_t / ort_t:.2f}x | "
-              f"{diffs[name, precision, batch]:.1e} |")
+              f"{diffs[name, precision, batch]:.1e} | {quant} |")
     if set(PRECISIONS) <= set(args.precisions):
         print("\nint8 speed-up over float32 (float32 time / int8 time), each engine on its own files\n")
         print("| model | batch | lucidnet | ONNX Runtime |")
