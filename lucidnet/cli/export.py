@@ -29,8 +29,9 @@ def add_parser(sub) -> None:
     p = sub.add_parser("export", help="write a trained run's model as an ONNX file",
                        description="Write the model of a run directory written by 'lucidnet train' as an ONNX file "
                                    "(checked with onnx.checker) that ONNX Runtime and other runtimes run without "
-                                   "lucidnet. Image, text classifier, language model and table runs; the graph takes "
-                                   "the model's own inputs (normalised images, token ids, preprocessed features).")
+                                   "lucidnet. Image, text classifier, language model and table runs, float or int8 (lucidnet "
+                                   "quantize: integer ONNX operators); the graph takes the model's own inputs "
+                                   "(normalised images, token ids, preprocessed features).")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--format", default="onnx", help=f"the file format (default onnx; one of {', '.join(FORMATS)})")
     p.add_argument("--out", metavar="FILE", default=None, help="where to write it (default: RUN_DIR/model.onnx)")

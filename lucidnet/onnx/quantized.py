@@ -8,8 +8,10 @@ weights int8, symmetric (zero point 0), one scale per output channel; int32 accu
   (``DynamicQuantizeMatMul``);
 - ``QuantizedLinear`` (static): ``QuantizeLinear`` with the calibrated scale and zero point, then the same;
 - ``QuantizedConv2d`` (static): QDQ, the input through ``QuantizeLinear``/``DequantizeLinear`` and the weight
-  through ``DequantizeLinear`` (per output channel, ``axis=0``), then a float ``Conv``: the values of the int8
-  product, exactly (``ConvInteger``, the integer form, is several times slower than this in ONNX Runtime);
+  through ``DequantizeLinear`` (per output channel, ``axis=0``), then a float ``Conv``: ONNX Runtime fuses it into
+  ``QLinearConv`` where the output reaches the next static layer's ``QuantizeLinear`` (through ReLU, max-pooling),
+  and elsewhere runs a float convolution on the same values, its weight then written as ``Cast`` and ``Mul``
+  (:func:`fold_unfused_weights`); ``ConvInteger``, the exact integer form, is several times slower in ONNX Runtime;
 - the recurrent layers: the input of each layer quantized and dequantized (``DynamicQuantizeLinear``,
   ``DequantizeLinear``: lucidnet's int8 input projection), the weights int8 initializers times their scales,
   ONNX's float ``LSTM``/``GRU``/``RNN`` (the recurrence runs in float32 in lucidnet too);
