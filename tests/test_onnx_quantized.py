@@ -123,6 +123,23 @@ def test_static_simple_cnn_on_real_images():
     assert (got.argmax(1) == want.argmax(1)).mean() >= 0.99
 
 
+@pytest.mark.filterwarnings("ignore:quantize_static:UserWarning")   # MobileNetV2's depthwise convolutions stay float32
+@pytest.mark.parametrize("config, channels, hw", [
+    ({"name": "vgg", "cfg": [8, 8, "M", 16, "M"], "hidden": 16}, 1, 28),
+    ({"name": "resnet", "depth": 8, "width": 4}, 1, 28),
+    ({"name": "mobilenet_v2", "num_classes": 10, "width_mult": 0.25, "in_channels": 3}, 3, 32),
+])
+def test_static_vgg_resnet_mobilenet(config, channels, hw):
+    """Batch norms folded (VGG, MobileNetV2) or not (ResNet's, outside an nn.Sequential), depthwise convolutions left
+    float32 (MobileNetV2), convolutions fused into QLinearConv by ONNX Runtime or not."""
+    ln.manual_seed(0)
+    model = models.build(config).eval()
+    q = quantize_static(model, [ln.randn(8, channels, hw, hw) for _ in range(4)])
+    proto, session = export(q, ln.randn(2, channels, hw, hw), "x", {"x": {0: "batch"}})
+    assert int8_weights(proto) and "QuantizeLinear" in {n.op_type for n in proto.graph.node}
+    compare(q, session, "x", ln.randn(5, channels, hw, hw), model)
+
+
 def test_dynamic_bilstm_classifier_with_int8_embeddings():
     ln.manual_seed(0)
     model = models.build({"name": "lstm_classifier", "vocab_size": 50, "embed_dim": 8, "hidden_size": 6,
