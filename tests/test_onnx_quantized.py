@@ -177,6 +177,23 @@ def test_dynamic_gru_and_the_final_states(pooling):
     compare(q, session, "x", ln.randn(3, 8, 4), net)
 
 
+def test_int8_language_model_and_its_final_states():
+    """CharLSTM returns (logits, (h, c)): the int8 LSTM's states of its two layers, concatenated as lucidnet does."""
+    ln.manual_seed(2)
+    model = models.build({"name": "char_lstm", "vocab_size": 20, "embed_dim": 8, "hidden_size": 12,
+                          "num_layers": 2}).eval()
+    q = quantize_dynamic(model, {nn.Linear, nn.LSTM, nn.Embedding})
+    _, session = export(q, ln.randint(0, 20, (2, 5)), "tokens", TEXT_AXES)
+    x = ln.randint(0, 20, (3, 9))
+    got = session.run(None, {"tokens": x.numpy()})
+    with ln.no_grad():
+        (logits, (h, c)), (ref, _) = q(x), model(x)
+    bound = np.abs(logits.numpy() - ref.numpy()).max()
+    for g, w in zip(got, (logits, h, c)):
+        assert g.shape == w.shape
+        np.testing.assert_allclose(g, w.numpy(), rtol=0, atol=bound)
+
+
 def test_dynamic_bert_encoder():
     ln.manual_seed(0)
     model = models.build({"name": "bert_classifier", "config": BERT, "num_classes": 3}).eval()
