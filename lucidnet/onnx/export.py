@@ -50,7 +50,8 @@ def export(model: Module, args: Any, f: Union[str, os.PathLike, io.IOBase], *,
     keep the example's. Weights are initializers, named as in the ``state_dict``. The graph passes
     ``onnx.checker`` (full check) before anything is written; an op with no conversion raises
     :class:`UnsupportedOperatorError` naming the op and the layer, and the file is not touched.
-    ``do_constant_folding`` and ``verbose`` are accepted for PyTorch's programs and change nothing.
+    ``do_constant_folding`` and ``verbose`` are accepted for PyTorch's programs and change nothing. An int8 model
+    (``lucidnet.quantization``) exports as integer ONNX, its weights int8 (see ``lucidnet.onnx.quantized``).
 
     >>> import io, onnx, lucidnet as ln
     >>> net = ln.nn.Sequential(ln.nn.Linear(4, 8), ln.nn.ReLU(), ln.nn.Linear(8, 2))

@@ -22,6 +22,7 @@ from ..autograd import tracing, version
 from ..autograd.grad_mode import no_grad
 from ..nn import Module
 from ..tensor import Tensor
+from .errors import OnnxExporterError
 
 __all__ = ["Op", "Run", "trace", "layer_name"]
 
@@ -120,7 +121,7 @@ def _tagging(forward, name: str, stack: list, layer: Module | None = None):
                 out = forward(*args, **kwargs)
             outs = _leaves(out)
             if not outs:
-                raise TypeError(f"layer {name} returned no tensor; the exporter cannot follow it")
+                raise OnnxExporterError(f"layer {name} returned no tensor; the exporter cannot follow it")
             tracing.note(type(layer), layer, args, {**kwargs, "outputs": [t.array for t in outs]}, outs[0])
             return out
         finally:
