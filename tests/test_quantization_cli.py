@@ -6,6 +6,8 @@ import json
 import numpy as np
 import pytest
 
+import lucidnet as ln
+
 from lucidnet.cli import main
 from lucidnet.serialization import load
 from lucidnet.vision import data as datasets
@@ -53,6 +55,24 @@ def test_quantize_static_on_a_run_directory(small_images, tmp_path, capsys):
         a, b = float_model(x).array, int8_model(x).array
     assert np.abs(a - b).max() <= 0.05 * np.abs(a).max()
     assert main(["evaluate", str(q)]) == 0 and "(300 images)" in capsys.readouterr().out
+    assert main(["export", str(q), "--out", str(tmp_path / "cnn.onnx")]) == 0
+    assert "(ONNX, int8 (static); inputs: images (batch, 1, 28, 28))" in capsys.readouterr().out
+    _matches_onnxruntime(q, "images", ln.from_numpy(calibration_images(run, 40, seed=2)), run, tmp_path / "cnn.onnx")
+
+
+def _matches_onnxruntime(run, name, x, float_run, path=None):
+    """ONNX Runtime on the exported file gives the int8 run's outputs, no farther from them than they lie from the
+    float run's (see tests/test_onnx_quantized.py for why), and the same classes."""
+    import lucidnet as ln
+    from lucidnet.train import rundir
+    ort = pytest.importorskip("onnxruntime")
+    model, _ = rundir.load_run(run)
+    float_model, _ = rundir.load_run(float_run)
+    got = ort.InferenceSession(str(path or run / "model.onnx")).run(None, {name: x.numpy()})[0]
+    with ln.no_grad():
+        want, ref = model(x).numpy(), float_model(x).numpy()
+    np.testing.assert_allclose(got, want, rtol=0, atol=np.abs(want - ref).max())
+    assert (got.argmax(1) == want.argmax(1)).mean() >= 0.95
 
 
 @pytest.mark.slow  # trains a VGG for an epoch (about 30 s on the shared 2 cores); the static path's own tests are fast
@@ -89,7 +109,8 @@ def test_quantize_a_text_run_dynamically_then_evaluate(tmp_path, capsys):
     assert main(["quantize", str(run), "--out", str(q)]) == 0
     assert "(dynamic): 3 layers replaced" in capsys.readouterr().out
     assert (q / "vocab.json").is_file()
-    assert main(["export", str(q)]) == 2
-    assert "holds an int8 model (lucidnet quantize); ONNX export of quantized layers" in capsys.readouterr().err
+    assert main(["export", str(q)]) == 0                                # the int8 run as integer ONNX
+    assert "(ONNX, int8 (dynamic); inputs: tokens (batch, sequence))" in capsys.readouterr().out
+    _matches_onnxruntime(q, "tokens", ln.randint(1, 20, (5, 11)), run)
     assert main(["evaluate", str(q)]) == 0
     assert abs(_accuracy(capsys.readouterr().out) - float_acc) <= 0.05     # 60 test sentences

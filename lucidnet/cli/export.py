@@ -2,7 +2,8 @@
 
 The graph takes what the model takes: images normalised as ``config.json``'s ``input`` says (N, C, H, W), token
 ids from the run's vocabulary (N, T), a table's preprocessed features; its batch axis is dynamic (fixed with
-``--batch-size``), and so is the sequence axis of a text model.
+``--batch-size``), and so is the sequence axis of a text model. An int8 run (``lucidnet quantize``) exports with
+integer ONNX operators (``lucidnet.onnx.quantized``) that ONNX Runtime runs with its int8 kernels.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 
 from .. import nn
 from ..onnx import OnnxExporterError, export
+from ..quantization import QuantizedEmbedding
 from ..tables.recipes import TASKS as TABLE_TASKS
 from ..tensor import Tensor
 from ..train import rundir
@@ -27,8 +29,9 @@ def add_parser(sub) -> None:
     p = sub.add_parser("export", help="write a trained run's model as an ONNX file",
                        description="Write the model of a run directory written by 'lucidnet train' as an ONNX file "
                                    "(checked with onnx.checker) that ONNX Runtime and other runtimes run without "
-                                   "lucidnet. Image, text classifier, language model and table runs; the graph takes "
-                                   "the model's own inputs (normalised images, token ids, preprocessed features).")
+                                   "lucidnet. Image, text classifier, language model and table runs, float or int8 (lucidnet "
+                                   "quantize: integer ONNX operators); the graph takes the model's own inputs "
+                                   "(normalised images, token ids, preprocessed features).")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--format", default="onnx", help=f"the file format (default onnx; one of {', '.join(FORMATS)})")
     p.add_argument("--out", metavar="FILE", default=None, help="where to write it (default: RUN_DIR/model.onnx)")
@@ -44,9 +47,6 @@ def run(args) -> int:
         raise ValueError(f"--batch-size must be positive, got {args.batch_size}")
     task = tasks.task_of(tasks.family_of_run(args.run_dir)[1])
     model, config = rundir.load_run(args.run_dir)
-    if "quantization" in config:
-        raise ValueError(f"{args.run_dir} holds an int8 model (lucidnet quantize); ONNX export of quantized layers "
-                         f"(QDQ) is not written yet: export the float run ({config.get('float_run', 'its source')})")
     inputs, names, axes = example_inputs(model, config, task, args.batch_size or 2)
     dynamic = {n: {k: v for k, v in ax.items() if args.batch_size is None or k != 0} for n, ax in zip(names, axes)}
     out = Path(args.out) if args.out else Path(args.run_dir) / "model.onnx"
@@ -56,7 +56,8 @@ def run(args) -> int:
     except OnnxExporterError as e:
         raise ValueError(str(e)) from None
     shapes = ", ".join(f"{n} {_shape(t, dynamic[n])}" for n, t in zip(names, inputs))
-    print(f"{config['model'].get('name')} written to {out} (ONNX; inputs: {shapes})")
+    int8 = f", int8 ({config['quantization'].get('scheme')})" if "quantization" in config else ""
+    print(f"{config['model'].get('name')} written to {out} (ONNX{int8}; inputs: {shapes})")
     return 0
 
 
@@ -71,7 +72,7 @@ def example_inputs(model: nn.Module, config: dict, task: str, batch: int) -> tup
         shape = tuple(config["input"]["shape"])
         return (Tensor(rng.standard_normal((batch, *shape)).astype(np.float32)),), ["images"], [{0: "batch"}]
     if task in _TEXT_TASKS:
-        emb = next((m for m in model.modules() if isinstance(m, nn.Embedding)), None)
+        emb = next((m for m in model.modules() if isinstance(m, (nn.Embedding, QuantizedEmbedding))), None)
         vocab = emb.num_embeddings if emb is not None else 2
         length = max(EXAMPLE_LENGTH, int(getattr(model, "min_length", 1)))
         ids = rng.integers(1, max(vocab, 2), size=(batch, length))

@@ -8,6 +8,11 @@ layer, because the ops are few and fixed while models are many: any model made o
 exports, with its own ``forward`` glue (a residual sum, a flatten, a mean over tokens), and no layer or
 application carries export code.
 
+The int8 layers of ``lucidnet.quantization`` run their kernels outside lucidnet's ops, so the trace records each
+as one op and its converter (``quantized``) writes it whole, with the integer operators ONNX Runtime runs with its
+int8 kernels (``DynamicQuantizeLinear``/``QuantizeLinear`` and ``MatMulInteger``; QDQ around ``Conv``) and the
+weights kept int8.
+
 Two traces make the dynamic axes: lucidnet's sizes are plain ints, so the model runs a second time on inputs
 grown along each dynamic axis (``dims``), and a size that changes with them becomes a symbol in the graph: a
 reshape's target, an expand, a constant the forward built with NumPy from the input's size (``constants``).

@@ -10,9 +10,10 @@ import numpy as np
 
 from .. import __version__
 from ..nn import Module, inference
+from ..quantization import QuantizedModule
 from ..serialization.atomic import atomic_write
 from ..tensor import Tensor, as_tensor
-from . import attention, elementwise, layers, recurrent, reductions, shapes  # noqa: F401  (they register converters)
+from . import attention, elementwise, layers, quantized, recurrent, reductions, shapes  # noqa: F401  (they register converters)
 from .dims import Sizes, second_inputs
 from .errors import OnnxExporterError, UnsupportedOperatorError, at
 from .graph import Graph
@@ -49,7 +50,8 @@ def export(model: Module, args: Any, f: Union[str, os.PathLike, io.IOBase], *,
     keep the example's. Weights are initializers, named as in the ``state_dict``. The graph passes
     ``onnx.checker`` (full check) before anything is written; an op with no conversion raises
     :class:`UnsupportedOperatorError` naming the op and the layer, and the file is not touched.
-    ``do_constant_folding`` and ``verbose`` are accepted for PyTorch's programs and change nothing.
+    ``do_constant_folding`` and ``verbose`` are accepted for PyTorch's programs and change nothing. An int8 model
+    (``lucidnet.quantization``) exports as integer ONNX, its weights int8 (see ``lucidnet.onnx.quantized``).
 
     >>> import io, onnx, lucidnet as ln
     >>> net = ln.nn.Sequential(ln.nn.Linear(4, 8), ln.nn.ReLU(), ln.nn.Linear(8, 2))
@@ -74,10 +76,10 @@ def export(model: Module, args: Any, f: Union[str, os.PathLike, io.IOBase], *,
         raise ValueError(f"export: input_names {in_names} must name each of the {len(inputs)} example inputs "
                          "once")
     with inference(model):
-        run = trace(model, inputs)
+        run = trace(model, inputs, whole=(QuantizedModule,))
         second, sizes = second_inputs(run.inputs, _axes(dynamic_axes, in_names, output_names, inputs))
         try:
-            twin = trace(model, tuple(Tensor(a) for a in second))
+            twin = trace(model, tuple(Tensor(a) for a in second), whole=(QuantizedModule,))
         except Exception as e:
             grown = ", ".join(f"{k} {a} -> {b}" for k, (a, b) in sizes.sizes.items()) or "none"
             raise OnnxExporterError(f"export: the model fails on the example inputs grown along the dynamic axes "
@@ -203,7 +205,8 @@ def _build(onnx, model: Module, run: Run, twin: Run, sizes: Sizes, opset: int, i
         g.op = op
         entry = CONVERTERS.get(op.kind)
         if entry is None:
-            raise UnsupportedOperatorError(at(op, f"the op {op.name} has no ONNX conversion; the exporter converts "
+            what = "the int8 layer" if isinstance(op.node, QuantizedModule) else "the op"
+            raise UnsupportedOperatorError(at(op, f"{what} {op.name} has no ONNX conversion; the exporter converts "
                                                   f"{', '.join(supported())}"))
         convert, dynamic = entry
         for key, v in op.attrs.items():
@@ -214,6 +217,7 @@ def _build(onnx, model: Module, run: Run, twin: Run, sizes: Sizes, opset: int, i
                    "static")
         g.bind(op.out, convert(g, op), op.versions.get(id(op.out)))
     g.op = None
+    quantized.fold_unfused_weights(g)
     graph_outputs = []
     for k, (name, a, b) in enumerate(zip(out_names, run.outputs, twin.outputs)):
         src = g.bound(a)

@@ -1,5 +1,10 @@
 """One forward pass of a model with its ops recorded, each op tagged with the layer that applied it.
 
+Layers of the types in ``whole`` (the quantized layers, whose int8 kernels run outside lucidnet's ops) are
+recorded as one op each: its kind is the layer's class, its node the layer itself, its inputs and keyword
+arguments those of the call, its output the first tensor the layer returns (all of them in ``attrs["outputs"]``);
+the ops the layer applies inside are not recorded, since its converter writes the layer whole.
+
 >>> import lucidnet as ln
 >>> net = ln.nn.Sequential(ln.nn.Linear(3, 2), ln.nn.ReLU())
 >>> run = trace(net, (ln.ones(4, 3),))
@@ -17,6 +22,7 @@ from ..autograd import tracing, version
 from ..autograd.grad_mode import no_grad
 from ..nn import Module
 from ..tensor import Tensor
+from .errors import OnnxExporterError
 
 __all__ = ["Op", "Run", "trace", "layer_name"]
 
@@ -83,14 +89,16 @@ def _leaves(out: Any) -> list:
     return []
 
 
-def trace(model: Module, args: tuple) -> Run:
-    """Run ``model(*args)`` under ``no_grad`` with every op recorded (the model's mode is left as it is)."""
+def trace(model: Module, args: tuple, whole: tuple = ()) -> Run:
+    """Run ``model(*args)`` under ``no_grad`` with every op recorded (the model's mode is left as it is);
+    layers of the types ``whole`` are recorded as one op each."""
     stack = [layer_name("", model)]
     patched = []
     for path, m in model.named_modules():
         if path:
             patched.append((m, m.__dict__.get("forward")))
-            m.__dict__["forward"] = _tagging(m.forward, layer_name(path, m), stack)
+            m.__dict__["forward"] = _tagging(m.forward, layer_name(path, m), stack,
+                                             m if isinstance(m, whole) else None)
     try:
         with no_grad(), tracing.recording(_Tagged(stack)) as ops:
             out = model(*args)
@@ -103,11 +111,19 @@ def trace(model: Module, args: tuple) -> Run:
     return Run(list(ops), [a.array for a in args], [t.array for t in _leaves(out)])
 
 
-def _tagging(forward, name: str, stack: list):
+def _tagging(forward, name: str, stack: list, layer: Module | None = None):
     def tagged(*args, **kwargs):
         stack.append(name)
         try:
-            return forward(*args, **kwargs)
+            if layer is None or not tracing.LISTENERS:
+                return forward(*args, **kwargs)
+            with tracing.recording():  # the layer's own ops: its converter writes the layer whole
+                out = forward(*args, **kwargs)
+            outs = _leaves(out)
+            if not outs:
+                raise OnnxExporterError(f"layer {name} returned no tensor; the exporter cannot follow it")
+            tracing.note(type(layer), layer, args, {**kwargs, "outputs": [t.array for t in outs]}, outs[0])
+            return out
         finally:
             stack.pop()
     return tagged
