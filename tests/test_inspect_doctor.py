@@ -285,3 +285,24 @@ def test_a_loss_non_finite_from_the_first_batch_points_at_the_input():
     d = diagnose(log_of([0.7] * 30 + [math.nan] * 5, {"0": {**st, "grad_norm": [0.1] * 4},
                                                       "1": {**st, "grad_norm": [0.1] * 4}}, every=10))
     assert "bad input" in d.findings[0].evidence and "steady 0.7" in d.findings[0].evidence
+
+
+class _UnusedBranch(nn.Module):
+    """An MLP with a second head whose output forward computes and drops (the loss never sees it)."""
+
+    def __init__(self):
+        super().__init__()
+        self.body, self.head, self.spare = mlp(nn.ReLU, 1), nn.Linear(4, 4), nn.Linear(4, 3)
+
+    def forward(self, x):
+        h = self.body(x)
+        self.spare(h)
+        return self.head(h)
+
+
+def test_a_layer_that_gets_no_gradient_is_unused_not_exploding():
+    d, monitor = train(_UnusedBranch())
+    assert d.problems() == ["unused_parameters"], d
+    f = d.findings[0]
+    assert f.layer == "spare (Linear)" and f.severity == "warning" and "no gradient reached" in f.evidence
+    assert set(monitor.log.layers["spare"]["no_grad"]) == {1.0} and set(monitor.log.layers["head"]["no_grad"]) == {0.0}

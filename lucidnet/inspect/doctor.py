@@ -128,7 +128,7 @@ def _ratio(x: float) -> str:
     return f"{100 * x:.2g}%"
 
 
-_ORDER = ["diverging_loss", "exploding_gradients", "vanishing_gradients", "dead_relu", "saturated", "large_updates",
+_ORDER = ["diverging_loss", "exploding_gradients", "unused_parameters", "vanishing_gradients", "dead_relu", "saturated", "large_updates",
           "stuck_loss", "overfitting"]
 
 
@@ -346,13 +346,28 @@ class _Doctor:
     def check_gradients(self, idx: np.ndarray, dead_found: bool) -> None:
         names = self.log.layer_names("weight")
         before = self.window(use_all=True)  # every monitored step before any divergence
+        graded = {}
+        for name in names:  # a step where no gradient reached the weight (None, not NaN) says nothing of its size
+            no = np.asarray(self.log.layers[name].get("no_grad", []), dtype=np.float64)
+            seen = before[before < len(no)]
+            graded[name] = seen[no[seen] == 0] if len(no) else before   # logs from before no_grad: every step
+        unused = [n for n in names if len(before) and not len(graded[n])]
+        if unused:
+            self.add("unused_parameters", "parameters that get no gradient",
+                     ", ".join(self.log.label(n) for n in unused),
+                     f"no gradient reached their weights in any of the {len(before)} monitored steps: the loss does "
+                     "not depend on them (a branch whose output is never used, or a layer skipped in forward)",
+                     "remove the layers or use their output; to keep layers fixed, set requires_grad=False",
+                     "warning")
+        names = [n for n in names if n not in unused]
         for name in names:
             g = np.asarray(self.log.layers[name].get("grad_norm", []), dtype=np.float64)
-            g = g[before[before < len(g)]]
+            at = graded[name][graded[name] < len(g)]
+            g = g[at]
             if not np.isfinite(g).all():
                 j = int(np.argmax(~np.isfinite(g)))
                 self.add("exploding_gradients", "exploding gradients", self.log.label(name),
-                         f"its gradient norm became {g[j]} at step {self.log.steps[before[j]]} while the loss was "
+                         f"its gradient norm became {g[j]} at step {self.log.steps[at[j]]} while the loss was "
                          "still finite", "lower the learning rate, clip gradients (clip_grad_norm=1.0), "
                          "or check the inputs for very large values", "error")
                 return

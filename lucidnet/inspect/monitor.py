@@ -279,6 +279,7 @@ class Monitor(Callback):
                     before = self._before.get(name)
                     _put(stats, "weight_norm", _norm(w.array), n)
                     _put(stats, "grad_norm", math.nan if w.grad is None else _norm(w.grad.array), n)
+                    _put(stats, "no_grad", float(w.grad is None), n)  # no gradient reached it, not a NaN one
                     if isinstance(m, nn.Embedding):  # only the rows of the batch's ids get a gradient
                         used = np.zeros(0, np.intp) if w.grad is None else \
                             np.flatnonzero(np.any(w.grad.array != 0, axis=1))
