@@ -67,12 +67,12 @@ def _flat(x: Tensor) -> Tensor:
 
 class FPN(nn.Module):
     """A feature pyramid: 1x1 lateral convolutions to ``channels``, a top-down pass (nearest upsampling, sum)
-    and a depthwise-separable 3x3 convolution per level."""
+    and a depthwise-separable 3x3 convolution per level, for the finest ``outputs`` levels (default: all)."""
 
-    def __init__(self, in_channels: Sequence[int], channels: int):
+    def __init__(self, in_channels: Sequence[int], channels: int, outputs: int | None = None):
         super().__init__()
         self.lateral = nn.ModuleList([nn.Conv2d(c, channels, 1) for c in in_channels])
-        self.smooth = nn.ModuleList([_conv_gn(channels, channels) for _ in in_channels])
+        self.smooth = nn.ModuleList([_conv_gn(channels, channels) for _ in in_channels[:outputs]])
 
     def forward(self, feats: Sequence[Tensor]) -> list[Tensor]:
         lat = [conv(f) for conv, f in zip(self.lateral, feats)]
@@ -153,7 +153,7 @@ class PedestrianNet(nn.Module):
         widths = [net.features[i].out_channels for i in _TAPS]
         self.register_buffer("mean", Tensor(np.asarray(IMAGENET_MEAN, np.float32).reshape(1, 3, 1, 1)), persistent=False)
         self.register_buffer("std", Tensor(np.asarray(IMAGENET_STD, np.float32).reshape(1, 3, 1, 1)), persistent=False)
-        self.fpn = FPN(widths[1:], channels)
+        self.fpn = FPN(widths[1:], channels, outputs=None if "boxes" in heads else 1)  # masks: stride 8 only
         if "boxes" in heads:
             self.head = FCOSHead(channels, num_classes, len(STRIDES), head_convs)
         if "masks" in heads:
