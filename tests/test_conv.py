@@ -296,9 +296,17 @@ def test_numba_im2col_col2im_match_numpy(xs, k, s, p, d, g):
     x = rand(*xs).astype(np.float32)
     geo = (*k, *s, *p, *d, ho, wo, g)
     cols = [np.full((n * ho * wo, c * k[0] * k[1]), np.nan, np.float32) for _ in range(2)]
-    numpy_impl.im2col(x, cols[0], *geo)
-    numba_impl.im2col(x, cols[1], *geo)
+    numpy_impl.im2col(x, cols[0], *geo, 0)
+    numba_impl.im2col(x, cols[1], *geo, 0)
     np.testing.assert_array_equal(cols[0], cols[1])
+    # uint8 (the int8 convolution quantizes first): the padding holds the zero point
+    xq = np.random.default_rng(0).integers(0, 256, xs, dtype=np.uint8)
+    qcols = [np.zeros((n * ho * wo, c * k[0] * k[1]), np.uint8) for _ in range(2)]
+    numpy_impl.im2col(xq, qcols[0], *geo, 7)
+    numba_impl.im2col(xq, qcols[1], *geo, 7)
+    np.testing.assert_array_equal(qcols[0], qcols[1])
+    if p[0] or p[1]:
+        assert (qcols[0] == 7).any()
     gx = [np.full(xs, np.nan, np.float32) for _ in range(2)]
     numpy_impl.col2im(cols[0], gx[0], *geo)
     numba_impl.col2im(cols[0], gx[1], *geo)

@@ -254,3 +254,28 @@ def test_static_errors_and_warnings():
     with pytest.raises(ValueError, match=r"expected shape \(N, C, H, W\) with 4 channels"):
         q2 = quantize_static(nn.Sequential(nn.Conv2d(4, 2, 1)).eval(), [ln.randn(2, 4, 3, 3)])
         q2(ln.randn(2, 3, 3, 3))
+
+
+def test_static_conv_quantizes_before_unfolding_with_the_same_bytes(backend):
+    """The int8 convolution quantizes its input, then unfolds the bytes (padding: the zero point); that gives
+    exactly what unfolding the float input and quantizing every window would (the earlier way, 9x the work)."""
+    from lucidnet import kernels as K
+    from lucidnet.fused.conv import conv_padding, nhwc, out_size
+    from lucidnet.kernels.qlinear import int8_linear
+    geometries = ({"padding": 1}, {"stride": 2, "padding": 2}, {"padding": "same", "dilation": 2}, {"kernel_size": 1},
+                  {"kernel_size": (1, 3), "padding": (0, 1)})
+    for c in (1, 3, 8):
+        for kw in geometries:
+            conv = nn.Conv2d(c, 5, **{"kernel_size": 3, **kw})
+            x = ln.rand(2, c, 9, 7) * 3 - 1
+            q = QuantizedConv2d.from_float(conv, (4 / 255, 85))
+            with ln.no_grad():
+                got = q(x).numpy()
+            kh, kw_ = q.kernel_size
+            pt, pb, pl, pr = conv_padding(q.padding, q.kernel_size, q.stride, q.dilation, "test")
+            ho, wo = out_size(9, kh, q.stride[0], pt + pb, q.dilation[0]), out_size(7, kw_, q.stride[1], pl + pr,
+                                                                                   q.dilation[1])
+            cols = np.empty((2 * ho * wo, c * kh * kw_), np.float32)
+            K.im2col(nhwc(x.numpy()), cols, kh, kw_, *q.stride, pt, pl, *q.dilation, ho, wo, 1)
+            want = int8_linear(cols, q._int8("weight", (0, 2, 3, 1)), q.bias.numpy(), (4 / 255, 85))
+            np.testing.assert_array_equal(got, want.reshape(2, ho, wo, 5).transpose(0, 3, 1, 2), err_msg=f"{c} {kw}")

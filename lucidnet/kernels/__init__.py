@@ -147,11 +147,11 @@ def select(family: str, *arrays) -> ModuleType:
     return module
 
 
-def select_qgemm(x) -> ModuleType:
-    """The int8 GEMM kernels for float32 input ``x``: ``qgemm_numba`` where the compiled kernels are on and
-    the CPU has VNNI (numba's own int8 loops lose to float32 BLAS: the README's Quantization section),
-    else ``qgemm_numpy`` (exact, through float32 BLAS)."""
-    module = compiled("qgemm", x)
+def select_qgemm(*arrays) -> ModuleType:
+    """The int8 GEMM kernels (for float32 input ``arrays``, when given): ``qgemm_numba`` where the compiled
+    kernels are on and the CPU has VNNI (numba's own int8 loops lose to float32 BLAS: the README's Quantization
+    section), else ``qgemm_numpy`` (exact, through float32 BLAS)."""
+    module = compiled("qgemm", *arrays)
     if module is None or not module.lanes():
         from . import qgemm_numpy
         return qgemm_numpy
@@ -172,10 +172,12 @@ def _conv_kernel(name: str, checked: tuple, *args, family: str = "conv") -> None
         getattr(nb, name)(*args)
 
 
-def im2col(x, cols, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups) -> None:
+def im2col(x, cols, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups, fill=0) -> None:
     """Copy every (kh, kw) window of ``x`` (N, H, W, C) into a row of ``cols`` (N*ho*wo, >= C*kh*kw),
-    columns ordered (group, i, j, channel); taps in the padding give zeros."""
-    _conv_kernel("im2col", (x, cols), x, cols, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups)
+    columns ordered (group, i, j, channel); taps in the padding give ``fill``. float32, or uint8 (the int8
+    convolution's quantized input, whose padding is its zero point)."""
+    checked = () if x.dtype == cols.dtype == xp.uint8 else (x, cols)
+    _conv_kernel("im2col", checked, x, cols, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups, fill)
 
 
 def col2im(cols, gx, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups) -> None:

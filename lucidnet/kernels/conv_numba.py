@@ -46,9 +46,19 @@ def _zero(dst, d, n):  # pragma: no cover - compiled
         i += _U1
 
 
+@njit(inline="always", cache=True)
+def _fill(dst, d, n, v):  # pragma: no cover - compiled
+    d, n = np.uint64(d), np.uint64(n)
+    i = np.uint64(0)
+    while i < n:
+        dst[d + i] = v
+        i += _U1
+
+
 @njit(parallel=True, cache=True)
-def im2col(x, cols, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups):  # pragma: no cover - compiled
-    # x: (N, H, W, C); cols: (N*ho*wo, >= C*kh*kw), row m = (n, oh, ow), columns ordered (group, i, j, c)
+def im2col(x, cols, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups, fill):  # pragma: no cover - compiled
+    # x: (N, H, W, C); cols: (N*ho*wo, >= C*kh*kw), row m = (n, oh, ow), columns ordered (group, i, j, c);
+    # taps in the padding get ``fill`` (0; a uint8 input's zero point)
     n_, h_, w_, c_ = x.shape
     ld = cols.shape[1]
     cg = c_ // groups
@@ -65,7 +75,7 @@ def im2col(x, cols, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups):  # pragma: 
                     h = oh * sh - pt + i * dh
                     for j in range(kw):
                         w = ow * sw - pl + j * dw
-                        v = xf[np.uint64((n * h_ + h) * w_ + w)] if 0 <= h < h_ and 0 <= w < w_ else 0
+                        v = xf[np.uint64((n * h_ + h) * w_ + w)] if 0 <= h < h_ and 0 <= w < w_ else fill
                         cf[np.uint64(row + i * kw + j)] = v
         return
     for nh in prange(n_ * ho):
@@ -82,7 +92,7 @@ def im2col(x, cols, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups):  # pragma: 
                         if 0 <= h < h_ and 0 <= w < w_:
                             _copy(cf, dst, xf, ((n * h_ + h) * w_ + w) * c_ + g * cg, cg)
                         else:
-                            _zero(cf, dst, cg)
+                            _fill(cf, dst, cg, fill)
 
 
 @njit(parallel=True, cache=True)

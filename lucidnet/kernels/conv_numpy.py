@@ -27,10 +27,10 @@ def _windows(xpad, kh, kw, sh, sw, dh, dw, ho, wo):
     return v[:, :(ho - 1) * sh + 1:sh, :(wo - 1) * sw + 1:sw, :, ::dh, ::dw]
 
 
-def im2col(x, cols, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups):
+def im2col(x, cols, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups, fill):
     n, h, w, c = x.shape
     cg = c // groups
-    xpad = _padded(x, pt, pl, (ho - 1) * sh + (kh - 1) * dh + 1, (wo - 1) * sw + (kw - 1) * dw + 1, 0)
+    xpad = _padded(x, pt, pl, (ho - 1) * sh + (kh - 1) * dh + 1, (wo - 1) * sw + (kw - 1) * dw + 1, fill)
     v = _windows(xpad, kh, kw, sh, sw, dh, dw, ho, wo).reshape(n, ho, wo, groups, cg, kh, kw)
     dst = cols[:, :c * kh * kw].reshape(n, ho, wo, groups, kh, kw, cg)
     xp.copyto(dst, v.transpose(0, 1, 2, 3, 5, 6, 4))

@@ -19,7 +19,7 @@ from . import select_qgemm
 from ..backend import xp
 from .threads import own_blas, run_rows
 
-__all__ = ["Int8Weight", "activation_qparams", "quantize_weight", "int8_linear"]
+__all__ = ["Int8Weight", "activation_qparams", "quantize_weight", "int8_linear", "quantize_into", "int8_matmul"]
 
 QMAX = 127  # weights: symmetric, in [-127, 127] (so -w is representable too)
 
@@ -93,18 +93,33 @@ def int8_linear(x, w: Int8Weight, bias=None, qparams: tuple[float, int] | None =
     """``x @ w.T + bias`` for float32 ``x`` (M, K) through the int8 kernel -> float32 (M, N) (possibly a view
     of a wider array). ``qparams`` (scale, zero point) of the input; None: from its range (dynamic)."""
     m, k_ = x.shape
-    n = w.q.shape[0]
     if k_ != w.q.shape[1]:
         raise ValueError(f"int8_linear: input of shape {x.shape} does not fit a weight of shape {w.q.shape}")
-    kern = select_qgemm(x)
     if qparams is None:
         qparams = activation_qparams(x.min(), x.max()) if x.size else (1.0, 0)
-    s_x, zp = qparams
     k4 = -(-k_ // 4) * 4
     a = xp.empty((m, k4), dtype=xp.uint8)
     if k4 != k_:
         a[:, k_:] = 0
+    quantize_into(x, qparams, a)
+    return int8_matmul(a, w, bias, qparams)
+
+
+def quantize_into(x, qparams: tuple[float, int], out) -> None:
+    """``out[:, :K] = clip(rint(x / scale) + zero_point, 0, 255)`` as uint8, for float32 ``x`` (M, K) (the
+    kernel's own rounding: ``x * (1 / scale)``)."""
     x = xp.ascontiguousarray(x, dtype=xp.float32)
+    kern = select_qgemm(x)
+    with own_blas():
+        run_rows(kern.quantize_rows, x.shape[0], x, xp.float32(1.0 / qparams[0]), xp.float32(qparams[1]), out)
+
+
+def int8_matmul(a, w: Int8Weight, bias, qparams: tuple[float, int]):
+    """The float32 (M, N) result of an already quantized uint8 input ``a`` (M, K rounded up to a multiple of 4,
+    the columns past K zero) with ``qparams`` (scale, zero point): ``(a @ W_q.T - zp * colsum) * s_x * s_w + b``."""
+    m, n = a.shape[0], w.q.shape[0]
+    kern = select_qgemm()
+    s_x, zp = qparams
     width = kern.padded(n)
     off = _pad(w.colsum * xp.int32(zp), width, xp.int32)
     scale = _pad(w.scale * xp.float32(s_x), width, xp.float32)
@@ -112,7 +127,6 @@ def int8_linear(x, w: Int8Weight, bias=None, qparams: tuple[float, int] | None =
     c = xp.empty((m, width), dtype=xp.float32)
     wp = w.packed(kern)
     with own_blas():
-        run_rows(kern.quantize_rows, m, x, xp.float32(1.0 / s_x), xp.float32(zp), a)
         if m >= 16:
             run_rows(kern.qgemm_rows, m, a, wp, c, off, scale, b)
         else:  # few rows: the threads share the output columns (panels)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from ..backend import xp
 from .. import kernels as K
 from ..fused.conv import conv_padding, nhwc, out_size
-from ..kernels.qlinear import int8_linear
+from ..kernels.qlinear import int8_matmul, quantize_into
 from ..nn import Conv2d
 from ..tensor import Tensor, from_numpy
 from .base import QuantizedModule, check_input
@@ -66,14 +66,20 @@ class QuantizedConv2d(QuantizedModule):
         ho, wo = out_size(h, kh, sh, pt + pb, dh), out_size(w, kw, sw, pl + pr, dw)
         if ho < 1 or wo < 1:
             raise ValueError(f"{self._who()}: input of shape {tuple(x.shape)} is smaller than the kernel")
-        xs = nhwc(x.array)
-        if (kh, kw, sh, sw, pt, pb, pl, pr) == (1, 1, 1, 1, 0, 0, 0, 0):
-            cols = xs.reshape(-1, c)
-        else:
-            cols = xp.empty((n * ho * wo, c * kh * kw), dtype=xp.float32)  # rows (n, oh, ow); cols (i, j, c)
-            K.im2col(xs, cols, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, 1)
         qp = float(self.input_scale.array[0]), int(self.input_zero_point.array[0])
-        out = int8_linear(cols, self._int8("weight", (0, 2, 3, 1)), self.bias.array, qp)
+        k = c * kh * kw
+        k4 = -(-k // 4) * 4  # the int8 kernel reads K in fours: the columns past K stay 0
+        # quantized first, then unfolded: im2col moves bytes (a quarter of float32's) and each input value is
+        # quantized once rather than once per window it falls in; the padding holds the zero point (the code
+        # of 0.0), so the result is the bytes of quantizing the float unfolding
+        xq = xp.empty((n * h * w, c), dtype=xp.uint8)
+        quantize_into(nhwc(x.array).reshape(-1, c), qp, xq)
+        if (kh, kw, sh, sw, pt, pb, pl, pr) == (1, 1, 1, 1, 0, 0, 0, 0) and k4 == k:
+            cols = xq
+        else:
+            cols = xp.zeros((n * ho * wo, k4), dtype=xp.uint8)  # rows (n, oh, ow); cols (i, j, c)
+            K.im2col(xq.reshape(n, h, w, c), cols, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, 1, qp[1])
+        out = int8_matmul(cols, self._int8("weight", (0, 2, 3, 1)), self.bias.array, qp)
         return from_numpy(xp.ascontiguousarray(out).reshape(n, ho, wo, self.out_channels).transpose(0, 3, 1, 2))
 
     def extra_repr(self) -> str:
