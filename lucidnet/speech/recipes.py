@@ -13,6 +13,13 @@ recordings are the test set); ``val_split`` of the training recordings (stratifi
 seed) are held out for validation, and the weights of the epoch with the best validation loss are kept.
 ``augment``: ``specaugment`` masks one band of up to 6 mel bins and one span of up to 8 frames (``crnn-ctc``: up
 to two spans) per training example, and shifts each isolated digit by up to 8 frames (128 ms); ``none`` does not.
+``crnn-ctc`` also has ``normalise``: ``utterance`` (the default) subtracts each utterance's per-band mean of the
+log-mels (``lucidnet.audio.cmvn``) before the training set's standardisation, in training, ``evaluate`` and
+``transcribe`` alike (the run's config records it; ``utterance-variance`` also divides by the per-band std,
+``global`` only standardises); ``warp``: a vocal-tract-length warp of the mel axis by a factor in 1 -+ ``warp``
+per training utterance (``FrequencyWarp``; default 0, none); ``speed``: each training clip played at 1 - ``speed``,
+1 or 1 + ``speed`` times its speed (default 0, none). On the speaker-held-out folds, the per-utterance mean
+lowered the digit error rate and the two perturbations, at 0.1, raised it (README).
 
 >>> sorted(RECIPES), RECIPES["cnn"].data["split"]
 (['cnn', 'crnn-ctc'], 'official')
@@ -388,9 +395,9 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
            model={"name": "crnn_ctc", "channels": [128, 128], "kernel": 5, "hidden": 128, "rnn": "gru",
                   "dropout": 0.2},
            train={"epochs": 12, "batch_size": 32, "optimizer": "adamw", "lr": 3e-3, "weight_decay": 0.01,
-                  "schedule": "onecycle", "val_split": 0.1, "augment": "specaugment", "utterances": 3000, "beam": 1, "warp": 0.0,
-                  "speed": 0.0},
-           data={**_DATA, "test_utterances": 600, "normalise": "global"}, runner=_run,
+                  "schedule": "onecycle", "val_split": 0.1, "augment": "specaugment", "utterances": 6000, "beam": 1,
+                  "warp": 0.0, "speed": 0.0},
+           data={**_DATA, "test_utterances": 600, "normalise": "utterance"}, runner=_run,
            description="connected digits: two conv1d stages over time (128 channels, 5 frames, the first with "
                        "stride 2), a bidirectional GRU (128 per direction), per-frame digit or blank, CTC"),
 )}
