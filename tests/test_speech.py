@@ -98,7 +98,7 @@ def test_scoring():
 def test_cnn_learns_and_evaluates_and_transcribes(fsdd, tmp_path):
     r = run(RECIPES["cnn"], SMALL_CNN, data=fsdd, out=tmp_path / "run", verbose=0)
     assert r.metrics["test_accuracy"] >= 0.9, r.metrics
-    m = evaluate(tmp_path / "run", fsdd)
+    m = evaluate(tmp_path / "run")      # no data given: the folder the run trained on, from its config
     assert abs(m["accuracy"] - r.metrics["test_accuracy"]) < 1e-9 and np.sum(m["confusion_matrix"]) == 150
     out = transcribe(tmp_path / "run", [fsdd / "recordings" / "7_bob_1.wav"], top=2)
     assert out[0]["digits"] == "7" and len(out[0]["top"]) == 2 and out[0]["top"][0][1] > out[0]["top"][1][1]

@@ -341,7 +341,7 @@ def evaluate(run_dir: str | Path, data: str | Path | None = None, beam: int | No
     on the same test utterances (``crnn-ctc``; decoded with the run's ``beam`` setting, or ``beam``)."""
     model, config = rundir.load_run(run_dir)
     stats, split_name = config["input"], config["split"]
-    fsdd = FSDD(data)
+    fsdd = FSDD(data if data is not None else config.get("data_dir"))
     _, test = fsdd.split(split_name)
     waves, digits = fsdd.read(test), np.array([r.digit for r in test], np.int64)
     if config["task"] == "speech-classification":
