@@ -69,6 +69,26 @@ def test_validation_comes_from_training_and_utterances_from_their_split(fsdd):
     assert not any(split.test[i].tobytes() in train_clips for u in utts for i in u.sources)
 
 
+def test_speed_perturbed_utterances_keep_their_digits(fsdd):
+    split = load_split(fsdd, "official", 0.0, seed=0)
+    for seed in range(10):    # one utterance a seed: the noise drawn after an utterance depends on its length
+        (fast,), (slow,) = (connected_digits(split.train, split.train_digits, 1, seed=seed, speeds=(f,))
+                            for f in (1.25, 0.8))
+        assert fast.sources == slow.sources       # the same clips, gains and gaps are drawn
+        assert fast.digits == [int(split.train_digits[i]) for i in fast.sources]
+        speech = sum(len(split.train[i]) for i in fast.sources)
+        silence = [len(fast.audio) - speech / 1.25, len(slow.audio) - speech / 0.8]
+        assert abs(silence[0] - silence[1]) < 2 * 7, silence     # only the clips changed length, by the factor
+
+
+def test_bad_speech_settings_are_refused(fsdd):
+    for key, value, match in [("normalise", "speaker", "normalise must be one of global, utterance"),
+                              ("warp", 0.7, r"warp \(the largest relative change, 0 for none\) must be in"),
+                              ("speed", -0.1, "speed .* must be in")]:
+        with pytest.raises(ValueError, match=match):
+            run(RECIPES["crnn-ctc"], {key: value}, data=fsdd, verbose=0)
+
+
 def test_scoring():
     assert edit_distance([1, 2, 3], [1, 3]) == 1 and edit_distance([], [4, 4]) == 2
     assert align([5], []) == [(5, None)]
@@ -78,7 +98,7 @@ def test_scoring():
 def test_cnn_learns_and_evaluates_and_transcribes(fsdd, tmp_path):
     r = run(RECIPES["cnn"], SMALL_CNN, data=fsdd, out=tmp_path / "run", verbose=0)
     assert r.metrics["test_accuracy"] >= 0.9, r.metrics
-    m = evaluate(tmp_path / "run", fsdd)
+    m = evaluate(tmp_path / "run")      # no data given: the folder the run trained on, from its config
     assert abs(m["accuracy"] - r.metrics["test_accuracy"]) < 1e-9 and np.sum(m["confusion_matrix"]) == 150
     out = transcribe(tmp_path / "run", [fsdd / "recordings" / "7_bob_1.wav"], top=2)
     assert out[0]["digits"] == "7" and len(out[0]["top"]) == 2 and out[0]["top"][0][1] > out[0]["top"][1][1]
@@ -92,6 +112,8 @@ def test_crnn_ctc_learns_digit_strings(fsdd, tmp_path):
     # clean best paths: the validation loss is what shows it learnt; the real-data test checks the error rate
     val = r.history.history["val_loss"]
     assert val[-1] < 1.8 and val[-1] < val[0] / 5, val
+    # evaluate and transcribe normalise the features as the run did: the config records how
+    assert r.config["features"]["normalise"] == RECIPES["crnn-ctc"].data["normalise"]
     m = evaluate(tmp_path / "run", fsdd)
     assert abs(m["digit_error_rate"] - r.metrics["test_digit_error_rate"]) < 1e-9
     beam = evaluate(tmp_path / "run", fsdd, beam=4)     # prefix beam search over the same outputs
@@ -140,8 +162,20 @@ def test_full_targets_on_fsdd(model, split, key, target, tmp_path):
 @pytest.mark.long
 @pytest.mark.skipif(not REAL.is_dir(), reason="FSDD is not in ../shared/data")
 def test_speaker_held_out_mean_on_fsdd(tmp_path):
-    """The README's isolated-digit folds: each speaker held out in turn; the mean accuracy is the target."""
+    """The README's isolated-digit folds with the recipe's defaults: each speaker held out in turn; the mean
+    accuracy is the target."""
     speakers = FSDD(REAL).speakers
-    acc = [run(RECIPES["cnn"], {"split": f"speaker:{s}", "channels": [16, 32, 64, 64], "epochs": 10}, data=REAL,
-               verbose=0).metrics["test_accuracy"] for s in speakers]
+    acc = [run(RECIPES["cnn"], {"split": f"speaker:{s}"}, data=REAL, verbose=0).metrics["test_accuracy"]
+           for s in speakers]
     assert len(acc) == 6 and np.mean(acc) >= 0.85, dict(zip(speakers, acc))
+
+
+@pytest.mark.slow
+@pytest.mark.long
+@pytest.mark.skipif(not REAL.is_dir(), reason="FSDD is not in ../shared/data")
+def test_connected_digit_speaker_folds_on_fsdd(tmp_path):
+    """The README's connected-digit folds with the recipe's defaults: the mean digit error rate is the target."""
+    speakers = FSDD(REAL).speakers
+    der = [run(RECIPES["crnn-ctc"], {"split": f"speaker:{s}"}, data=REAL, verbose=0).metrics["test_digit_error_rate"]
+           for s in speakers]
+    assert len(der) == 6 and np.mean(der) <= 0.15, dict(zip(speakers, der))

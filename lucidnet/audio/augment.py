@@ -23,7 +23,7 @@ import numpy as np
 from ..data.transform import BatchTransform
 from ..random import generator
 
-__all__ = ["Augmentation", "SpecAugment", "AddNoise", "TimeShift", "Chain"]
+__all__ = ["Augmentation", "SpecAugment", "FrequencyWarp", "AddNoise", "TimeShift", "Chain"]
 
 
 class Augmentation(BatchTransform):
@@ -72,6 +72,45 @@ class SpecAugment(Augmentation):
         fill = (x.mean(axis=tuple(range(1, x.ndim)), keepdims=True) if self.fill is None
                 else np.asarray(self.fill, x.dtype))
         return np.where(mask, fill, x).astype(x.dtype, copy=False)
+
+
+class FrequencyWarp(Augmentation):
+    """Vocal-tract-length perturbation on spectrograms (after Jaitly & Hinton, 2013): each example's frequency
+    axis stretched by a factor drawn uniformly in ``factor`` (with probability ``p``; else left alone), as a
+    longer or shorter vocal tract would move every formant. Bin ``b`` of the output is the input read at bin
+    ``b / alpha`` (linear interpolation; past the last bin, the last bin), so ``alpha > 1`` moves energy up.
+    On mel bands this scales the mel index, close to a frequency scaling below 1 kHz and a shift above it.
+    Input (N, ..., bins, frames).
+
+    >>> x = np.arange(5, dtype=np.float32)[None, :, None]          # one example, 5 bins, 1 frame
+    >>> FrequencyWarp((2.0, 2.0))(x)[0, :, 0]
+    array([0. , 0.5, 1. , 1.5, 2. ], dtype=float32)
+    """
+
+    def __init__(self, factor: Sequence[float] = (0.9, 1.1), p: float = 1.0):
+        lo, hi = (float(v) for v in factor)
+        if not 0 < lo <= hi or not 0 <= p <= 1:
+            raise ValueError(f"FrequencyWarp: factor must be (low, high) with 0 < low <= high and p in [0, 1], got "
+                             f"{factor}, {p}")
+        self.factor, self.p = (lo, hi), float(p)
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        if x.ndim < 3:
+            raise ValueError(f"FrequencyWarp: expected a batch of spectrograms (N, ..., bins, frames), got shape "
+                             f"{x.shape}")
+        rng = generator()
+        n, bins = x.shape[0], x.shape[-2]
+        alpha = rng.uniform(*self.factor, size=n)
+        alpha = np.where(rng.random(n) < self.p, alpha, 1.0)
+        src = np.minimum(np.arange(bins)[None, :] / alpha[:, None], bins - 1)       # (N, bins)
+        lo = np.floor(src).astype(np.int64)
+        hi = np.minimum(lo + 1, bins - 1)
+        w = (src - lo).astype(x.dtype)
+        shape = (n,) + (1,) * (x.ndim - 3) + (bins, 1)
+        take = lambda idx: np.take_along_axis(x, np.broadcast_to(idx.reshape(shape), x.shape[:-1] + (1,)),  # noqa: E731
+                                              axis=-2)
+        w = w.reshape(shape)
+        return (take(lo) * (1 - w) + take(hi) * w).astype(x.dtype, copy=False)
 
 
 class AddNoise(Augmentation):

@@ -2,14 +2,18 @@
 window FIR, downsample by ``down``, where ``up/down`` is the rate ratio in lowest terms) when both terms are at most
 ``MAX_POLYPHASE`` (every common pair of rates: 44100 -> 8000 is 80/441), else FFT resampling
 (``scipy.signal.resample``), whose memory is that of the signal rather than of a filter of ``20 max(up, down)`` taps.
-It needs SciPy; without it a rate change is an error that says so."""
+It needs SciPy; without it a rate change is an error that says so.
+
+``change_speed`` plays a signal faster or slower (speed perturbation, Ko et al., 2015): resampling it as if it
+had been recorded at ``factor`` times its rate, which shortens it by ``factor`` and raises every frequency, pitch
+and formants alike, by ``factor``."""
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
-__all__ = ["resample", "MAX_POLYPHASE"]
+__all__ = ["resample", "change_speed", "MAX_POLYPHASE"]
 
 MAX_POLYPHASE = 1000
 
@@ -38,3 +42,17 @@ def resample(x: np.ndarray, orig_rate: int, target_rate: int, axis: int = -1) ->
         return resample_poly(x, up, down, axis=axis).astype(np.float32, copy=False)
     n = int(math.ceil(x.shape[axis] * target_rate / orig_rate))
     return resample_fft(x, n, axis=axis).astype(np.float32, copy=False)
+
+
+def change_speed(x: np.ndarray, factor: float, sample_rate: int, axis: int = -1) -> np.ndarray:
+    """``x`` (at ``sample_rate`` Hz) played ``factor`` times as fast: ``len / factor`` samples, every frequency
+    times ``factor`` (float32 out). The rate ratio is ``round(sample_rate * factor) / sample_rate``; factors
+    such as 0.9 and 1.1 keep it a short fraction, so polyphase filtering does it.
+
+    >>> x = np.ones(8000, np.float32)
+    >>> change_speed(x, 1.1, 8000).shape, change_speed(x, 0.9, 8000).shape
+    ((7273,), (8889,))
+    """
+    if not factor > 0:
+        raise ValueError(f"change_speed: factor must be positive, got {factor}")
+    return resample(x, int(round(sample_rate * factor)), int(sample_rate), axis=axis)

@@ -143,6 +143,13 @@ SETTING_OPTIONS: dict[str, dict] = {
                    "crnn-ctc: CTC prefix beam search)"),
     "--utterances": dict(type=POSITIVE_INT, help="crnn-ctc: connected-digit training utterances built from the "
                          "training recordings"),
+    "--normalise": dict(choices=list(speech_recipes.NORMALISATIONS), help="crnn-ctc: the log-mels' normalisation "
+                        "before the training set's standardisation: global (none), utterance (each utterance's "
+                        "per-band mean subtracted), utterance-variance (and divided by its per-band std)"),
+    "--warp": dict(type=FRACTION, help="crnn-ctc: vocal-tract-length perturbation of training utterances: the mel "
+                   "axis stretched by a factor in 1 -+ this (0: none)"),
+    "--speed": dict(type=FRACTION, help="crnn-ctc: speed perturbation of training utterances: each clip played at "
+                    "1 - this, 1 or 1 + this times its speed (0: none)"),
     "--length-penalty": dict(type=NON_NEGATIVE, help="translation: beam search ranks score / length ** this"),
     "--teacher": dict(metavar="RUN", help="bilstm-distilled: the text-classification run directory that teaches "
                       "(e.g. of --model minilm)"),

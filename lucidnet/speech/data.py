@@ -8,7 +8,8 @@ second), so every example has 63 frames.
 
 Connected digits (:func:`connected_digits`): an utterance of 2-7 digits is clips of the same split joined with
 random silences (50-300 ms, and 100-300 ms at both ends), scaled by a random gain and mixed with white noise at
-25-40 dB SNR, all drawn from one seeded generator: a split's utterances use only that split's recordings.
+25-40 dB SNR, all drawn from one seeded generator: a split's utterances use only that split's recordings. With
+``speeds`` (the training utterances' speed perturbation), each clip is first played at a speed drawn from them.
 
 >>> waves = [np.ones(800, np.float32) * d for d in range(3)]
 >>> utts = connected_digits(waves, [0, 1, 2], 4, seed=0, max_digits=3)
@@ -22,7 +23,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..audio import log_mel_spectrogram
+from ..audio import change_speed, log_mel_spectrogram
 from ..data import holdout
 from ..datasets.fsdd import FSDD, SAMPLE_RATE, Recording
 
@@ -112,9 +113,10 @@ class Utterance:
 def connected_digits(waves: Sequence[np.ndarray], digits: Sequence[int], count: int, seed: int,
                      min_digits: int = 2, max_digits: int = 7, gap: tuple[float, float] = (0.05, 0.3),
                      edge: tuple[float, float] = (0.1, 0.3), snr_db: tuple[float, float] = (25.0, 40.0),
-                     sample_rate: int = SAMPLE_RATE) -> list[Utterance]:
+                     sample_rate: int = SAMPLE_RATE, speeds: Sequence[float] = ()) -> list[Utterance]:
     """``count`` utterances of ``min_digits`` to ``max_digits`` clips drawn from ``waves`` (spoken ``digits``),
-    joined as the module's docstring says; the same ``seed`` gives the same utterances."""
+    joined as the module's docstring says, each clip played at a speed drawn from ``speeds`` when given
+    (``change_speed``); the same ``seed`` gives the same utterances."""
     if not 1 <= min_digits <= max_digits or not len(waves) or len(waves) != len(digits):
         raise ValueError(f"connected_digits: need 1 <= min_digits <= max_digits and one digit per clip; got "
                          f"{min_digits}..{max_digits} digits, {len(waves)} clips, {len(digits)} digits")
@@ -126,6 +128,8 @@ def connected_digits(waves: Sequence[np.ndarray], digits: Sequence[int], count: 
         pieces = [np.zeros(int(rng.uniform(*edge) * sample_rate), np.float32)]
         for j, i in enumerate(picks):
             w = np.asarray(waves[i], np.float32)
+            if len(speeds):
+                w = change_speed(w, float(rng.choice(np.asarray(speeds, np.float64))), sample_rate)
             peak = max(float(np.abs(w).max()), 1e-6)
             pieces.append(w / peak * np.float32(rng.uniform(0.3, 0.9)))
             span = edge if j == k - 1 else gap
