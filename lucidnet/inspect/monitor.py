@@ -28,7 +28,7 @@ The loss of every step is kept too (one float per step), and the learning rate a
 >>> sorted(monitor.log.layers["1"])
 ['act_mean', 'act_std', 'dead']
 >>> sorted(monitor.log.layers["0"])
-['act_mean', 'act_std', 'grad_norm', 'update_ratio', 'weight_norm']
+['act_mean', 'act_std', 'grad_norm', 'no_grad', 'update_ratio', 'weight_norm']
 """
 from __future__ import annotations
 
