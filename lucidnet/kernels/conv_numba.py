@@ -38,16 +38,8 @@ def _add(dst, d, src, s, n):  # pragma: no cover - compiled
 
 
 @njit(inline="always", cache=True)
-def _zero(dst, d, n):  # pragma: no cover - compiled
-    d, n = np.uint64(d), np.uint64(n)
-    i = np.uint64(0)
-    while i < n:
-        dst[d + i] = 0
-        i += _U1
-
-
-@njit(inline="always", cache=True)
 def _fill(dst, d, n, v):  # pragma: no cover - compiled
+    """dst[d:d+n] = v for a flat array."""
     d, n = np.uint64(d), np.uint64(n)
     i = np.uint64(0)
     while i < n:
@@ -107,7 +99,7 @@ def col2im(cols, gx, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups):  # pragma:
     cf = cols.reshape(-1)
     hwc = h_ * w_ * c_
     for n in prange(n_):
-        _zero(gf, n * hwc, hwc)
+        _fill(gf, n * hwc, hwc, 0)
         for oh in range(ho):
             for ow in range(wo):
                 m = (n * ho + oh) * wo + ow
@@ -223,7 +215,7 @@ def maxpool_backward(g, arg, out, gx, positive, kh, kw, sh, sw, pt, pl, dh, dw):
     hwc = h_ * w_ * c_
     per = ho * wo * c_
     for n in prange(n_):
-        _zero(xf, n * hwc, hwc)
+        _fill(xf, n * hwc, hwc, 0)
         base = np.uint64(n * hwc)
         for q in range(ho * wo):
             o = np.uint64(n * per + q * c_)

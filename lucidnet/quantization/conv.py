@@ -77,7 +77,8 @@ class QuantizedConv2d(QuantizedModule):
         if (kh, kw, sh, sw, pt, pb, pl, pr) == (1, 1, 1, 1, 0, 0, 0, 0) and k4 == k:
             cols = xq
         else:
-            cols = xp.zeros((n * ho * wo, k4), dtype=xp.uint8)  # rows (n, oh, ow); cols (i, j, c)
+            cols = xp.empty((n * ho * wo, k4), dtype=xp.uint8)  # rows (n, oh, ow); cols (i, j, c)
+            cols[:, k:] = 0
             K.im2col(xq.reshape(n, h, w, c), cols, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, 1, qp[1])
         out = int8_matmul(cols, self._int8("weight", (0, 2, 3, 1)), self.bias.array, qp)
         return from_numpy(xp.ascontiguousarray(out).reshape(n, ho, wo, self.out_channels).transpose(0, 3, 1, 2))

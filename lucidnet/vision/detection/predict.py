@@ -12,7 +12,7 @@ import numpy as np
 from ...autograd import no_grad
 from ...tensor import Tensor
 from .fcos import postprocess
-from .joint import Letterbox, Sample
+from .joint import Letterbox, Sample, collate_images
 from .model import level_points
 
 __all__ = ["Prediction", "predict_images", "instance_masks"]
@@ -53,12 +53,15 @@ def _resize_prob(p: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(Image.fromarray(p.astype(np.float32), mode="F").resize((size[1], size[0]), Image.BILINEAR))
 
 
-def _native(image: np.ndarray) -> Sample:
-    """The image at its own resolution, padded right and bottom (as a letterbox pads) to multiples of 32."""
-    h, w = image.shape[:2]
-    padded = np.full((-(-h // 32) * 32, -(-w // 32) * 32, image.shape[2]), 114, np.uint8)
-    padded[:h, :w] = image
-    return Sample(padded, boxes=np.zeros((0, 4), np.float32), scale=1.0, extra={"content": (h, w)})
+def _batch(images: Sequence[np.ndarray], letterbox: Letterbox | None) -> tuple[np.ndarray, list, list]:
+    """(float32 (N, 3, H, W) in [0, 1], each image's scale, each image's (height, width) inside the batch):
+    letterboxed, or (None) at their own resolution, padded to multiples of 32 (``collate_images``)."""
+    if letterbox is None:
+        x, sizes = collate_images(images)
+        return x, [1.0] * len(images), sizes
+    chunk = [letterbox(Sample(im, boxes=np.zeros((0, 4), np.float32))) for im in images]
+    x = np.stack([s.image.transpose(2, 0, 1) for s in chunk]).astype(np.float32) / np.float32(255)
+    return x, [s.scale for s in chunk], [s.extra["content"] for s in chunk]
 
 
 def predict_images(model, images: Sequence[np.ndarray], size: int | None, batch_size: int = 8,
@@ -75,20 +78,17 @@ def predict_images(model, images: Sequence[np.ndarray], size: int | None, batch_
     out_list: list[Prediction] = []
     try:
         for start in range(0, len(images), batch_size):
-            chunk = [letterbox(Sample(im, boxes=np.zeros((0, 4), np.float32))) if letterbox else _native(im)
-                     for im in images[start:start + batch_size]]
-            x = np.stack([s.image.transpose(2, 0, 1) for s in chunk]).astype(np.float32) / np.float32(255)
+            x, scales, contents = _batch(images[start:start + batch_size], letterbox)
             points, _ = level_points(x.shape[2:])
             with no_grad():
                 out = model(Tensor(x))
             arrays = {k: v.numpy() for k, v in out.items()}
-            for i, s in enumerate(chunk):
+            for i, ((ch, cw), scale) in enumerate(zip(contents, scales)):
                 h0, w0 = images[start + i].shape[:2]
-                ch, cw = s.extra["content"]
                 if "boxes" in heads:
                     boxes, scores, labels = postprocess(arrays["cls"][i], arrays["reg"][i], arrays["ctr"][i], points,
                                                         (ch, cw), score_threshold, nms_threshold, max_detections)
-                    boxes = boxes / np.float32(s.scale)
+                    boxes = boxes / np.float32(scale)
                     boxes[:, 0::2] = boxes[:, 0::2].clip(0, w0)
                     boxes[:, 1::2] = boxes[:, 1::2].clip(0, h0)
                 else:
