@@ -115,7 +115,7 @@ SETTING_OPTIONS: dict[str, dict] = {
                               "all share it, shrunk to at most 64 pixels a side, else 64x64; mobilenet: its input "
                               "size); pennfudan: the square side training images are letterboxed to (a multiple of 32; testing too with "
                               "--inference letterbox)"),
-    "--inference": dict(choices=["native", "letterbox"], help="pennfudan: test and detect each image at its own "
+    "--inference": dict(choices=list(detection_recipes.INFERENCE), help="pennfudan: test and detect each image at its own "
                         "resolution (padded to multiples of 32; the default) or letterboxed to --image-size"),
     "--sync-bn": dict(action="store_true", help="images, under mpiexec / --nproc: BatchNorm statistics over the "
                       "whole batch of every rank (SyncBatchNorm) instead of each rank's share"),
