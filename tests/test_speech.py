@@ -148,6 +148,14 @@ def test_command_line(fsdd, tmp_path, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not REAL.is_dir(), reason="FSDD is not in ../shared/data")
+def test_short_cnn_on_real_fsdd(tmp_path):
+    """CI's short version of the real runs below: the cnn recipe, 2 epochs, official split, on the real recordings."""
+    r = run(RECIPES["cnn"], {"split": "official", "epochs": 2}, data=REAL, out=tmp_path / "run", verbose=0)
+    assert r.metrics["test_accuracy"] >= 0.90, r.metrics   # 0.947 when written
+
+
+@pytest.mark.slow
 @pytest.mark.long
 @pytest.mark.skipif(not REAL.is_dir(), reason="FSDD is not in ../shared/data")
 @pytest.mark.parametrize("model,split,key,target", [
