@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The lucidnet side: the CLI in-process, with a callback that marks the end of training (the last training run
 # of a recipe that trains several) and, given a step count, stops each training run after that many steps.
 LUCIDNET_SIDE = r'''
-import json, sys, time
+import sys, time
 from lucidnet.train import Callback
 from lucidnet.train import trainer as _trainer
 steps, args = int(sys.argv[1]), sys.argv[2:]
