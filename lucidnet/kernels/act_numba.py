@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .launch import parallel
+
 _FAST = {"afn", "arcp", "contract", "reassoc"}  # not nnan/ninf: NaN and inf inputs keep their meaning
 _RSQRT2 = np.float32(0.7071067811865476)    # 1 / sqrt(2)
 _RSQRT2PI = np.float32(0.3989422804014327)  # 1 / sqrt(2 pi)
@@ -79,7 +81,7 @@ def _erf(x):  # pragma: no cover - compiled
     return y if x >= np.float32(0) else -y
 
 
-@njit(parallel=True, cache=True, fastmath=_FAST)
+@parallel(min_size=16384, fastmath=_FAST)
 def gelu_forward(x, out, cdf):  # pragma: no cover - compiled
     # cdf = Phi(x), out = x * Phi(x); all (n,)
     half = np.float32(0.5)
@@ -90,7 +92,7 @@ def gelu_forward(x, out, cdf):  # pragma: no cover - compiled
         out[i] = v * c
 
 
-@njit(parallel=True, cache=True, fastmath=_FAST)
+@parallel(min_size=16384, fastmath=_FAST)
 def gelu(x, out):  # pragma: no cover - compiled
     # out = x * Phi(x), nothing kept for a backward; all (n,)
     half = np.float32(0.5)
@@ -99,7 +101,7 @@ def gelu(x, out):  # pragma: no cover - compiled
         out[i] = v * (half * (np.float32(1) + _erf(v * _RSQRT2)))
 
 
-@njit(parallel=True, cache=True, fastmath=_FAST)
+@parallel(min_size=16384, fastmath=_FAST)
 def gelu_backward(g, x, cdf, out):  # pragma: no cover - compiled
     # out = g * (Phi(x) + x * phi(x)); all (n,)
     half = np.float32(0.5)
@@ -108,7 +110,7 @@ def gelu_backward(g, x, cdf, out):  # pragma: no cover - compiled
         out[i] = g[i] * (cdf[i] + v * exp_neg(half * v * v) * _RSQRT2PI)
 
 
-@njit(parallel=True, cache=True)
+@parallel()
 def clip_forward(x, lo, hi, out, inside):  # pragma: no cover - compiled
     # out = x clipped to [lo, hi] (NaN stays NaN), inside = lo < x < hi; all (n,)
     for i in prange(x.shape[0]):
@@ -122,21 +124,21 @@ def clip_forward(x, lo, hi, out, inside):  # pragma: no cover - compiled
         out[i] = r
 
 
-@njit(parallel=True, cache=True)
+@parallel()
 def mask_grad(g, inside, out):  # pragma: no cover - compiled
     # out = g * inside (a NaN gradient outside stays NaN, as with the NumPy product); all (n,)
     for i in prange(g.shape[0]):
         out[i] = g[i] * np.float32(inside[i])
 
 
-@njit(parallel=True, cache=True)
+@parallel()
 def positive_grad(g, y, out):  # pragma: no cover - compiled
     # out = g * (y > 0): ReLU's backward from its output (a NaN gradient stays NaN, as with the NumPy product)
     for i in prange(g.shape[0]):
         out[i] = g[i] * np.float32(y[i] > 0)
 
 
-@njit(parallel=True, cache=True, fastmath=_FAST)
+@parallel(min_size=16384, fastmath=_FAST)
 def softmax_rows(s):  # pragma: no cover - compiled
     # each row of s (R, S) replaced by its softmax; a row of -inf only becomes zeros
     r, n = s.shape
@@ -167,7 +169,7 @@ def _splitmix64(z):  # pragma: no cover - compiled
     return z ^ (z >> np.uint64(31))
 
 
-@njit(parallel=True, cache=True)
+@parallel(min_size=32768)
 def dropout_forward(x, key, threshold, scale, out, keep):  # pragma: no cover - compiled
     # keep[i] = bits(key + i) >= threshold; out[i] = x[i] * (scale or 0); all (n,); key, threshold uint64
     golden = np.uint64(0x9E3779B97F4A7C15)
@@ -179,7 +181,7 @@ def dropout_forward(x, key, threshold, scale, out, keep):  # pragma: no cover - 
         out[i] = x[i] * (scale if k else zero)
 
 
-@njit(parallel=True, cache=True)
+@parallel()
 def dropout_backward(g, keep, scale, out):  # pragma: no cover - compiled
     # out[i] = g[i] * (scale or 0) (a NaN gradient where dropped stays NaN, as with a float mask)
     zero = np.float32(0)

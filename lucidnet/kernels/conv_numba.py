@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .launch import parallel
+
 _U1 = np.uint64(1)
 
 
@@ -47,7 +49,7 @@ def _fill(dst, d, n, v):  # pragma: no cover - compiled
         i += _U1
 
 
-@njit(parallel=True, cache=True)
+@parallel(min_size=8192)
 def im2col(x, cols, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups, fill):  # pragma: no cover - compiled
     # x: (N, H, W, C); cols: (N*ho*wo, >= C*kh*kw), row m = (n, oh, ow), columns ordered (group, i, j, c);
     # taps in the padding get ``fill`` (0; a uint8 input's zero point)
@@ -87,7 +89,7 @@ def im2col(x, cols, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups, fill):  # pr
                             _fill(cf, dst, cg, fill)
 
 
-@njit(parallel=True, cache=True)
+@parallel()
 def col2im(cols, gx, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups):  # pragma: no cover - compiled
     # the adjoint of im2col: gx[n, h, w, c] = sum of the cols entries that im2col copied from (n, h, w, c).
     # One sample per thread: its rows of cols are read once, in order, and added into gx[n] (cache-resident).
@@ -116,7 +118,7 @@ def col2im(cols, gx, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, groups):  # pragma:
                                  cg)
 
 
-@njit(parallel=True, cache=True)
+@parallel(min_size=16384)
 def maxpool_forward(x, out, arg, kh, kw, sh, sw, pt, pl, dh, dw):  # pragma: no cover - compiled
     # x: (N, H, W, C); out, arg: (N, ho, wo, C); arg holds the flat index h * W + w of each maximum.
     # Like PyTorch: the first maximum in row-major window order wins, and a NaN wins over any number.
@@ -181,7 +183,7 @@ def maxpool_forward(x, out, arg, kh, kw, sh, sw, pt, pl, dh, dw):  # pragma: no 
                         c += _U1
 
 
-@njit(parallel=True, cache=True)
+@parallel(min_size=16384)
 def maxpool_backward(g, arg, out, gx, positive, kh, kw, sh, sw, pt, pl, dh, dw):  # pragma: no cover - compiled
     # g, arg, out: (N, ho, wo, C); gx: (N, H, W, C), overwritten: each g at its maximum's place, zeros
     # elsewhere. With ``positive`` only where out > 0: the pool's input was relu(z) and gx is the gradient

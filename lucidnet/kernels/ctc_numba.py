@@ -12,6 +12,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from .launch import parallel
+
 
 @njit(inline="always", cache=True)
 def _lae(a, b):  # pragma: no cover - compiled
@@ -30,7 +32,7 @@ def _label(targets, b, s, blank):  # pragma: no cover - compiled
     return blank if s % 2 == 0 else targets[b, s // 2]
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@parallel(min_size=4096, error_model="numpy")
 def forward(lp, targets, il, tl, blank, alpha, nll):  # pragma: no cover - compiled
     n = lp.shape[1]
     neg = -np.inf
@@ -59,7 +61,7 @@ def forward(lp, targets, il, tl, blank, alpha, nll):  # pragma: no cover - compi
         nll[b] = -ll
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@parallel(min_size=4096, error_model="numpy")
 def backward(lp, targets, il, tl, blank, alpha, nll, gr, zero_infinity, grad):  # pragma: no cover - compiled
     t_, n, c_ = lp.shape
     neg = -np.inf

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .launch import parallel
+
 
 @njit(inline="always")
 def _taps9(r0, r1, r2, c0, step, w, dst):  # pragma: no cover - compiled
@@ -23,7 +25,7 @@ def _taps9(r0, r1, r2, c0, step, w, dst):  # pragma: no cover - compiled
                   + r2[ca, c] * w[2, 0, c] + r2[cb, c] * w[2, 1, c] + r2[cc, c] * w[2, 2, c])
 
 
-@njit(parallel=True, cache=True)
+@parallel(min_size=8192)
 def _forward(x, w, out, sh, sw, pt, pl, dh, dw):  # pragma: no cover - compiled
     n_, h_, w_, c_ = x.shape
     kh, kw = w.shape[0], w.shape[1]
@@ -55,7 +57,7 @@ def _forward(x, w, out, sh, sw, pt, pl, dh, dw):  # pragma: no cover - compiled
                         dst[c] += src[c] * tap[c]
 
 
-@njit(parallel=True, cache=True)
+@parallel(min_size=8192)
 def _backward_input(g, w, gx, sh, sw, pt, pl, dh, dw):  # pragma: no cover - compiled
     # gather: gx[n, h, x] = sum over the taps (i, j) whose output pixel (oh, ow) reads (h, x)
     n_, ho, wo, c_ = g.shape
@@ -95,7 +97,7 @@ def _backward_input(g, w, gx, sh, sw, pt, pl, dh, dw):  # pragma: no cover - com
                         dst[c] += src[c] * tap[c]
 
 
-@njit(parallel=True, cache=True)
+@parallel(min_size=8192)
 def _backward_weight(g, x, partial, sh, sw, pt, pl, dh, dw):  # pragma: no cover - compiled
     # partial[r, i, j, c] = the weight gradient from output row r = (n, oh) alone (summed by the caller)
     n_, h_, w_, c_ = x.shape

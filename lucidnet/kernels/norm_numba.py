@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 from numba import get_num_threads, njit, prange
 
+from .launch import parallel
+
 _FAST = {"arcp", "contract", "reassoc"}  # row sums in vector lanes; not nnan/ninf: NaN and inf keep their meaning
 
 
@@ -45,7 +47,7 @@ def _flush(s, q, s32, q32):  # pragma: no cover - compiled
         q32[j] = 0
 
 
-@njit(parallel=True, cache=True)
+@parallel()
 def _sums(x, shift, partial):  # pragma: no cover - compiled
     # partial[t, 0, c] = sum of (x - shift) over thread t's rows, partial[t, 1, c] = sum of its squares
     m, c = x.shape
@@ -63,7 +65,7 @@ def _sums(x, shift, partial):  # pragma: no cover - compiled
             _flush(s, q, s32, q32)
 
 
-@njit(parallel=True, cache=True)
+@parallel()
 def _affine(x, a, b, out, lo, hi, inside, clip):  # pragma: no cover - compiled
     # out = x * a + b, per column; with clip, out clipped to [lo, hi] and inside = lo < out < hi (NaN stays)
     m, c = x.shape
@@ -84,7 +86,7 @@ def _affine(x, a, b, out, lo, hi, inside, clip):  # pragma: no cover - compiled
                 dst[j] = row[j] * a[j] + b[j]
 
 
-@njit(parallel=True, cache=True)
+@parallel()
 def _grad_sums(g, inside, masked, x, mean, partial):  # pragma: no cover - compiled
     # partial[t, 0, c] = sum of g, partial[t, 1, c] = sum of g * (x - mean), over thread t's rows; g masked by
     # inside (g * inside, an activation's gradient folded in) when masked
@@ -110,7 +112,7 @@ def _grad_sums(g, inside, masked, x, mean, partial):  # pragma: no cover - compi
             _flush(s, d, s32, d32)
 
 
-@njit(parallel=True, cache=True)
+@parallel()
 def _grad_input(g, inside, masked, x, mean, k, c0, a, out):  # pragma: no cover - compiled
     # out = (g - c0 - (x - mean) * k) * a, per column (g * inside for g when masked)
     m, c = x.shape
@@ -170,7 +172,7 @@ def grad_input(g2, x2, mean, k, c0, a, inside=None):
     return out
 
 
-@njit(parallel=True, cache=True, fastmath=_FAST)
+@parallel(fastmath=_FAST)
 def _ln_rows(x, w, b, eps, out, xhat, invstd, save):  # pragma: no cover - compiled
     # per row: xhat = (x - mean) / sqrt(var + eps), out = xhat * w + b; xhat kept when save
     r, d = x.shape
@@ -197,7 +199,7 @@ def _ln_rows(x, w, b, eps, out, xhat, invstd, save):  # pragma: no cover - compi
                 dst[j] = (row[j] - mean) * rs * w[j] + b[j]
 
 
-@njit(parallel=True, cache=True, fastmath=_FAST)
+@parallel(fastmath=_FAST)
 def _ln_grad_rows(g, xhat, invstd, w, gx, partial):  # pragma: no cover - compiled
     # gx = invstd * (g w - mean(g w) - xhat * mean(g w xhat)) per row; partial[t, 0] = sum of g * xhat and
     # partial[t, 1] = sum of g over thread t's rows, per column
