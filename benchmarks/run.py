@@ -2,13 +2,18 @@
 """One command: lucidnet vs PyTorch (and the hand-written NumPy floor) on the reference workloads.
 
     python benchmarks/run.py [mlp ...] [--batch B] [--seconds S] [--threads T] [--rounds R] [--fast-blas]
+                             [--capture] [--jax PYTHON]
 
 Each measurement runs in its own process with the same thread count (OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS=T,
 torch.set_num_threads(T)); rounds are interleaved and the median of each side is reported with the
 ratio lucidnet / PyTorch, and beside it the median of the per-round ratios (each round's sides run
 back to back, so that figure is the less affected by a host whose speed drifts over tens of seconds).
 ``--fast-blas`` unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for every side (these machines set them,
-which holds NumPy's BLAS to its Haswell kernels); the output says so.
+which holds NumPy's BLAS to its Haswell kernels); the output says so. ``--capture``: lucidnet's mlp, cnn, mf and
+ncf steps run through ``lucidnet.compile`` (``workloads.py --capture``). ``--jax PYTHON``: a third side,
+``../shared/bench/jax_anchor.py`` run by that interpreter (an environment of its own with ``pip install jax
+optax``: JAX is not a dependency of lucidnet) on the workloads it has (mlp, cnn, lstm, mf, ncf), with the
+ratio lucidnet / JAX and PyTorch / JAX.
 """
 from __future__ import annotations
 
@@ -21,6 +26,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+CAPTURED = ("mlp", "cnn", "mf", "ncf")  # the workloads whose step --capture runs through lucidnet.compile
+JAX_WORKLOADS = ("mlp", "cnn", "lstm", "mf", "ncf")  # those jax_anchor.py has
 SHARED_BENCH = Path(os.environ.get("LUCIDNET_SHARED_BENCH", HERE.parent.parent / "shared" / "bench"))
 
 
@@ -45,6 +52,9 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--fast-blas", action="store_true",
                    help="unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for all sides")
+    p.add_argument("--capture", action="store_true", help="lucidnet's mlp, cnn, mf, ncf steps through ln.compile")
+    p.add_argument("--jax", metavar="PYTHON", default=None,
+                   help="an interpreter with jax and optax installed: adds JAX (jax_anchor.py) as a third side")
     a = p.parse_args()
     env = dict(os.environ)
     for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
@@ -55,15 +65,19 @@ def main() -> None:
     print(f"threads={a.threads} rounds={a.rounds} seconds={a.seconds} "
           f"OPENBLAS_CORETYPE={env.get('OPENBLAS_CORETYPE', '(unset)')} "
           f"OPENBLAS_L2_SIZE={env.get('OPENBLAS_L2_SIZE', '(unset)')}"
-          + ("  [--fast-blas: both variables unset for every side]" if a.fast_blas else ""))
+          + ("  [--fast-blas: both variables unset for every side]" if a.fast_blas else "")
+          + ("  [--capture: lucidnet's " + ", ".join(CAPTURED) + " steps through lucidnet.compile]" if a.capture else ""))
     py = sys.executable
     for w in a.workloads:
         batch = ["--batch", str(a.batch)] if a.batch else []
         secs = ["--seconds", str(a.seconds)]
         sides = {
-            "lucidnet": [py, str(HERE / "workloads.py"), w, *batch, *secs],
+            "lucidnet": [py, str(HERE / "workloads.py"), w, *batch, *secs,
+                         *(["--capture"] if a.capture and w in CAPTURED else [])],
             "pytorch": [py, str(SHARED_BENCH / "torch_anchor.py"), w, *batch, *secs, "--threads", str(a.threads)],
         }
+        if a.jax and w in JAX_WORKLOADS:
+            sides["jax"] = [a.jax, str(SHARED_BENCH / "jax_anchor.py"), w, *batch, *secs, "--threads", str(a.threads)]
         if w == "mlp":
             sides["numpy-floor-reuse"] = [py, str(SHARED_BENCH / "numpy_floor.py"), "reuse", *batch, *secs]
         results: dict[str, list[float]] = {k: [] for k in sides}
@@ -78,12 +92,16 @@ def main() -> None:
         for name in sides:
             runs = ", ".join(f"{r:.2f}" if r < 10 else f"{r:.1f}" for r in results[name])
             print(f"  {name:18s} median {med[name]:8.2f} steps/s   (runs: {runs})   {lines[name]}")
-        for other in [k for k in ("pytorch", "numpy-floor-reuse") if k in med]:
+        for other in [k for k in ("pytorch", "jax", "numpy-floor-reuse") if k in med]:
             if not all(results[other]) or not med[other]:  # a side below 0.05 steps/s prints 0.0
                 print(f"  ratio lucidnet / {other:17s}: not computed, {other} ran below 0.05 steps/s in a round")
                 continue
             paired = statistics.median(a / b for a, b in zip(results["lucidnet"], results[other]))
             print(f"  ratio lucidnet / {other:17s} = {med['lucidnet'] / med[other]:.2f}x   "
+                  f"(median of the per-round ratios: {paired:.2f}x)")
+        if "jax" in med and med["jax"] and all(results["jax"]):
+            paired = statistics.median(a / b for a, b in zip(results["pytorch"], results["jax"]))
+            print(f"  ratio pytorch / jax               = {med['pytorch'] / med['jax']:.2f}x   "
                   f"(median of the per-round ratios: {paired:.2f}x)")
 
 

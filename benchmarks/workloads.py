@@ -2,7 +2,9 @@
 """lucidnet's side of the reference workloads of ../shared/bench/torch_anchor.py (same shapes, same optimizer).
 
 Run one workload per process (never beside torch: two thread pools fight for the cores):
-    python benchmarks/workloads.py WORKLOAD [--batch B] [--seconds S]
+    python benchmarks/workloads.py WORKLOAD [--batch B] [--seconds S] [--capture]
+``--capture``: the mlp, cnn, mf and ncf steps run their forward, loss and backward through ``lucidnet.compile``
+(recorded twice, replayed after; the optimizer's step stays eager).
 Prints one line:  WORKLOAD batch=B steps_per_s=... samples_per_s=... lucidnet=... blas=...
 """
 from __future__ import annotations
@@ -16,6 +18,15 @@ import lucidnet as ln
 from lucidnet import nn, optim
 from lucidnet.nn import functional as F
 
+CAPTURE = False  # --capture: the forward + loss of the mlp, cnn, mf and ncf steps through ln.compile
+
+
+def _loss_fn(model, loss):
+    """``f(*inputs, target) -> loss(model(*inputs), target)``, captured with ``--capture``."""
+    def f(*args):
+        return loss(model(*args[:-1]), args[-1])
+    return ln.compile(f, modules=model) if CAPTURE else f
+
 
 def mlp(batch: int):
     m = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))
@@ -27,10 +38,11 @@ def _classifier(m, opt, x_shape: tuple, classes: int = 10):
     rng = np.random.default_rng(0)
     x = ln.tensor(rng.standard_normal(x_shape, dtype=np.float32))
     y = ln.tensor(rng.integers(0, classes, x_shape[0]))
+    f = _loss_fn(m, F.cross_entropy)
 
     def step():
         opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(m(x), y)
+        loss = f(x, y)
         loss.backward()
         opt.step()
     return step
@@ -56,10 +68,11 @@ def _recsys(model, loss, batch: int, target):
     rng = np.random.default_rng(0)
     u, i = ln.tensor(rng.integers(0, 943, batch)), ln.tensor(rng.integers(0, 1682, batch))
     t = ln.tensor(target(rng, batch).astype(np.float32))
+    f = _loss_fn(model, loss)
 
     def step():
         opt.zero_grad(set_to_none=True)
-        loss(model(u, i), t).backward()
+        f(u, i, t).backward()
         opt.step()
     return step
 
@@ -246,7 +259,12 @@ def main() -> None:
     p.add_argument("workload", choices=sorted(WORKLOADS))
     p.add_argument("--batch", type=int, default=None)
     p.add_argument("--seconds", type=float, default=3.0)
+    p.add_argument("--capture", action="store_true", help="mlp, cnn, mf, ncf: forward + loss through ln.compile")
     a = p.parse_args()
+    if a.capture and a.workload not in ("mlp", "cnn", "mf", "ncf"):
+        p.error(f"--capture applies to mlp, cnn, mf and ncf, not {a.workload}")
+    global CAPTURE
+    CAPTURE = a.capture
     make, default_batch = WORKLOADS[a.workload]
     batch = a.batch or default_batch
     ln.manual_seed(0)
@@ -259,7 +277,7 @@ def main() -> None:
         n += 1
     r = n / (time.perf_counter() - t0)
     print(f"{a.workload} batch={batch} steps_per_s={r:.1f} samples_per_s={r * batch:.0f} "
-          f"lucidnet={ln.__version__} blas={blas_info()}")
+          f"lucidnet={ln.__version__} blas={blas_info()}" + (" capture=on" if a.capture else ""))
 
 
 if __name__ == "__main__":

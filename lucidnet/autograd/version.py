@@ -26,6 +26,7 @@ from ..backend import xp
 
 __all__ = ["bump", "version", "snapshot", "check"]
 
+WATCH: list = []  # lists that collect the storages bumped while they are open (``capture`` checks a step)
 _counts: dict[int, list] = {}  # id(root array) -> [weak reference to it, count]; an entry goes with its array
 
 
@@ -44,6 +45,8 @@ def _forget(key: int, ref) -> None:
 def bump(a) -> None:
     """Note an in-place change of ``a``'s memory (of its root array, which its views share)."""
     r = _root(a)
+    if WATCH:
+        WATCH[-1].append(r)
     key = id(r)
     e = _counts.get(key)
     if e is not None and e[0]() is r:

@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..autograd.capture import compile as compile_step
 from ..data import StreamLoader, as_streams, chunks
 from ..nn.inference import inference
 from ..nn.losses import cross_entropy
@@ -35,6 +36,8 @@ StepFn = Callable[[Any], "tuple[float, int, Any, Any]"]
 
 class TrainStep:
     """The step protocol (see the module docstring); subclasses define ``bind``."""
+
+    supports_capture = False  # whether ``bind`` honours ``Trainer(capture=True)``
 
     def train_loader(self, data: Any, batch_size: int, shuffle: bool) -> Any:
         return as_loader(data, batch_size, shuffle, "fit(train_data)")
@@ -67,15 +70,26 @@ def _clipper(trainer: Any, optimizer: Any) -> Callable[[], Any] | None:
 class SupervisedStep(TrainStep):
     """``zero_grad``, forward, the trainer's loss, backward, (clip), ``optimizer.step()``."""
 
+    supports_capture = True
+
     def bind(self, trainer: Any) -> StepFn:
         model, loss_fn, split, optimizer = trainer.model, trainer.loss_fn, trainer.split_batch, trainer.optimizer
         clip = _clipper(trainer, optimizer)
 
+        def forward(*args: Any) -> tuple[Any, Any]:
+            out = model(*args[:-1])
+            return loss_fn(out, args[-1]), out
+
+        if trainer.capture:  # one capture for every epoch of this model and loss (bind runs per epoch)
+            kept = getattr(self, "_captured", None)
+            if kept is None or kept[0] is not model or kept[1] is not loss_fn:
+                self._captured = kept = (model, loss_fn, compile_step(forward, modules=model))
+            forward = kept[2]
+
         def run(batch: Any) -> tuple[float, int, Any, Any]:
             inputs, target = split(batch)
             optimizer.zero_grad()
-            out = model(*inputs)
-            loss = loss_fn(out, target)
+            loss, out = forward(*inputs, target)
             if not isinstance(loss, Tensor) or loss.array.size != 1:
                 raise ValueError(f"fit: the loss must return a scalar Tensor, got "
                                  f"{type(loss).__name__} {getattr(loss, 'shape', '')}; use reduction='mean'")

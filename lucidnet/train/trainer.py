@@ -97,6 +97,9 @@ class Trainer:
         step: what runs on each batch (``lucidnet.train.steps``): ``SupervisedStep()`` by default, or a
             ``TBPTTStep`` (which computes its own loss: ``loss`` may then be None).
         clock: the time source of ``elapsed`` (``time.perf_counter``; injectable for tests).
+        capture: run each batch's forward, loss and backward through ``lucidnet.compile`` (recorded on the first
+            two batches of a shape, replayed after: the same bits, less per-op work; see
+            ``lucidnet.autograd.capture``).
 
     During ``fit``, callbacks read ``epoch``, ``global_step``, ``batch_in_epoch``, ``params``, ``history``,
     ``elapsed`` (training seconds so far, validation excluded), ``running_logs()`` and set ``stop_training``.
@@ -108,7 +111,7 @@ class Trainer:
                  callbacks: Iterable[Callback] | None = None, verbose: int = 1,
                  split_batch: Callable[[Any], tuple[tuple, Any]] | None = None,
                  clip_grad_norm: float | None = None, step: TrainStep | None = None,
-                 clock: Callable[[], float] = time.perf_counter):
+                 clock: Callable[[], float] = time.perf_counter, capture: bool = False):
         if not callable(model):
             raise TypeError(f"Trainer: model must be a callable Module, got {type(model).__name__}")
         if verbose not in (0, 1, 2):
@@ -125,6 +128,9 @@ class Trainer:
         self.split_batch = split_batch or default_split
         self.clip_grad_norm = clip_grad_norm
         self.step = step if step is not None else SupervisedStep()
+        if capture and not self.step.supports_capture:
+            raise ValueError(f"Trainer: capture=True applies to SupervisedStep only, not {type(self.step).__name__}")
+        self.capture = bool(capture)
         self.clock = clock
         self.history = History()
         # the state of a run, read by callbacks
