@@ -176,3 +176,31 @@ def test_trainer_capture_is_refused_where_it_does_not_apply():
     from lucidnet.train.steps import TBPTTStep
     with pytest.raises(ValueError, match="capture=True applies to SupervisedStep only"):
         Trainer(_mlp(), None, "adam", step=TBPTTStep(seq_len=4), capture=True)
+
+
+def test_module_hooks_make_calls_run_eagerly():
+    ln.manual_seed(0)
+    m = _mlp()
+    f = ln.compile(m)
+    x = ln.tensor(np.ones((4, 20), np.float32))
+    for _ in range(3):
+        f(x)
+    seen = []
+    h = m[0].register_forward_hook(lambda mod, inputs, out: seen.append(out.shape))
+    f(x)
+    h.remove()
+    f(x)
+    assert seen == [(4, 32)] and f.stats == {"eager": 3, "replayed": 2}
+
+
+def test_without_modules_a_mode_change_starts_over():
+    ln.manual_seed(0)
+    m = _mlp()
+    f = ln.compile(lambda x: m(x).sum())
+    x = ln.tensor(np.ones((4, 20), np.float32))
+    for _ in range(3):
+        f(x)
+    m.eval()
+    out = f(x)  # recorded again, eagerly: no dropout
+    np.testing.assert_array_equal(out.array, m(x).sum().array)
+    assert f.stats == {"eager": 3, "replayed": 1}

@@ -3,7 +3,7 @@
 ``step = capture.compile(fn)`` (``lucidnet.compile``) returns a callable that computes what ``fn`` computes,
 bit for bit. The first call of a signature (the shapes, dtypes and ``requires_grad`` of the tensor arguments,
 the other arguments, grad mode, and the ``training`` flags of ``fn``'s modules when ``fn`` is a module or
-modules are given) runs ``fn`` eagerly and records its ops; the second runs it eagerly again and checks that
+modules are given; without modules, any ``train()``/``eval()`` that changes a module's mode starts over) runs ``fn`` eagerly and records its ops; the second runs it eagerly again and checks that
 it applied the same ops to the same tensors. From then on a call replays the recorded ops: each op's own
 forward on the current arrays (the parameters are read as they are now, so an optimizer's in-place update
 is seen) with none of the graph bookkeeping (no tensors between ops, no version snapshots, no links, no
@@ -13,8 +13,9 @@ records and runs eagerly; after ``max_plans`` signatures the new ones just run e
 
 What is not replayed, so that nothing is silently wrong: a function whose two recorded calls differ (Python
 control flow on values, a tensor made inside it without an op: ``ln.tensor(...)``, a comparison), one that
-writes memory outside its ops, one that reads a tensor still attached to an older graph, or gradient hooks:
-those run eagerly, with a warning that names the reason. Only the first tensor returned can be
+writes memory outside its ops, one that reads a tensor still attached to an older graph: those run eagerly,
+with a warning that names the reason. While any tensor has a hook or any module a forward hook (say a
+``Monitor`` on the steps it samples), calls run eagerly, so the hooks run. Only the first tensor returned can be
 differentiated; the others are returned too, and a backward through them raises.
 
 >>> import lucidnet as ln
@@ -61,18 +62,24 @@ class Compiled:
             modules = [modules]
         self.fn, self.max_plans = fn, max_plans
         self._watched = [m for top in modules for m in top.modules()]
+        self._modes = None if self._watched else hooks.mode_changes  # no modules given: any mode change resets
         self._plans: dict = {}     # signature -> _Plan, or _EAGER
         self._first: dict = {}     # signature -> the first call's _Recording
         self.stats = {"eager": 0, "replayed": 0}
 
     def __call__(self, *args: Any) -> Any:
+        if self._modes is not None and self._modes != hooks.mode_changes:
+            self._plans.clear()
+            self._first.clear()
+            self._modes = hooks.mode_changes
         key = self._signature(args)
         plan = self._plans.get(key) if key is not None else _EAGER
-        if plan is not None and plan is not _EAGER and not hooks.active() and plan.still_valid():
+        hooked = hooks.active() or bool(hooks.hooked_modules)
+        if plan is not None and plan is not _EAGER and not hooked and plan.still_valid():
             self.stats["replayed"] += 1
             return plan.replay(args)
         self.stats["eager"] += 1
-        if plan is _EAGER or hooks.active():
+        if plan is _EAGER or hooked:
             return self.fn(*args)
         result, rec = _record(self.fn, args)
         first = self._first.pop(key, None)

@@ -30,6 +30,10 @@ __all__ = ["RemovableHandle", "register_post_accumulate_grad_hook", "post_accumu
 # id(tensor) -> (weak reference to it, {handle id: hook}) for the tensors with hooks; an entry goes with its
 # tensor or its last hook
 _hooks: dict[int, tuple[Any, dict[int, Callable]]] = {}
+# the modules that have forward or forward-pre hooks now (``nn.Module`` keeps it): a captured step
+# (``capture.compile``) replays ops, not modules, so it runs eagerly while there are any
+hooked_modules: "weakref.WeakSet[Any]" = weakref.WeakSet()
+mode_changes = 0  # how many times ``Module.train()``/``eval()`` changed a module's mode (a captured step's guard)
 _ids = itertools.count()
 _callbacks: list[list[Callable[[], Any]]] = []  # one list per backward in progress (innermost last)
 

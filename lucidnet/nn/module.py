@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Callable, Iterator, Mapping, NamedTuple
 
-from ..autograd import version
+from ..autograd import hooks, version
 from ..backend import xp
 from ..tensor import Tensor
 from .parameter import Parameter
@@ -177,11 +177,14 @@ class Module:
         if registry not in d:
             d[registry] = {}
         d["_hooked"] = True
+        hooks.hooked_modules.add(self)
         return RemovableHandle(d[registry], hook, self, prepend)
 
     def _update_hooked(self) -> None:
         """Back to the fast path once the last hook is removed."""
-        self.__dict__["_hooked"] = bool(self._forward_hooks or self._forward_pre_hooks)
+        self.__dict__["_hooked"] = hooked = bool(self._forward_hooks or self._forward_pre_hooks)
+        if not hooked:
+            hooks.hooked_modules.discard(self)
 
     def summary(self, input_shape: Any = None, *, input_data: Any = None, batch_size: int = 1,
                 dtype: Any = None) -> Any:
@@ -374,8 +377,12 @@ class Module:
         """Training mode (dropout active, batch statistics) for this module and all below it."""
         if not isinstance(mode, bool):
             raise ValueError(f"train(mode): mode should be a bool, got {mode!r}")
+        changed = False
         for m in self.modules():
+            changed = changed or m.training != mode
             m.training = mode
+        if changed:
+            hooks.mode_changes += 1
         return self
 
     def eval(self) -> Module:
