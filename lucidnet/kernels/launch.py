@@ -1,14 +1,14 @@
 """Compiled kernels that go onto numba's threads only when that pays: :func:`parallel`.
 
-A ``parallel=True`` numba kernel hands its loop to the threading layer's workers on every call. With
-``workqueue`` (lucidnet's choice: its workers sleep between kernels) that hand-off costs ~10 us on an idle
-core, and when other processes hold the cores a sleeping worker waits for a time slice: measured inside
-the ``ncf`` workload on a shared 2-core host, a ReLU backward of 4,096 elements took a median of 0.1-1.2 ms
-this way and ~1 us as a plain loop. So each kernel is compiled twice from one source: the parallel form,
-for calls with enough work when numba has more than one thread, and a serial form (``prange`` runs as
-``range``) for everything else. Both forms compute each element the same way; the kernels whose results
-depend on how rows are split (the normalisation sums) split them into a fixed number of blocks given by
-the caller, so both forms return the same bits.
+A ``parallel=True`` numba kernel hands its loop to the threading layer's workers on every call. With ``workqueue``
+(lucidnet's choice: its workers sleep between kernels) that hand-off costs more than a small kernel's work, and
+much more when other processes hold the cores and a sleeping worker waits for a time slice (the README's Threads
+section has the figures). So each kernel is compiled twice from one source: the parallel form, for calls with
+enough work when numba has more than one thread, and a serial form (``prange`` runs as ``range``) for everything
+else, both under numba's NumPy error model (under the Python one a serial loop with a division does not
+vectorise). Both forms compute each element the same way; the kernels whose results depend on how rows are split
+(the normalisation sums) split them into a fixed number of blocks given by the caller, so both forms return the
+same bits.
 
 >>> import numpy as np
 >>> from numba import prange
@@ -39,7 +39,9 @@ class Dual:
     of its first argument (the work) and numba's thread count."""
 
     def __init__(self, fn: Callable, min_size: int, options: dict[str, Any]):
-        options = {"cache": True, **options}
+        # numba's NumPy error model (x / 0 gives inf, no check) in both forms: a parallel loop compiles with it,
+        # and a serial loop under the Python model does not vectorise
+        options = {"cache": True, "error_model": "numpy", **options}
         self.parallel = njit(parallel=True, **options)(fn)
         twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial", fn.__defaults__,
                                   fn.__closure__)
