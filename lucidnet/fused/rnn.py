@@ -139,8 +139,12 @@ class RNNLayer(Function):
             return self._backward(g)
 
     def _forward(self, k, x, h0, c0, w, mode, lengths, bf, sink):
-        t_, b_, i_ = (x.shape[1], x.shape[0], x.shape[2]) if bf else x.shape
-        x2 = xp.ascontiguousarray(x.transpose(1, 0, 2) if bf else x).reshape(t_ * b_, i_)
+        if self.projected:  # x (D, T, B, G*H): every direction's input projection, time-major, contiguous
+            t_, b_, i_ = x.shape[1:]
+            x2 = x
+        else:
+            t_, b_, i_ = (x.shape[1], x.shape[0], x.shape[2]) if bf else x.shape
+            x2 = xp.ascontiguousarray(x.transpose(1, 0, 2) if bf else x).reshape(t_ * b_, i_)
         nd, hd, ng = len(w) // 4, w[1].shape[1], MODES[mode]
         dt = x2.dtype
         lens = xp.full(b_, t_, dtype=xp.int64) if lengths is None else lengths
@@ -155,8 +159,8 @@ class RNNLayer(Function):
         for d in range(nd):
             w_ih, w_hh, b_ih, b_hh = w[4 * d:4 * d + 4]
             in_chain = fused and ng * hd % 16 == 0 and not self.projected  # the projection in the compiled loop
-            if self.projected:  # x holds every direction's projection side by side
-                proj = xp.ascontiguousarray(x2[:, d * ng * hd:(d + 1) * ng * hd]).reshape(t_, b_, ng * hd)
+            if self.projected:
+                proj = xp.ascontiguousarray(x[d])
             elif in_chain:
                 proj = xp.empty((t_, b_, ng * hd), dtype=dt)
             else:
@@ -175,9 +179,9 @@ class RNNLayer(Function):
             off = d * hd
             if fused:  # the whole sequence in compiled code, the batch rows shared out among threads
                 wip = k.pack(w_ih.T) if in_chain else _NO_PANELS
-                run_rows(k.forward_rows, b_, ng, relu, x2.reshape(t_, b_, i_), wip, proj, k.pack(w_hh.T), r, bias,
-                         _or(bias_h, bias), hs, _or(saved.cs, hs), _or(saved.tc, hs), _or(saved.hnb, hs), y, d, off,
-                         bf, lens, h0 is None)
+                xs = proj if self.projected else x2.reshape(t_, b_, i_)  # (unread when projected)
+                run_rows(k.forward_rows, b_, ng, relu, xs, wip, proj, k.pack(w_hh.T), r, bias, _or(bias_h, bias), hs,
+                         _or(saved.cs, hs), _or(saved.tc, hs), _or(saved.hnb, hs), y, d, off, bf, lens, h0 is None)
             else:
                 _forward_steps(d, t_, mode, proj, r, bias, bias_h, w_hh, saved, y, off, bf, lens, h0 is None, relu)
             states["h"][d] = hs[last]
@@ -301,8 +305,9 @@ def rnn_layer(mode: str, x, h0, c0, weights, lengths=None, batch_first: bool = F
 
     ``weights``: per direction (one or two) ``w_ih, w_hh, b_ih, b_hh`` (biases may be None); ``lengths``:
     an int64 array from :func:`check_lengths`, or None. Shapes and checks: see ``nn.RNN`` / ``nn.LSTM``.
-    ``projected``: ``x`` (T, B, D*G*H) is already ``x @ W_ih.T + b_ih`` of every direction side by side (``w_ih``
-    and ``b_ih`` are then unused; inference only): how the quantized layers run their int8 input projection.
+    ``projected``: ``x`` (D, T, B, G*H) is already ``x @ W_ih.T + b_ih`` of each direction, time-major whatever
+    ``batch_first`` (which then sets the output's layout only; ``w_ih`` and ``b_ih`` are unused; inference only):
+    how the quantized layers run their int8 input projection.
     """
     from ..tensor import Tensor
 

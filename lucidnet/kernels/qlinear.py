@@ -19,7 +19,8 @@ from . import select_qgemm
 from ..backend import xp
 from .threads import own_blas, run_rows
 
-__all__ = ["Int8Weight", "activation_qparams", "quantize_weight", "int8_linear", "quantize_into", "int8_matmul"]
+__all__ = ["Int8Weight", "activation_qparams", "quantize_weight", "int8_linear", "quantize_input", "quantize_into",
+           "int8_matmul"]
 
 QMAX = 127  # weights: symmetric, in [-127, 127] (so -w is representable too)
 
@@ -92,9 +93,16 @@ def _pad(v, n, dtype):
 def int8_linear(x, w: Int8Weight, bias=None, qparams: tuple[float, int] | None = None):
     """``x @ w.T + bias`` for float32 ``x`` (M, K) through the int8 kernel -> float32 (M, N) (possibly a view
     of a wider array). ``qparams`` (scale, zero point) of the input; None: from its range (dynamic)."""
-    m, k_ = x.shape
-    if k_ != w.q.shape[1]:
+    if x.shape[1] != w.q.shape[1]:
         raise ValueError(f"int8_linear: input of shape {x.shape} does not fit a weight of shape {w.q.shape}")
+    a, qparams = quantize_input(x, qparams)
+    return int8_matmul(a, w, bias, qparams)
+
+
+def quantize_input(x, qparams: tuple[float, int] | None = None):
+    """``(a, qparams)``: float32 ``x`` (M, K) quantized to uint8 ``a`` (M, K rounded up to a multiple of 4, the
+    columns past K zero), as :func:`int8_matmul` takes it; ``qparams`` None: from ``x``'s range (dynamic)."""
+    m, k_ = x.shape
     if qparams is None:
         qparams = activation_qparams(x.min(), x.max()) if x.size else (1.0, 0)
     k4 = -(-k_ // 4) * 4
@@ -102,7 +110,7 @@ def int8_linear(x, w: Int8Weight, bias=None, qparams: tuple[float, int] | None =
     if k4 != k_:
         a[:, k_:] = 0
     quantize_into(x, qparams, a)
-    return int8_matmul(a, w, bias, qparams)
+    return a, qparams
 
 
 def quantize_into(x, qparams: tuple[float, int], out) -> None:
@@ -114,9 +122,10 @@ def quantize_into(x, qparams: tuple[float, int], out) -> None:
         run_rows(kern.quantize_rows, x.shape[0], x, xp.float32(1.0 / qparams[0]), xp.float32(qparams[1]), out)
 
 
-def int8_matmul(a, w: Int8Weight, bias, qparams: tuple[float, int]):
+def int8_matmul(a, w: Int8Weight, bias, qparams: tuple[float, int], out=None):
     """The float32 (M, N) result of an already quantized uint8 input ``a`` (M, K rounded up to a multiple of 4,
-    the columns past K zero) with ``qparams`` (scale, zero point): ``(a @ W_q.T - zp * colsum) * s_x * s_w + b``."""
+    the columns past K zero) with ``qparams`` (scale, zero point): ``(a @ W_q.T - zp * colsum) * s_x * s_w + b``;
+    written into ``out`` (a C-contiguous float32 (M, N) array) when given."""
     m, n = a.shape[0], w.q.shape[0]
     kern = select_qgemm()
     s_x, zp = qparams
@@ -124,11 +133,15 @@ def int8_matmul(a, w: Int8Weight, bias, qparams: tuple[float, int]):
     off = _pad(w.colsum * xp.int32(zp), width, xp.int32)
     scale = _pad(w.scale * xp.float32(s_x), width, xp.float32)
     b = _pad(xp.zeros(n, xp.float32) if bias is None else xp.asarray(bias, xp.float32), width, xp.float32)
-    c = xp.empty((m, width), dtype=xp.float32)
+    direct = out is not None and width == n and out.flags.c_contiguous and out.shape == (m, n)
+    c = out if direct else xp.empty((m, width), dtype=xp.float32)
     wp = w.packed(kern)
     with own_blas():
         if m >= 16:
             run_rows(kern.qgemm_rows, m, a, wp, c, off, scale, b)
         else:  # few rows: the threads share the output columns (panels)
             run_rows(kern.qgemm_panels, width // max(kern.lanes(), 1), a, wp, c, off, scale, b)
+    if out is not None and not direct:
+        out[...] = c[:, :n]
+        return out
     return c if width == n else c[:, :n]

@@ -2,8 +2,8 @@
 ``DynamicQuantizedRNN`` (PyTorch's ``torch.ao.nn.quantized.dynamic.LSTM`` ...), inference only.
 
 Every weight is stored int8 per output row (``weight_ih_l0`` int8 with ``weight_ih_l0_scale``, ...; biases
-float32). The input projection of all time steps (``x @ W_ih.T + b_ih``, both directions in one product) runs
-through the int8 kernel with the input quantized per tensor; the recurrence (``h @ W_hh.T`` at each step)
+float32). The input projection of all time steps (``x @ W_ih.T + b_ih``) runs through the int8 kernel with the
+input quantized once per tensor (time-major), each direction's product written where the sequence kernel reads it; the recurrence (``h @ W_hh.T`` at each step)
 runs in float32 on the dequantized ``W_hh`` inside the fused sequence kernel (``fused.rnn``), because
 quantizing ``h`` at every step would need the int8 product inside the compiled time loop (not done).
 
@@ -21,7 +21,7 @@ from typing import Any
 
 from ..backend import xp
 from ..fused.rnn import MODES, check_lengths, rnn_layer
-from ..kernels.qlinear import int8_linear
+from ..kernels.qlinear import int8_matmul, quantize_input
 from ..nn import GRU, LSTM, RNN
 from ..ops import cat
 from ..tensor import Tensor, from_numpy
@@ -74,19 +74,19 @@ class DynamicQuantizedRNNBase(QuantizedModule):
                                          mod.batch_first, mod.bidirectional)
         return q
 
-    def _projection(self, layer: int):
-        """The int8 weight of every direction's W_ih stacked (D*G*H, in) and its bias (b_ih), cached."""
-        names = ["weight_ih" + s for s in self._suffixes(layer)]
-        ws = [self._int8(n) for n in names]
-        key = ("proj", layer)
-        hit = self._cache.get(key)
-        if hit is None or any(a is not b for a, b in zip(hit[0], ws)):
-            from ..kernels.qlinear import Int8Weight
-            stacked = Int8Weight(xp.concatenate([w.q for w in ws]), xp.concatenate([w.scale for w in ws]))
-            bias = None if not self.bias else xp.concatenate(
-                [getattr(self, "bias_ih" + s).array for s in self._suffixes(layer)])
-            hit = self._cache[key] = (ws, stacked, bias)
-        return hit[1], hit[2]
+    def _projection(self, x, layer: int):
+        """``x @ W_ih.T + b_ih`` of each direction, (D, T, B, G*H) float32, for the input ``x`` of ``layer``
+        (batch first or not): the input quantized once, time-major, and each direction's int8 product written
+        in place."""
+        xt = xp.ascontiguousarray(x.transpose(1, 0, 2) if self.batch_first else x)
+        t_, b_ = xt.shape[:2]
+        a, qparams = quantize_input(xt.reshape(t_ * b_, -1))
+        suffixes = self._suffixes(layer)
+        out = xp.empty((len(suffixes), t_ * b_, MODES[self.mode] * self.hidden_size), dtype=xp.float32)
+        for d, s in enumerate(suffixes):
+            bias = getattr(self, "bias_ih" + s)
+            int8_matmul(a, self._int8("weight_ih" + s), None if bias is None else bias.array, qparams, out=out[d])
+        return out.reshape(len(suffixes), t_, b_, -1)
 
     def forward(self, input: Tensor, hx: Any = None, lengths: Any = None):
         x = check_input(self, input, self.input_size)
@@ -99,9 +99,7 @@ class DynamicQuantizedRNNBase(QuantizedModule):
         lens = None if lengths is None else check_lengths(lengths, batch, steps, self._who())
         hs, cs, y = [], [], x
         for layer in range(self.num_layers):
-            w, b = self._projection(layer)
-            a = y.array
-            proj = int8_linear(a.reshape(-1, a.shape[-1]), w, b).reshape(*a.shape[:2], -1)
+            proj = self._projection(y.array, layer)
             weights = []
             for s in self._suffixes(layer):
                 weights += [None, from_numpy(self._dequantized("weight_hh" + s)), None,
