@@ -9,7 +9,7 @@ tensor([6.])
 from . import autograd, backend, config, ops
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .autograd.capture import compile  # noqa: A004 - PyTorch's name (torch.compile)
-from .config import get_num_threads, set_allocator_cache, set_num_threads, show_config
+from .config import get_num_threads, set_allocator_cache, set_flush_denormal, set_num_threads, show_config
 from .ops import (add, argsort, bmm, cumsum, div, einsum, flip, mm, mul, narrow, neg, pow, scatter, sort,  # noqa: A004
                   sub, topk, tril, triu)
 from .ops import (acos, asin, atan, ceil, cosh, exp2, expm1, floor, log1p, log2, log10, reciprocal, round,  # noqa: A004
