@@ -125,8 +125,10 @@ def set_num_threads(n: int) -> None:
     numba = _numba()
     if numba is not None:
         numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-    from .kernels import threads
+    from .kernels import mkl, threads
     threads.set_blas_threads(n)
+    if mkl.is_loaded():
+        mkl.set_threads(n)
 
 
 def get_num_threads() -> int:
@@ -202,6 +204,8 @@ def show_config() -> None:
     lines += [f"  {d:<14}{_version(d)}" for d in ("numpy", "numba", "threadpoolctl", "safetensors")]
     kind, why = kernels.status()
     lines.append(f"kernels: {kind} ({why})")
+    from .kernels import mkl
+    lines.append(f"float32 GEMMs: {mkl.status()}")
     numba = _numba()
     blas = threads.blas_info()
     lines.append("threads:")

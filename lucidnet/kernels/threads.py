@@ -28,6 +28,7 @@ import sys
 import threading
 
 from .. import config
+from . import mkl
 from ..backend import xp
 
 __all__ = ["row_ranges", "run_rows", "own_blas", "matmul", "set_blas_threads", "blas_info"]
@@ -272,6 +273,10 @@ def matmul(a, b, out=None):
     >>> matmul(np.ones((2, 3), np.float32), np.ones((3, 4), np.float32))[0]
     array([3., 3., 3., 3.], dtype=float32)
     """
+    if not _owned and mkl.enabled():  # oneMKL, on its own threads, when installed (lucidnet[mkl])
+        r = mkl.gemm(a, b, out)
+        if r is not None:
+            return r
     if (a.ndim != 2 or b.ndim != 2 or 2 * a.shape[0] * a.shape[1] * b.shape[1] < _MIN_FLOPS
             or not (_owned or _taken or _share(a, b))):
         return xp.matmul(a, b) if out is None else xp.matmul(a, b, out=out)

@@ -1,0 +1,136 @@
+"""float32 GEMMs through Intel's oneMKL when it is installed (``pip install "lucidnet[mkl]"``): :func:`gemm`.
+
+NumPy's OpenBLAS runs the 2-D products of the layers (``x @ W.T`` of a ``Linear``, a convolution's im2col
+product, their gradients) slower than oneMKL on the same shapes on these CPUs (the README's Speed section has
+the figures); PyTorch's CPU build uses oneMKL/oneDNN. When the ``mkl`` package is installed,
+:func:`gemm` calls its ``cblas_sgemm`` through ctypes (the GIL released during the call) for float32 operands
+that are row- or column-major with unit inner stride, and ``kernels.threads.matmul`` takes it for such
+products. oneMKL's OpenMP threads are told to sleep at once after each call (``KMP_BLOCKTIME=0``, set before it
+loads unless the variable is set), so that they do not take the cores from numba's kernels, and follow
+``lucidnet.set_num_threads``; its results are made reproducible whatever the arrays' memory alignment
+(``MKL_CBWR=AUTO,STRICT`` unless set). ``LUCIDNET_BLAS=numpy`` (or ``set_enabled(False)``) keeps NumPy's BLAS.
+
+>>> import numpy as np
+>>> a, b = np.ones((2, 3), np.float32), np.ones((3, 4), np.float32)
+>>> out = gemm(a, b) if available() else a @ b
+>>> out[0]
+array([3., 3., 3., 3.], dtype=float32)
+"""
+from __future__ import annotations
+
+import ctypes
+import glob
+import os
+import sys
+
+from ..backend import xp
+
+__all__ = ["available", "enabled", "set_enabled", "gemm", "library_path", "set_threads", "is_loaded", "status"]
+
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+_lib = None        # the loaded libmkl_rt (False: looked for, not found or failed)
+_why = ""          # why it is not in use
+_enabled = os.environ.get("LUCIDNET_BLAS", "auto").strip().lower() not in ("numpy", "openblas", "0", "off")
+
+
+def library_path() -> str | None:
+    """Where ``libmkl_rt`` is: the ``mkl`` package's library in this environment, or None."""
+    for root in dict.fromkeys((sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(sys.executable)))):
+        hits = sorted(glob.glob(os.path.join(root, "lib", "libmkl_rt.so*")))
+        if hits:
+            return hits[0]
+    return None
+
+
+def _load():
+    global _lib, _why
+    if _lib is not None:
+        return _lib
+    path = library_path()
+    if path is None:
+        _lib, _why = False, "the mkl package is not installed (pip install \"lucidnet[mkl]\")"
+        return _lib
+    os.environ.setdefault("KMP_BLOCKTIME", "0")  # OpenMP threads sleep right after a call (read at load)
+    os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")  # the same bits run to run, whatever the arrays' alignment
+    try:
+        lib = ctypes.CDLL(path)
+        f = lib.cblas_sgemm
+    except (OSError, AttributeError) as e:
+        _lib, _why = False, f"{path} failed to load: {e}"
+        return _lib
+    f.restype = None
+    f.argtypes = [ctypes.c_int] * 6 + [ctypes.c_float, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p,
+                                       ctypes.c_int, ctypes.c_float, ctypes.c_void_p, ctypes.c_int]
+    lib.MKL_Set_Num_Threads.argtypes = [ctypes.c_int]
+    _lib = lib
+    from .. import config
+    if config.threads_explicit():
+        set_threads(config.threads_explicit())
+    return _lib
+
+
+def available() -> bool:
+    """Whether oneMKL is installed and loads."""
+    return bool(_load())
+
+
+def enabled() -> bool:
+    """Whether float32 GEMMs go through oneMKL."""
+    return _enabled and available()
+
+
+def set_enabled(on: bool) -> bool:
+    """Use oneMKL for float32 GEMMs when it is installed (``True``) or NumPy's BLAS; returns the previous setting."""
+    global _enabled
+    previous, _enabled = _enabled, bool(on)
+    return previous
+
+
+def status() -> str:
+    """A line for ``show_config``."""
+    if not _enabled:
+        return "NumPy's (LUCIDNET_BLAS=numpy or mkl.set_enabled(False))"
+    return f"oneMKL ({library_path()})" if available() else f"NumPy's ({_why})"
+
+
+def is_loaded() -> bool:
+    """Whether oneMKL has been loaded (by a first GEMM)."""
+    return bool(_lib)
+
+
+def set_threads(n: int) -> None:
+    """oneMKL's thread count."""
+    if _load():
+        _lib.MKL_Set_Num_Threads(int(n))
+
+
+def _operand(a):
+    """(transpose flag, leading dimension) of a 2-D float32 array for row-major CBLAS, or None."""
+    s0, s1 = a.strides
+    if s1 == 4 and s0 >= 4 * max(a.shape[1], 1):
+        return _NO_TRANS, s0 // 4
+    if s0 == 4 and s1 >= 4 * max(a.shape[0], 1):
+        return _TRANS, s1 // 4
+    return None
+
+
+def gemm(a, b, out=None):
+    """``a @ b`` for float32 ``a`` (M, K) and ``b`` (K, N) through ``cblas_sgemm``, into ``out`` (C-contiguous
+    float32 (M, N)) when given; None when the operands do not fit (another dtype or layout: use NumPy)."""
+    if not enabled() or a.dtype != xp.float32 or b.dtype != xp.float32 or a.ndim != 2 or b.ndim != 2:
+        return None
+    m, k = a.shape
+    n = b.shape[1]
+    if b.shape[0] != k or 0 in (m, n, k):
+        return None
+    oa, ob = _operand(a), _operand(b)
+    if oa is None or ob is None:
+        return None
+    if out is None:
+        out = xp.empty((m, n), dtype=xp.float32)
+    elif (out.dtype != xp.float32 or out.shape != (m, n) or not out.flags.c_contiguous
+          or xp.may_share_memory(out, a) or xp.may_share_memory(out, b)):
+        return None
+    _lib.cblas_sgemm(_ROW_MAJOR, oa[0], ob[0], m, n, k, 1.0, a.ctypes.data, oa[1], b.ctypes.data, ob[1], 0.0,
+                     out.ctypes.data, n)
+    return out
