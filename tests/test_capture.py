@@ -72,13 +72,19 @@ def test_replay_is_bit_identical_to_eager_and_the_short_batch_runs_eagerly(kind,
         np.testing.assert_array_equal(p.array, q.array, err_msg=n)
 
 
-def test_training_flag_is_part_of_the_signature():
+def _replaying(make_fn):
+    """An MLP, ``make_fn(mlp)`` compiled, an input, after three calls (two recorded, one replayed)."""
     ln.manual_seed(0)
     m = _mlp()
-    f = ln.compile(m)
+    f = ln.compile(make_fn(m)) if make_fn is not None else ln.compile(m)
     x = ln.tensor(np.ones((4, 20), np.float32))
     for _ in range(3):
         f(x)
+    return m, f, x
+
+
+def test_training_flag_is_part_of_the_signature():
+    m, f, x = _replaying(None)
     m.eval()
     with ln.no_grad():
         out = f(x)
@@ -179,12 +185,7 @@ def test_trainer_capture_is_refused_where_it_does_not_apply():
 
 
 def test_module_hooks_make_calls_run_eagerly():
-    ln.manual_seed(0)
-    m = _mlp()
-    f = ln.compile(m)
-    x = ln.tensor(np.ones((4, 20), np.float32))
-    for _ in range(3):
-        f(x)
+    m, f, x = _replaying(None)
     seen = []
     h = m[0].register_forward_hook(lambda mod, inputs, out: seen.append(out.shape))
     f(x)
@@ -194,12 +195,7 @@ def test_module_hooks_make_calls_run_eagerly():
 
 
 def test_without_modules_a_mode_change_starts_over():
-    ln.manual_seed(0)
-    m = _mlp()
-    f = ln.compile(lambda x: m(x).sum())
-    x = ln.tensor(np.ones((4, 20), np.float32))
-    for _ in range(3):
-        f(x)
+    m, f, x = _replaying(lambda m: (lambda x: m(x).sum()))
     m.eval()
     out = f(x)  # recorded again, eagerly: no dropout
     np.testing.assert_array_equal(out.array, m(x).sum().array)

@@ -15,7 +15,9 @@ What is not replayed, so that nothing is silently wrong: a function whose two re
 control flow on values, a tensor made inside it without an op: ``ln.tensor(...)``, a comparison), one that
 writes memory outside its ops, one that reads a tensor still attached to an older graph: those run eagerly,
 with a warning that names the reason. While any tensor has a hook or any module a forward hook (say a
-``Monitor`` on the steps it samples), calls run eagerly, so the hooks run. Only the first tensor returned can be
+``Monitor`` on the steps it samples), calls run eagerly, so the hooks run. A replay runs the ops, not the
+Python around them: what ``fn`` does besides computing tensors (setting an attribute, printing) happens on
+the recorded calls only. Only the first tensor returned can be
 differentiated; the others are returned too, and a backward through them raises.
 
 >>> import lucidnet as ln
