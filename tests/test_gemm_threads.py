@@ -7,6 +7,15 @@ from lucidnet import nn
 from lucidnet import kernels as _kernels
 from lucidnet.kernels import threads as _threads
 
+
+@pytest.fixture(autouse=True)
+def _numpy_blas():
+    """These tests are about NumPy's BLAS and lucidnet's row workers: oneMKL (where installed) is off."""
+    from lucidnet.kernels import mkl
+    previous = mkl.set_enabled(False)
+    yield
+    mkl.set_enabled(previous)
+
 needs_numba = pytest.mark.skipif(not _kernels.numba_available(), reason="numba is not installed")
 
 

@@ -114,9 +114,10 @@ def _operand(a):
     return None
 
 
-def gemm(a, b, out=None):
-    """``a @ b`` for float32 ``a`` (M, K) and ``b`` (K, N) through ``cblas_sgemm``, into ``out`` (C-contiguous
-    float32 (M, N)) when given; None when the operands do not fit (another dtype or layout: use NumPy)."""
+def gemm(a, b, out=None, bias=None):
+    """``a @ b`` (``+ bias``, float32 (N,)) for float32 ``a`` (M, K) and ``b`` (K, N) through ``cblas_sgemm``,
+    into ``out`` (C-contiguous float32 (M, N)) when given; None when the operands do not fit (another dtype or
+    layout: use NumPy). The bias is written into the output first and the product added to it by the GEMM."""
     if not enabled() or a.dtype != xp.float32 or b.dtype != xp.float32 or a.ndim != 2 or b.ndim != 2:
         return None
     m, k = a.shape
@@ -131,6 +132,10 @@ def gemm(a, b, out=None):
     elif (out.dtype != xp.float32 or out.shape != (m, n) or not out.flags.c_contiguous
           or xp.may_share_memory(out, a) or xp.may_share_memory(out, b)):
         return None
-    _lib.cblas_sgemm(_ROW_MAJOR, oa[0], ob[0], m, n, k, 1.0, a.ctypes.data, oa[1], b.ctypes.data, ob[1], 0.0,
+    beta = 0.0
+    if bias is not None:
+        out[...] = bias
+        beta = 1.0
+    _lib.cblas_sgemm(_ROW_MAJOR, oa[0], ob[0], m, n, k, 1.0, a.ctypes.data, oa[1], b.ctypes.data, ob[1], beta,
                      out.ctypes.data, n)
     return out

@@ -265,18 +265,23 @@ def _mm_cols(a, b, out, c0, c1):
     xp.matmul(a, b[:, c0:c1], out=out[:, c0:c1])
 
 
-def matmul(a, b, out=None):
-    """``numpy.matmul(a, b, out=out)``; a large 2-D product is shared out among the row workers by rows of
-    the output (or by columns when it has more of them) inside an :class:`own_blas` block.
+def matmul(a, b, out=None, bias=None):
+    """``numpy.matmul(a, b, out=out)`` (``+ bias`` along the last axis when given); a large 2-D product is
+    shared out among the row workers by rows of the output (or by columns when it has more of them) inside an
+    :class:`own_blas` block; float32 2-D products go to oneMKL where it is installed (``kernels.mkl``).
 
     >>> import numpy as np
     >>> matmul(np.ones((2, 3), np.float32), np.ones((3, 4), np.float32))[0]
     array([3., 3., 3., 3.], dtype=float32)
     """
     if not _owned and mkl.enabled():  # oneMKL, on its own threads, when installed (lucidnet[mkl])
-        r = mkl.gemm(a, b, out)
+        r = mkl.gemm(a, b, out, bias)
         if r is not None:
             return r
+    if bias is not None:
+        out = matmul(a, b, out)
+        out += bias
+        return out
     if (a.ndim != 2 or b.ndim != 2 or 2 * a.shape[0] * a.shape[1] * b.shape[1] < _MIN_FLOPS
             or not (_owned or _taken or _share(a, b))):
         return xp.matmul(a, b) if out is None else xp.matmul(a, b, out=out)

@@ -48,12 +48,8 @@ class Linear(Function):
     def forward(self, x, w, b=None):
         self.x, self.w = x, w
         if x.ndim > 2:  # one GEMM over all leading dims: NumPy's batched matmul calls BLAS once per matrix
-            out = _mm(x.reshape(-1, x.shape[-1]), w.T).reshape(x.shape[:-1] + (w.shape[0],))
-        else:
-            out = _mm(x, w.T)
-        if b is not None:
-            out += b
-        return out
+            return _mm(x.reshape(-1, x.shape[-1]), w.T, bias=b).reshape(x.shape[:-1] + (w.shape[0],))
+        return _mm(x, w.T, bias=b)
 
     def backward(self, g):
         x, w = self.x, self.w
