@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..backend import xp
 
-__all__ = ["adam_update", "add_scaled", "lerp_"]
+__all__ = ["adam_update", "add_scaled", "lerp_", "sgd_momentum"]
 
 
 def lerp_(a, b, weight: float, tmp) -> None:
@@ -45,3 +45,21 @@ def add_scaled(d, u, a: float, tmp) -> None:
     """``d += u * a``."""
     xp.multiply(u, d.dtype.type(a), out=tmp)
     d += tmp
+
+
+def sgd_momentum(d, u, buf, momentum: float, dampening: float, nesterov: bool, lr: float, tmp, tmp2) -> None:
+    """``buf = momentum * buf + (1 - dampening) * u`` (``+ u`` when ``dampening`` is 0);
+    ``d += -lr * (u + momentum * buf if nesterov else buf)``. ``u`` may be ``tmp`` (when not ``nesterov``)."""
+    T = d.dtype.type
+    buf *= T(momentum)
+    if dampening == 0:
+        buf += u
+    else:                                  # nesterov is off here (SGD refuses the mix), so u may be scaled in place
+        xp.multiply(u, T(1.0 - dampening), out=tmp)
+        buf += tmp
+    if nesterov:                           # u + momentum * buf
+        t = tmp2 if u is tmp else tmp
+        xp.multiply(buf, T(momentum), out=t)
+        xp.add(u, t, out=tmp)
+        buf = tmp
+    add_scaled(d, buf, -lr, tmp)
