@@ -18,7 +18,7 @@ CASES = [
     ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True)),
     ("SGD", dict(lr=0.1, momentum=0.8, nesterov=True, weight_decay=0.05, maximize=True)),
 ]
-SIZES = [(1,), (15,), (16,), (17,), (3, 11), (40, 25)]
+SIZES = [(1,), (15,), (16,), (17,), (3, 11), (3, 50_000), (40, 25)]  # (3, 50_000): the NumPy passes in blocks
 
 
 def _run(name, kwargs, numba: bool, steps: int = 4):
