@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..backend import xp
 from .. import kernels
+from ..backend import xp
 from ..kernels import optim_numpy
 from .optimizer import Optimizer, ParamsT, direction
 
