@@ -2,7 +2,7 @@
 """One command: lucidnet vs PyTorch (and the hand-written NumPy floor) on the reference workloads.
 
     python benchmarks/run.py [mlp ...] [--batch B] [--seconds S] [--threads T] [--rounds R] [--fast-blas]
-                             [--capture] [--jax PYTHON]
+                             [--capture] [--jax PYTHON] [--compare CHECKOUT]
 
 Each measurement runs in its own process with the same thread count (OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS=T,
 torch.set_num_threads(T)); rounds are interleaved and the median of each side is reported with the
@@ -13,7 +13,9 @@ which holds NumPy's BLAS to its Haswell kernels); the output says so. ``--captur
 ncf steps run through ``lucidnet.compile`` (``workloads.py --capture``). ``--jax PYTHON``: a third side,
 ``../shared/bench/jax_anchor.py`` run by that interpreter (an environment of its own with ``pip install jax
 optax``: JAX is not a dependency of lucidnet) on the workloads it has (mlp, cnn, lstm, mf, ncf), with the
-ratio lucidnet / JAX and PyTorch / JAX.
+ratio lucidnet / JAX and PyTorch / JAX. ``--compare CHECKOUT``: another lucidnet (that checkout's
+``benchmarks/workloads.py`` with ``PYTHONPATH=CHECKOUT``, say a change's base) as the side ``baseline`` in every
+round, with the ratio lucidnet / baseline.
 """
 from __future__ import annotations
 
@@ -55,6 +57,8 @@ def main() -> None:
     p.add_argument("--capture", action="store_true", help="lucidnet's mlp, cnn, mf, ncf steps through ln.compile")
     p.add_argument("--jax", metavar="PYTHON", default=None,
                    help="an interpreter with jax and optax installed: adds JAX (jax_anchor.py) as a third side")
+    p.add_argument("--compare", metavar="CHECKOUT", default=None,
+                   help="another lucidnet checkout, run as the side 'baseline' in every round")
     a = p.parse_args()
     env = dict(os.environ)
     for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
@@ -80,11 +84,17 @@ def main() -> None:
             sides["jax"] = [a.jax, str(SHARED_BENCH / "jax_anchor.py"), w, *batch, *secs, "--threads", str(a.threads)]
         if w == "mlp":
             sides["numpy-floor-reuse"] = [py, str(SHARED_BENCH / "numpy_floor.py"), "reuse", *batch, *secs]
+        envs = {name: env for name in sides}
+        if a.compare:
+            base = Path(a.compare).resolve()
+            sides["baseline"] = [py, str(base / "benchmarks" / "workloads.py"), w, *batch, *secs,
+                                 *(["--capture"] if a.capture and w in CAPTURED else [])]
+            envs["baseline"] = {**env, "PYTHONPATH": str(base)}
         results: dict[str, list[float]] = {k: [] for k in sides}
         lines: dict[str, str] = {}
         for _ in range(a.rounds):
             for name, cmd in sides.items():
-                r, line = run(cmd, env)
+                r, line = run(cmd, envs[name])
                 results[name].append(r)
                 lines[name] = line
         med = {k: statistics.median(v) for k, v in results.items()}
@@ -92,7 +102,7 @@ def main() -> None:
         for name in sides:
             runs = ", ".join(f"{r:.2f}" if r < 10 else f"{r:.1f}" for r in results[name])
             print(f"  {name:18s} median {med[name]:8.2f} steps/s   (runs: {runs})   {lines[name]}")
-        for other in [k for k in ("pytorch", "jax", "numpy-floor-reuse") if k in med]:
+        for other in [k for k in ("pytorch", "jax", "numpy-floor-reuse", "baseline") if k in med]:
             if not all(results[other]) or not med[other]:  # a side below 0.05 steps/s prints 0.0
                 print(f"  ratio lucidnet / {other:17s}: not computed, {other} ran below 0.05 steps/s in a round")
                 continue

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import kernels
 from ..backend import xp
 from ..kernels import optim_numpy
-from .optimizer import Optimizer, ParamsT, direction, flat
+from .optimizer import Optimizer, ParamsT, direction
 
 __all__ = ["Adam", "AdamW"]
 
@@ -46,11 +47,11 @@ class Adam(Optimizer):
         beta1, beta2 = group["betas"]
         amsgrad, maximize, decoupled = group["amsgrad"], group["maximize"], group["decoupled_weight_decay"]
         coupled_wd = 0.0 if decoupled else wd
-        nbuf = 2 if (coupled_wd != 0 or maximize) else 1
+        decay = 1.0 - lr * wd if decoupled and wd != 0 else None
+        own_dir = coupled_wd != 0 or maximize    # the direction needs a buffer of its own
+        coefficients: dict[int, Any] = {}        # step -> the compiled kernel's coefficients (one array per step)
+        nb = None if amsgrad else kernels.compiled("optim")
         for p, d, g in self._params_with_grad(group):
-            T = d.dtype.type
-            bufs = self._buffers(p, d, nbuf)
-            s = bufs[0]
             state = self.state[p]
             if not state:
                 state["step"] = 0
@@ -60,18 +61,23 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = xp.zeros_like(d)
             step = state["step"] = state["step"] + 1
             m, v = state["exp_avg"], state["exp_avg_sq"]
-
-            if decoupled and wd != 0:
-                xp.multiply(d, T(1.0 - lr * wd), out=d)
-            u = direction(g, d, coupled_wd, maximize, bufs[nbuf - 1])
+            u = direction(g, d, coupled_wd, maximize, self._buffers(p, d, 1)[0]) if own_dir else g
             step_size = lr / (1.0 - beta1 ** step)
             bias_correction2_sqrt = (1.0 - beta2 ** step) ** 0.5
-            args = (1.0 - beta1, beta2, 1.0 - beta2, -step_size, bias_correction2_sqrt, eps)
-            nb, views = (None, None) if amsgrad else flat(d, u, m, v)
-            if nb is not None:  # the same arithmetic in three compiled passes
-                nb.adam_update(*views, *(T(a) for a in args))
-            else:
-                optim_numpy.adam_update(d, u, m, v, *args, s, state["max_exp_avg_sq"] if amsgrad else None)
+            views = self._flat(nb, p, d, u, m, v)
+            if views is not None:  # one compiled pass (the decoupled decay included)
+                k = coefficients.get(step)
+                if k is None:
+                    k = coefficients[step] = xp.array(
+                        [1.0 - beta1, 1.0 - (1.0 - beta1), beta2, 1.0 - beta2, -step_size, bias_correction2_sqrt,
+                         eps, 1.0 if decay is None else decay], dtype=xp.float32)
+                nb.adam_update(*views, k, 1.0 - beta1 < 0.5)
+                continue
+            if decay is not None:
+                xp.multiply(d, d.dtype.type(decay), out=d)
+            tmp = self._buffers(p, d, 2 if own_dir else 1)[-1]
+            optim_numpy.adam_update(d, u, m, v, 1.0 - beta1, beta2, 1.0 - beta2, -step_size, bias_correction2_sqrt,
+                                    eps, tmp, state["max_exp_avg_sq"] if amsgrad else None)
 
 
 class AdamW(Adam):

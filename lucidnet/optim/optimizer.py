@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Callable, Iterable
 
-from .. import kernels
 from ..autograd import version
 from ..autograd.grad_mode import enable_grad
 from ..backend import xp
@@ -46,6 +45,7 @@ class Optimizer:
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
         self._scratch: dict[Tensor, list] = {}
+        self._views: dict[Tensor, tuple] = {}
         name = type(self).__name__
         if isinstance(params, Tensor):
             raise TypeError(f"{name}: params should be an iterable of tensors or dicts, but got a single Tensor; "
@@ -157,6 +157,30 @@ class Optimizer:
             bufs.append(xp.empty_like(d))
         return bufs
 
+    def _flat(self, nb, p: Tensor, d, u, *state) -> list | None:
+        """1-D views ``[d, u, *state]`` for the compiled kernels ``nb`` (``lucidnet.kernels``' ``optim`` family,
+        or None when they are off), element for element: float32 arrays of ``d``'s shape and memory layout, C
+        or Fortran; None otherwise (the NumPy passes of ``kernels.optim_numpy``).
+
+        The views of ``d`` and of the state arrays are kept between steps and made again when one of those
+        arrays is not the one they were made of (a parameter's array replaced, a state dict loaded); ``u``, the
+        gradient or a direction made from it, is new at every step.
+        """
+        if nb is None:
+            return None
+        entry = self._views.get(p)
+        if entry is None or entry[0] is not d or len(entry[1]) != len(state) \
+                or not all(a is b for a, b in zip(entry[1], state)):
+            views = None
+            if d.dtype == xp.float32 and (d.flags.c_contiguous or d.flags.f_contiguous) and all(
+                    a.dtype == d.dtype and a.shape == d.shape and a.strides == d.strides for a in state):
+                views = [a.ravel("K") for a in (d, *state)]
+            entry = self._views[p] = (d, state, views)
+        views = entry[2]
+        if views is None or u.strides != d.strides or u.dtype != d.dtype:
+            return None
+        return [views[0], u.ravel("K"), *views[1:]]
+
     # ---- checkpoints --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """A snapshot: ``{"state": {index: {name: array or number}}, "param_groups": [{..., "params": [index]}]}``.
@@ -209,6 +233,7 @@ class Optimizer:
             new_groups.append(ng)
         self.state, self.param_groups = new_state, new_groups
         self._scratch.clear()
+        self._views.clear()
 
     def _load_value(self, p: Tensor, key: str, value):
         if isinstance(value, Tensor):  # a state saved and loaded with lucidnet.save / lucidnet.load
@@ -228,7 +253,7 @@ class Optimizer:
     # ---- misc ---------------------------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
         d = self.__dict__.copy()
-        d["_scratch"] = {}
+        d["_scratch"], d["_views"] = {}, {}
         return d
 
     def __repr__(self) -> str:
@@ -255,16 +280,3 @@ def direction(g, d, weight_decay: float, maximize: bool, out):
         xp.negative(g, out=out)
         return out
     return g
-
-
-def flat(*arrays):
-    """``(kernels, views)``: the compiled update kernels (``lucidnet.kernels``' ``optim`` family) and 1-D
-    views of the arrays, when those kernels take them (float32 arrays of one shape and one memory layout,
-    C or Fortran); else ``(None, None)`` (the NumPy passes of ``kernels.optim_numpy``)."""
-    a0 = arrays[0]
-    nb = kernels.compiled("optim", *arrays)
-    if nb is not None:
-        for order, flag in (("C", "C_CONTIGUOUS"), ("F", "F_CONTIGUOUS")):
-            if all(a.shape == a0.shape and a.flags[flag] for a in arrays):
-                return nb, [a.reshape(-1, order=order) for a in arrays]
-    return None, None

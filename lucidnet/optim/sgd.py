@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import kernels
 from ..backend import xp
 from ..kernels import optim_numpy
-from .optimizer import Optimizer, ParamsT, direction, flat
+from .optimizer import Optimizer, ParamsT, direction
 
 __all__ = ["SGD"]
 
@@ -43,33 +44,37 @@ class SGD(Optimizer):
         lr, mom, damp = group["lr"], group["momentum"], group["dampening"]
         wd, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
         own_dir = wd != 0 or maximize            # the direction needs a buffer of its own
-        nbuf = 2 if (nesterov and own_dir) else 1
+        k = None                                 # the compiled kernel's coefficients, made once per step
+        nb = kernels.compiled("optim")
         for p, d, g in self._params_with_grad(group):
-            T = d.dtype.type
-            bufs = self._buffers(p, d, nbuf)
-            s = bufs[0]
-            u = direction(g, d, wd, maximize, s)
-            if mom != 0:
-                state = self.state[p]
-                buf = state.get("momentum_buffer")
-                if buf is None:
-                    buf = state["momentum_buffer"] = xp.array(u, dtype=d.dtype, copy=True)
-                else:
-                    buf *= T(mom)
-                    if damp == 0:
-                        buf += u
-                    else:                        # nesterov is off here, so u may be scaled in place
-                        xp.multiply(u, T(1.0 - damp), out=s)
-                        buf += s
+            u = direction(g, d, wd, maximize, self._buffers(p, d, 1)[0]) if own_dir else g
+            if mom == 0:
+                self._add_scaled(nb, p, d, u, lr)
+                continue
+            state = self.state[p]
+            buf = state.get("momentum_buffer")
+            if buf is None:                      # the first step: the buffer starts as the direction
+                buf = state["momentum_buffer"] = xp.empty_like(d)  # in the parameter's memory layout
+                xp.copyto(buf, u)
                 if nesterov:                     # u + momentum * buf
-                    t = bufs[1] if u is s else s
-                    xp.multiply(buf, T(mom), out=t)
-                    xp.add(u, t, out=s)
-                    u = s
-                else:
-                    u = buf
-            nb, views = flat(d, u)
-            if nb is not None:  # one compiled pass, the same arithmetic
-                nb.add_scaled(*views, T(-lr))
+                    t = self._buffers(p, d, 2 if own_dir else 1)[-1]
+                    xp.multiply(buf, d.dtype.type(mom), out=t)
+                    buf = xp.add(u, t, out=t)
+                self._add_scaled(nb, p, d, buf, lr)
+                continue
+            views = self._flat(nb, p, d, u, buf)
+            if views is not None:                # one compiled pass over the buffer and the parameter
+                if k is None:
+                    k = xp.array([mom, 1.0 - damp, -lr], dtype=xp.float32)
+                nb.sgd_momentum(*views, k, damp != 0, nesterov)
             else:
-                optim_numpy.add_scaled(d, u, -lr, s)
+                bufs = self._buffers(p, d, 2 if (nesterov and own_dir) else 1)
+                optim_numpy.sgd_momentum(d, u, buf, mom, damp, nesterov, lr, bufs[0], bufs[-1])
+
+    def _add_scaled(self, nb, p, d, u, lr: float) -> None:
+        """``d += -lr * u``: one compiled pass, or NumPy's two."""
+        views = self._flat(nb, p, d, u)
+        if views is not None:
+            nb.add_scaled(*views, d.dtype.type(-lr))
+        else:
+            optim_numpy.add_scaled(d, u, -lr, self._buffers(p, d, 1)[0])

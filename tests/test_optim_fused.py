@@ -1,0 +1,127 @@
+"""The one-pass optimizer updates (kernels/optim_numba: 16-lane vector bodies and one-element tails) against the
+NumPy passes (kernels/optim_numpy), bit for bit, at lengths around the vector width; and the views the
+optimizers keep between steps, which must follow a parameter whose array is replaced or a state dict loaded."""
+import numpy as np
+import pytest
+
+import lucidnet as ln
+from lucidnet import kernels as _kernels
+from lucidnet import optim
+
+needs_numba = pytest.mark.skipif(not _kernels.numba_available(), reason="numba is not installed")
+
+CASES = [
+    ("Adam", dict(lr=0.01)), ("Adam", dict(lr=0.01, betas=(0.3, 0.9))),          # both branches of lerp
+    ("Adam", dict(lr=0.01, weight_decay=0.1, maximize=True)), ("AdamW", dict(lr=0.01, weight_decay=0.2)),
+    ("Adam", dict(lr=0.01, amsgrad=True)),
+    ("SGD", dict(lr=0.1)), ("SGD", dict(lr=0.1, momentum=0.9)), ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.3)),
+    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True)),
+    ("SGD", dict(lr=0.1, momentum=0.8, nesterov=True, weight_decay=0.05, maximize=True)),
+]
+SIZES = [(1,), (15,), (16,), (17,), (3, 11), (3, 50_000), (40, 25)]  # (3, 50_000): the NumPy passes in blocks
+
+
+def _run(name, kwargs, numba: bool, steps: int = 4):
+    """``steps`` steps on parameters of every size in SIZES (a Fortran-ordered one among them, and one whose
+    gradients come in the other memory layout: the NumPy passes); the final parameters and states."""
+    previous = _kernels.set_numba(numba)
+    try:
+        rng = np.random.default_rng(0)
+        arrays = [rng.standard_normal(s, dtype=np.float32) for s in SIZES]
+        arrays[-1] = np.asfortranarray(arrays[-1])
+        params = [ln.tensor(a, requires_grad=True) for a in arrays]
+        for p, a in zip(params, arrays):
+            p.array = a.copy(order="K")
+        opt = getattr(optim, name)(params, **kwargs)
+        for _ in range(steps):
+            for i, p in enumerate(params):
+                g = rng.standard_normal(p.shape, dtype=np.float32)
+                p.grad = ln.from_numpy(np.asfortranarray(g) if i == len(params) - 1 else g)
+            opt.step()
+        return [p.array.copy() for p in params], opt.state_dict()["state"]
+    finally:
+        _kernels.set_numba(previous)
+
+
+@needs_numba
+@pytest.mark.parametrize("name,kwargs", CASES, ids=[f"{n}-{k}" for n, k in CASES])
+def test_one_pass_updates_give_the_bits_of_the_numpy_passes(name, kwargs):
+    (pa, sa), (pb, sb) = _run(name, kwargs, True), _run(name, kwargs, False)
+    for a, b in zip(pa, pb):
+        np.testing.assert_array_equal(a, b)
+    for i in sa:
+        for key, value in sa[i].items():
+            np.testing.assert_array_equal(value, sb[i][key], err_msg=f"state {i} {key}")
+
+
+def _grads(rng, params):
+    for p in params:
+        p.grad = ln.from_numpy(rng.standard_normal(p.shape, dtype=np.float32))
+
+
+@pytest.mark.parametrize("name,kwargs", [("Adam", dict(lr=0.05)), ("SGD", dict(lr=0.1, momentum=0.9))])
+def test_a_replaced_parameter_array_is_the_one_updated(backend, name, kwargs):
+    """The optimizer keeps flat views of a parameter between steps; a parameter given a new array (``p.data =``)
+    must be updated in its new array, exactly as an optimizer that never saw the old one would."""
+    rng = np.random.default_rng(1)
+    w = ln.tensor(rng.standard_normal((8, 20), dtype=np.float32), requires_grad=True)
+    opt = getattr(optim, name)([w], **kwargs)
+    _grads(rng, [w])
+    opt.step()
+    old = w.array
+    fresh = rng.standard_normal((8, 20), dtype=np.float32)
+    w.data = ln.tensor(fresh.copy())
+    assert w.array is not old
+    kept = old.copy()
+    # the reference: the same state, a parameter that was always this array
+    ref_w = ln.tensor(fresh.copy(), requires_grad=True)
+    ref = getattr(optim, name)([ref_w], **kwargs)
+    ref.load_state_dict(opt.state_dict())
+    g = rng.standard_normal((8, 20), dtype=np.float32)
+    w.grad, ref_w.grad = ln.from_numpy(g.copy()), ln.from_numpy(g.copy())
+    opt.step()
+    ref.step()
+    np.testing.assert_array_equal(w.array, ref_w.array)
+    np.testing.assert_array_equal(old, kept)                  # the array it no longer holds is left alone
+    assert not np.array_equal(w.array, fresh)
+
+
+def test_loading_a_state_dict_mid_run_replaces_the_state_the_update_uses(backend):
+    """Load an earlier snapshot into the same optimizer: the next steps use the loaded state (new arrays), and
+    the run repeats itself bit for bit."""
+    rng = np.random.default_rng(2)
+    init = rng.standard_normal((5, 33), dtype=np.float32)
+    grads = [rng.standard_normal((5, 33), dtype=np.float32) for _ in range(6)]
+    w = ln.tensor(init.copy(), requires_grad=True)
+    opt = optim.AdamW([w], lr=0.05, weight_decay=0.1)
+    for g in grads[:3]:
+        w.grad = ln.from_numpy(g)
+        opt.step()
+    snapshot, at3 = opt.state_dict(), w.array.copy()
+    for g in grads[3:]:
+        w.grad = ln.from_numpy(g)
+        opt.step()
+    first = w.array.copy()
+    w.array[...] = at3
+    opt.load_state_dict(snapshot)
+    for g in grads[3:]:
+        w.grad = ln.from_numpy(g)
+        opt.step()
+    np.testing.assert_array_equal(w.array, first)
+
+
+@needs_numba
+def test_gradients_in_another_memory_layout_take_the_numpy_passes_and_agree():
+    """A row-major parameter with a column-major gradient cannot be walked element for element by one flat
+    view each: the update takes the NumPy passes, with the same result as a row-major gradient."""
+    rng = np.random.default_rng(3)
+    init, g = rng.standard_normal((7, 9), dtype=np.float32), rng.standard_normal((7, 9), dtype=np.float32)
+    out = []
+    for grad in (g, np.asfortranarray(g)):
+        w = ln.tensor(init.copy(), requires_grad=True)
+        opt = optim.Adam([w], lr=0.1)
+        for _ in range(3):
+            w.grad = ln.from_numpy(grad)
+            opt.step()
+        out.append(w.array.copy())
+    np.testing.assert_array_equal(out[0], out[1])
