@@ -125,3 +125,25 @@ def test_gradients_in_another_memory_layout_take_the_numpy_passes_and_agree():
             opt.step()
         out.append(w.array.copy())
     np.testing.assert_array_equal(out[0], out[1])
+
+
+def test_the_update_flushes_subnormals_in_its_state():
+    """Adam's moving average of a weight without gradient decays by beta1 each step; where the update flushes
+    subnormals (x86 with the compiled kernels) it never holds one (it stops at ~1e-37, as its decrement is
+    flushed; without flushing it sinks to a few times the smallest subnormal, PyTorch's 5.6e-45 likewise)."""
+    import contextlib
+
+    import lucidnet as ln
+    from lucidnet import kernels
+    w = ln.tensor(np.ones(4, np.float32), requires_grad=True)
+    opt = ln.optim.Adam([w], lr=1e-3)
+    w.grad = ln.tensor(np.full(4, 1e-30, np.float32))
+    opt.step()
+    w.grad = ln.tensor(np.zeros(4, np.float32))
+    for _ in range(300):  # m = 1e-31 * 0.9**n: below 1.2e-38 (subnormal) from n = 152
+        opt.step()
+    m = np.abs(opt.state[w]["exp_avg"])
+    subnormal = (m > 0) & (m < np.finfo(np.float32).tiny)
+    flushing = not isinstance(kernels.subnormals_flushed(), contextlib.nullcontext)
+    assert not subnormal.any() if flushing else subnormal.all()
+    assert (w.array == 1).all()  # steps of lr * m / eps, ~1e-32 at most: below a float32 1.0's precision either way

@@ -32,6 +32,7 @@ first-call compiles few). numba is imported on the first float32 call that uses 
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import os
@@ -145,6 +146,19 @@ def select(family: str, *arrays) -> ModuleType:
             raise ValueError(f"kernels: the {family!r} family has no NumPy twin module")
         module = importlib.import_module(f".{twin}", __name__)
     return module
+
+
+def subnormals_flushed():
+    """A context in which the calling thread flushes subnormal floats to zero (x86's FTZ and DAZ, set through
+    numba: ``kernels.mxcsr_numba``), the previous mode back after; a no-op with the compiled kernels off or
+    elsewhere than x86-64. The optimizers update under it (see ``lucidnet.optim``)."""
+    if compiled("optim", _F32) is None:
+        return contextlib.nullcontext()
+    from . import mxcsr_numba
+    return mxcsr_numba.flushing() if mxcsr_numba.supported() else contextlib.nullcontext()
+
+
+_F32 = xp.zeros(0, dtype=xp.float32)
 
 
 def select_qgemm(*arrays) -> ModuleType:
