@@ -152,7 +152,7 @@ def test_module_matches_torch_module():
     np.testing.assert_allclose(emb.weight.grad, ref.weight.grad.numpy(), atol=1e-6)
 
 
-def test_tables_read_with_the_same_ids_share_one_plan_per_pass():
+def test_tables_read_with_the_same_ids_share_one_plan_per_pass(numpy_kernels):
     import lucidnet.fused.embedding as E
     rng = np.random.default_rng(5)
     idx = ln.tensor(rng.integers(0, 40, 64))
@@ -217,7 +217,7 @@ def test_embedding_dot_checks_and_one_sided_gradient():
         embedding_dot(ln.tensor([0]), ln.tensor([0]), p, ln.tensor(rand(4, 4), dtype=ln.float64))
 
 
-def test_a_plan_left_over_from_a_partial_backward_is_not_reused():
+def test_a_plan_left_over_from_a_partial_backward_is_not_reused(numpy_kernels):
     """Two lookups of one index array, a backward that reaches only one of them: the plan made then must not
     serve a later pass after the array was changed in place."""
     import lucidnet.fused.embedding as E
@@ -233,3 +233,27 @@ def test_a_plan_left_over_from_a_partial_backward_is_not_reused():
     (a(idx) * ln.tensor(w)).sum().backward()
     np.testing.assert_allclose(a.weight.grad, _reference(30, idx.numpy(), w), atol=1e-5)
     E._shared.entries.clear()
+
+
+@pytest.fixture
+def numpy_kernels():
+    """The NumPy kernels (the plans of the rounds kernel belong to them; the compiled scatter needs none)."""
+    from lucidnet import kernels
+    previous = kernels.set_numba(False)
+    yield
+    kernels.set_numba(previous)
+
+
+@pytest.mark.parametrize("v,n,d", [(943, 1024, 32), (65, 2048, 64), (10, 7, 2), (5000, 300, 48)])
+def test_index_add_rows_in_both_kernels(backend, v, n, d):
+    """The embedding backward's scatter-add, repeats added (compiled: in order; NumPy: rounds, or a sort)."""
+    from lucidnet.fused.embedding import index_add_rows
+    rng = np.random.default_rng(v + n)
+    idx, g = rng.integers(0, v, n), rng.standard_normal((n, d)).astype(np.float32)
+    want = np.zeros((v, d))
+    np.add.at(want, idx, g.astype(np.float64))
+    strided = np.concatenate([g, g], 1)[:, :d]  # a view with a row stride, as a concatenation's gradient slice
+    for zeroed, grad in ((True, g), (False, g), (True, strided)):
+        out = np.zeros((v, d), np.float32) if zeroed else np.ones((v, d), np.float32)
+        index_add_rows(out, idx, grad, zeroed=zeroed)
+        np.testing.assert_allclose(out, want + (0 if zeroed else 1), rtol=1e-5, atol=1e-5)

@@ -2,7 +2,10 @@
 
 The backward sums the output gradient's rows into the rows of the table they were read from; an index
 that repeats must add, not overwrite. ``np.add.at`` does that but slowly, so ``index_add_rows`` picks one
-of three kernels (float32, one thread, this project's 2-core machines; medians of interleaved runs):
+of these kernels (float32, one thread, this project's 2-core machines; medians of interleaved runs):
+
+- float32 with the compiled kernels on: one compiled pass that adds each gradient row into its table row
+  (``kernels.embedding_numba``; repeats in index order), whatever the sizes. The NumPy kernels below:
 
 - one or two columns (bias tables): ``np.bincount`` per column (~5 us for 1024 rows);
 - a large vocabulary (a batch of users or items): rounds of de-duplication. ``pos[idx] = arange`` then
@@ -18,6 +21,7 @@ of three kernels (float32, one thread, this project's 2-core machines; medians o
 """
 from __future__ import annotations
 
+from .. import kernels as K
 from ..autograd.function import Function
 from ..backend import xp
 
@@ -55,6 +59,10 @@ def index_add_rows(out, idx, g, zeroed: bool = False, plan=None) -> None:
     if n == 0:
         return
     v, d = out.shape
+    nb = K.compiled("embedding", out, g)
+    if nb is not None and idx.ndim == 1 and g.dtype == out.dtype:  # any layout (a slice of a concatenation's gradient)
+        nb.scatter_add_rows(out, idx, g)
+        return
     if d <= 2:
         for j in range(d):  # bincount accumulates in float64; the add casts back to out's dtype
             out[:, j] += xp.bincount(idx, weights=g[:, j], minlength=v)
@@ -154,7 +162,8 @@ class Embedding(Function):
     def forward(self, weight, indices=None, padding_idx=None):
         self.shape, self.indices, self.padding_idx = weight.shape, indices, padding_idx
         v, d = weight.shape
-        self.planned = self.needs[0] and indices.ndim == 1 and d > 2 and 2 * v > indices.size  # the rounds kernel
+        self.planned = (self.needs[0] and indices.ndim == 1 and d > 2 and 2 * v > indices.size  # the rounds kernel
+                        and K.compiled("embedding", weight) is None)
         if self.planned:
             _shared.register(indices, v)
         return xp.take(weight, indices, axis=0)

@@ -53,7 +53,8 @@ __all__ = ["numba_available", "numba_enabled", "numba_loaded", "set_numba", "com
 FAMILIES = {"conv": ("conv_numba", "conv_numpy"), "depthwise": ("depthwise_numba", "depthwise_numpy"),
             "rnn": ("rnn_numba", "rnn_numpy"), "norm": ("norm_numba", None), "act": ("act_numba", None),
             "optim": ("optim_numba", "optim_numpy"), "gemm": ("gemm_numba", None),
-            "ctc": ("ctc_numba", "ctc_numpy"), "qgemm": ("qgemm_numba", "qgemm_numpy")}
+            "ctc": ("ctc_numba", "ctc_numpy"), "qgemm": ("qgemm_numba", "qgemm_numpy"),
+            "embedding": ("embedding_numba", None)}
 
 _available = importlib.util.find_spec("numba") is not None
 _enabled = _available and config.NUMBA
