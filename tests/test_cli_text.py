@@ -97,7 +97,8 @@ def test_train_char_lstm_then_generate(data, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("model, extra, least", [
-    ("minilm", ["--epochs", "4", "--lr", "3e-3", "--warmup", "0.1", "--layer-decay", "0.9"], 0.85),
+    ("minilm", ["--epochs", "4", "--lr", "3e-3", "--warmup", "0.1", "--layer-decay", "0.9", "--val-check-interval",
+                "0.5"], 0.85),
     # a frozen random encoder: its mean-pooled words carry the cue words only weakly (chance is 0.5)
     ("minilm-frozen", ["--epochs", "30", "--lr", "0.05"], 0.65),
 ])
@@ -116,6 +117,11 @@ def test_train_pretrained_bert_then_predict(data, tmp_path, capsys, model, extra
     assert not (out / "vocab.json").exists()
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["test_accuracy"] > least, metrics
+    evals = metrics["dev_evaluations"]  # minilm: dev evaluated twice an epoch (--val-check-interval 0.5), the best kept
+    assert len(evals) == metrics["epochs"] * (2 if model == "minilm" else 1)
+    best = max(evals, key=lambda e: e["val_accuracy"])  # the first of the best
+    assert (metrics["dev_accuracy"], metrics["best_epoch"], metrics["best_step"]) == \
+        (best["val_accuracy"], best["epoch"], best["step"])
     config = json.loads((out / "config.json").read_text())
     assert config["tokenizer"] == "wordpiece" and config["model"]["name"] == "bert_classifier"
     folder.rename(tmp_path / "moved")  # the run needs nothing from the pretrained folder any more

@@ -23,6 +23,7 @@ from ..tables import recipes as table_recipes
 from ..text import recipes as text_recipes
 from ..train.recipe import MAX_BATCH_SIZE
 from ..train.recipe import run as run_recipe
+from ..train.val_check import check_val_check_interval
 from ..vision import recipes as vision_recipes
 from ..vision.detection import recipes as detection_recipes
 
@@ -78,6 +79,22 @@ def image_size_arg(text: str) -> int | list[int]:
     return values[0] if len(values) == 1 else values
 
 
+def val_check_interval_arg(text: str) -> int | float:
+    """An argparse type: a number of batches (a positive integer) or a fraction of an epoch in (0, 1]."""
+    try:
+        value: int | float = int(text)
+    except ValueError:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+    try:
+        return check_val_check_interval(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a number of batches (a positive integer, e.g. 500) or a fraction "
+                                         f"of an epoch in (0, 1] (e.g. 0.25: four times an epoch), got {text!r}") from None
+
+
 def split_arg(text: str) -> str:
     """An argparse type: a MovieLens split (u1-u5, ua, ub) or an FSDD one (official, speaker:NAME)."""
     if text in SPLITS or text == "official" or (text.startswith("speaker:") and len(text) > len("speaker:")):
@@ -120,6 +137,10 @@ SETTING_OPTIONS: dict[str, dict] = {
     "--sync-bn": dict(action="store_true", help="images, under mpiexec / --nproc: BatchNorm statistics over the "
                       "whole batch of every rank (SyncBatchNorm) instead of each rank's share"),
     "--patience": dict(type=POSITIVE_INT, help="early stopping: epochs without improvement on validation"),
+    "--val-check-interval": dict(type=val_check_interval_arg, metavar="N|F",
+                                 help="minilm: evaluate dev inside the epochs too, after every N batches (an integer) "
+                                      "or each fraction F of an epoch (0.25: four times an epoch), and keep the "
+                                      "best weights of all evaluations"),
     "--embed-dim": dict(type=POSITIVE_INT, help="text: embedding size"),
     "--hidden-size": dict(type=POSITIVE_INT, help="text: LSTM hidden size"),
     "--num-layers": dict(type=POSITIVE_INT, help="text: LSTM layers"),

@@ -107,8 +107,11 @@ def train_classifier(recipe: Recipe | str, train: tuple[Sequence[str], np.ndarra
     BERT folder or a name of ``text.pretrained.PRETRAINED``) starts from those weights and their WordPiece
     tokenizer; with ``freeze`` it trains only the head (logistic regression on the sentence embeddings, computed
     once). ``on_vocab``: called with the vocabulary (or tokenizer) as soon as it is ready (to save it beside a
-    checkpoint). The ``Run``'s metrics: ``dev_accuracy``, ``best_epoch`` (0-based), ``test_accuracy``,
-    ``train_texts``, ``dropped_overlap``; its artifacts: ``vocab``."""
+    checkpoint). With ``val_check_interval`` (a training setting) dev is also evaluated inside the epochs, and
+    the best of all those evaluations is kept. The ``Run``'s metrics: ``dev_accuracy`` (of the weights kept),
+    ``best_epoch`` (0-based), ``best_step`` (the global step), ``dev_evaluations`` (``[{"epoch", "step",
+    "val_accuracy", ...}]``, every one), ``test_accuracy``, ``train_texts``, ``dropped_overlap``; its artifacts:
+    ``vocab``."""
     r = _get(recipe).with_overrides(overrides)
     mcfg, tcfg = dict(r.model), dict(r.train)
     distiller = _distiller(r.name, tcfg)
@@ -161,9 +164,9 @@ def train_classifier(recipe: Recipe | str, train: tuple[Sequence[str], np.ndarra
     if test is not None:
         test_acc = float(evaluate_model(model, BucketLoader(data(2, test[1]), EVAL_BATCH_SIZE, shuffle=False),
                                         metrics=["accuracy"])["accuracy"])
-    best = stop.best_epoch
-    dev_acc = float(history.history["val_accuracy"][history.epoch.index(best)]) if best >= 0 else float("nan")
-    metrics = {"dev_accuracy": dev_acc, "best_epoch": best, "test_accuracy": test_acc,
+    dev_acc = float(stop.best) if stop.best_epoch >= 0 else float("nan")
+    metrics = {"dev_accuracy": dev_acc, "best_epoch": stop.best_epoch, "best_step": stop.best_step,
+               "dev_evaluations": list(history.validations), "test_accuracy": test_acc,
                "train_texts": len(ids[0]), "dropped_overlap": dropped}
     return Run(model, history, metrics, {"model": models.config_of(model), "train": tcfg}, seconds,
                {"vocab": vocab})
@@ -201,7 +204,8 @@ def _distillation_set(tcfg: dict, texts: Sequence[str], toks: list[list[str]], l
 
 def _fit_classifier(model: Any, train_ds: SequenceDataset, dev_ds: SequenceDataset, tcfg: dict, *,
                     loss: Any = "cross_entropy", metric: Any = "accuracy", **fit_kw: Any):
-    """Train the whole classifier, the epoch picked by dev accuracy: (history, the early-stopping callback)."""
+    """Train the whole classifier, the weights picked by dev accuracy (at each epoch's end, and inside the epochs
+    with ``val_check_interval``): (history, the early-stopping callback)."""
     epochs, bs = int(tcfg["epochs"]), int(tcfg["batch_size"])
     params: Any = model.parameters()
     if "layer_decay" in tcfg:  # fine-tuning: no decay on biases and norms, lower rates for the lower layers
@@ -216,7 +220,8 @@ def _fit_classifier(model: Any, train_ds: SequenceDataset, dev_ds: SequenceDatas
     history = fit(model, train_loader, loss=loss, optimizer=opt, epochs=epochs,
                   val_data=BucketLoader(dev_ds, EVAL_BATCH_SIZE, shuffle=False), metrics=[metric],
                   callbacks=[*callbacks, stop], resume=True if resume else None, scheduler=sched,
-                  scheduler_interval="step", clip_grad_norm=tcfg.get("clip"), **fit_kw)
+                  scheduler_interval="step", clip_grad_norm=tcfg.get("clip"),
+                  val_check_interval=tcfg.get("val_check_interval"), **fit_kw)
     return history, stop
 
 
@@ -303,14 +308,20 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
         config.update(classes=list(classes), tokenizer="wordpiece" if wordpiece else "word")
         if wordpiece:
             config.update(max_length=vocab.max_length, pretrained=str(recipe.model["pretrained"]))
+        evals = [{"epoch": e["epoch"] + 1, **{k: e[k] for k in ("step", "val_accuracy", "val_loss") if k in e}}
+                 for e in m["dev_evaluations"]]  # epochs 1-based, as best_epoch
         metrics = {"test_accuracy": m["test_accuracy"], "dev_accuracy": m["dev_accuracy"],
-                   "best_epoch": m["best_epoch"] + 1, "epochs": epochs, "train_seconds": round(run.seconds, 2),
+                   "best_epoch": m["best_epoch"] + 1, "best_step": m["best_step"], "dev_evaluations": evals,
+                   "epochs": epochs, "train_seconds": round(run.seconds, 2),
                    "seconds_per_epoch": round(run.seconds / max(epochs, 1), 2), "train_phrases": m["train_texts"],
                    "phrases_dropped_as_dev_or_test": m["dropped_overlap"],
                    "vocab_size": vocab.vocab_size if wordpiece else len(vocab),
                    "test_sentences": len(splits["test"][0]), "dev_sentences": len(splits["dev"][0])}
-        message = (f"test accuracy: {m['test_accuracy']:.4f}  (dev accuracy {m['dev_accuracy']:.4f} at epoch "
-                   f"{m['best_epoch'] + 1} of {epochs}; {run.seconds:.1f} s)")
+        where = f"epoch {m['best_epoch'] + 1} of {epochs}"
+        if len(evals) > epochs:  # validations inside the epochs: say which one
+            where += f", step {m['best_step']}, the best of {len(evals)} dev evaluations"
+        message = f"test accuracy: {m['test_accuracy']:.4f}  (dev accuracy {m['dev_accuracy']:.4f} at {where}; " \
+                  f"{run.seconds:.1f} s)"
     elif recipe.task == "translation":
         splits = {s: Multi30k(options.data, s, download=options.download) for s in ("train", "val", "test")}
         run = train_translator(recipe, *((splits[s].src, splits[s].tgt) for s in ("train", "val", "test")),
@@ -455,8 +466,9 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
     _recipe("minilm", "text-classification",
             {"name": "bert_classifier", "pretrained": "minilm", "pooling": "mean", "dropout": 0.1},
             {"epochs": 3, "batch_size": 32, "optimizer": "adamw", "lr": 5e-5, "weight_decay": 0.01,
-             "schedule": "linear", "warmup": 0.06, "layer_decay": 1.0, "clip": 1.0},
-            "all-MiniLM-L6-v2 (pretrained BERT, 6 x 384) fine-tuned: AdamW, warm-up then linear decay"),
+             "schedule": "linear", "warmup": 0.06, "layer_decay": 1.0, "clip": 1.0, "val_check_interval": 0.25},
+            "all-MiniLM-L6-v2 (pretrained BERT, 6 x 384) fine-tuned: AdamW, warm-up then linear decay, dev "
+            "evaluated four times an epoch and the best weights kept"),
     _recipe("minilm-frozen", "text-classification",
             {"name": "bert_classifier", "pretrained": "minilm", "pooling": "mean", "normalize": True, "freeze": True},
             {"epochs": 30, "batch_size": 256, "optimizer": "adam", "lr": 1e-2, "weight_decay": 1e-5, "patience": 5},

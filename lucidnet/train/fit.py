@@ -31,7 +31,8 @@ def fit(model: Any, train_data: Any, *, loss: str | Callable, optimizer: Any = "
         checkpoint: str | os.PathLike | None = None, checkpoint_every: int | None = None,
         resume: str | os.PathLike | bool | None = None,
         split_batch: Callable[[Any], tuple[tuple, Any]] | None = None,
-        clip_grad_norm: float | None = None, max_seconds: float | None = None, capture: bool = False) -> History:
+        clip_grad_norm: float | None = None, max_seconds: float | None = None,
+        val_check_interval: int | float | None = None, capture: bool = False) -> History:
     """Train ``model`` on ``train_data``; returns a ``History`` (``history.history["val_accuracy"]``, ...).
 
     ``train_data``/``val_data``: a ``DataLoader``, a dataset, or arrays ``(x, y)`` / ``(x1, x2, ..., y)``.
@@ -40,14 +41,15 @@ def fit(model: Any, train_data: Any, *, loss: str | Callable, optimizer: Any = "
     ``metrics``: names (``"accuracy"``, ``"top5_accuracy"``, ``"f1"``, ``"mse"``, ...), ``Metric`` objects or
     functions; default ``["accuracy"]`` for classification losses. ``scheduler``: stepped per epoch or
     per step (``scheduler_interval``); ``ReduceLROnPlateau`` gets ``scheduler_monitor``.
-    ``checkpoint``/``checkpoint_every``/``resume``/``max_seconds``: see ``Trainer.fit``. Other arguments: see ``Trainer``.
+    ``checkpoint``/``checkpoint_every``/``resume``/``max_seconds``/``val_check_interval`` (validation inside the
+    epochs): see ``Trainer.fit``. Other arguments: see ``Trainer``.
     """
     trainer = Trainer(model, loss, optimizer, metrics, lr=lr, scheduler=scheduler,
                       scheduler_interval=scheduler_interval, scheduler_monitor=scheduler_monitor, verbose=verbose,
                       split_batch=split_batch, clip_grad_norm=clip_grad_norm, capture=capture)
     return trainer.fit(train_data, epochs, val_data=val_data, batch_size=batch_size, shuffle=shuffle,
                        callbacks=callbacks, checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
-                       max_seconds=max_seconds)
+                       max_seconds=max_seconds, val_check_interval=val_check_interval)
 
 
 def evaluate(model: Any, data: Any, *, loss: str | Callable | None = None, metrics: MetricsArg = None,

@@ -36,6 +36,8 @@ class History(Callback):
     ``epoch``: the epoch indices (0-based) the values belong to; ``params``: the run's settings
     (epochs, steps per epoch, ...). A key that appears in a later epoch only (a metric added by a
     callback) is padded with None for the epochs before it, so every list has ``len(epoch)`` entries.
+    ``validations``: every validation of the run, in order, as ``{"epoch": e, "step": global step, "val_...":
+    ...}`` (one an epoch, at its end; more with ``fit(val_check_interval=...)``).
     """
 
     saved_with_callbacks = False  # the trainer saves it in the checkpoint's history slot
@@ -44,6 +46,7 @@ class History(Callback):
         self.history: dict[str, list] = {}
         self.epoch: list[int] = []
         self.params: dict[str, Any] = {}
+        self.validations: list[dict[str, Any]] = []
 
     def append(self, epoch: int, logs: dict[str, Any]) -> None:
         n = len(self.epoch)
@@ -56,6 +59,10 @@ class History(Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.append(epoch, logs or {})
+
+    def on_validation_end(self, logs: dict[str, Any] | None = None) -> None:
+        entry = {"epoch": int(self.trainer.epoch), "step": int(self.trainer.global_step)}
+        self.validations.append({**entry, **{k: _plain(v) for k, v in (logs or {}).items()}})
 
     def __getitem__(self, key: str) -> list:
         return self.history[key]
@@ -71,12 +78,13 @@ class History(Callback):
 
     def state_dict(self) -> dict[str, Any]:
         return {"history": {k: list(v) for k, v in self.history.items()}, "epoch": list(self.epoch),
-                "params": dict(self.params)}
+                "params": dict(self.params), "validations": [dict(v) for v in self.validations]}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.history = {k: [_plain(x) for x in v] for k, v in state["history"].items()}
         self.epoch = [int(e) for e in state["epoch"]]
         self.params = dict(state.get("params", {}))
+        self.validations = [{k: _plain(x) for k, x in v.items()} for v in state.get("validations", [])]
 
     def __repr__(self) -> str:
         last = {k: v[-1] for k, v in self.history.items() if v and isinstance(v[-1], (int, float))}

@@ -47,6 +47,7 @@ from .history import History
 from .metrics import Mean, Metric
 from .resolve import CLASSIFICATION_LOSSES, LOGIT_LOSSES, get_loss, get_optimizer
 from .steps import SupervisedStep, TrainStep
+from .val_check import check_val_check_interval, in_epoch_points
 
 EVAL_BATCH_SIZE = 256  # samples per batch wherever the library evaluates or predicts (no graph is kept)
 
@@ -102,7 +103,8 @@ class Trainer:
             ``lucidnet.autograd.capture``).
 
     During ``fit``, callbacks read ``epoch``, ``global_step``, ``batch_in_epoch``, ``params``, ``history``,
-    ``elapsed`` (training seconds so far, validation excluded), ``running_logs()`` and set ``stop_training``.
+    ``elapsed`` (training seconds so far, validation excluded), ``validating_in_epoch`` (whether the validation
+    being reported to ``on_validation_end`` is one inside an epoch), ``running_logs()`` and set ``stop_training``.
     """
 
     def __init__(self, model: Any, loss: str | Callable | None = None, optimizer: Any = "adam",
@@ -145,7 +147,11 @@ class Trainer:
         self.resumed = False
         self.start_epoch = 0
         self.train_loader: Any = None
+        self.validating_in_epoch = False
         self._epoch_finished = False
+        self._val_loader: Any = None
+        self._val_at: Callable[[int], bool] | None = None  # after which batches of an epoch to validate
+        self._last_val: tuple[int, dict[str, Any]] | None = None  # (global step, val_* logs) of the last validation
         self._loss_mean = Mean(name="loss")
         self._callback_list: CallbackList | None = None
         self._world: WorldRun | None = None  # this rank's side of a data-parallel fit in progress
@@ -243,6 +249,8 @@ class Trainer:
             "metrics": {m.name: state for m, state in zip(self.metrics, states[1:])},
             "callbacks": self._callback_list.state_dict() if self._callback_list is not None else {},
         }
+        if self._last_val is not None:
+            extra["last_validation"] = {"step": self._last_val[0], "logs": dict(self._last_val[1])}
         world = self._world
         if world is not None:
             extra["world_size"] = world.size
@@ -274,6 +282,8 @@ class Trainer:
         self.global_step = int(ck["step"])
         self.stop_training = bool(extra.get("stop_training", False))
         self.elapsed = float(extra.get("elapsed", 0.0))
+        last = extra.get("last_validation")
+        self._last_val = None if last is None else (int(last["step"]), dict(last["logs"]))
         if extra.get("in_epoch"):
             if loader is None and int(extra.get("batch_in_epoch", 0)) > 0:
                 raise ValueError(f"fit: {os.fspath(path)} was saved in the middle of an epoch, but "
@@ -313,7 +323,8 @@ class Trainer:
     def fit(self, train_data: Any, epochs: int = 1, *, val_data: Any = None, batch_size: int = 32,
             shuffle: bool = True, callbacks: Iterable[Callback] | None = None,
             checkpoint: str | os.PathLike | None = None, checkpoint_every: int | None = None,
-            resume: str | os.PathLike | bool | None = None, max_seconds: float | None = None) -> History:
+            resume: str | os.PathLike | bool | None = None, max_seconds: float | None = None,
+            val_check_interval: int | float | None = None) -> History:
         """Train for ``epochs`` epochs; returns the ``History``.
 
         ``train_data``/``val_data``: a ``DataLoader``, a dataset, or arrays ``(x, y)`` (batched by
@@ -323,6 +334,11 @@ class Trainer:
         (``True``: the ``checkpoint`` path, if that file exists; otherwise start fresh).
         ``max_seconds``: stop once this much training time (validation excluded) has passed: the epoch in
         progress ends there and is validated (default: the budget of a ``CosineAnnealingTimeLR`` scheduler).
+        ``val_check_interval``: validate inside the epochs too (PyTorch Lightning's name; Hugging Face's
+        ``eval_steps``): an int N after every N-th batch of an epoch, a float f in (0, 1] after each fraction f
+        of it (0.25: four validations an epoch, the last at its end). Every validation goes to the callbacks'
+        ``on_validation_end`` and ``history.validations``; ``EarlyStopping(restore_best_weights=True)`` keeps
+        the best of them all.
         How the data is batched and validated is the step's (``Trainer(step=...)``).
         """
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
@@ -334,6 +350,10 @@ class Trainer:
             max_seconds = self.scheduler.budget_seconds
         if max_seconds is not None and not max_seconds >= 0:
             raise ValueError(f"fit: max_seconds must be >= 0, got {max_seconds!r}")
+        if val_check_interval is not None:
+            check_val_check_interval(val_check_interval)
+            if val_data is None:
+                raise ValueError("fit: val_check_interval validates inside the epochs; it needs val_data")
         loader = step.train_loader(train_data, batch_size, shuffle)
         val_loader = None if val_data is None else step.val_loader(val_data, batch_size)
         if checkpoint_every is not None and not hasattr(loader, "state_dict"):
@@ -356,6 +376,8 @@ class Trainer:
         self._epoch_finished = False
         self._reset_accumulators()
         steps = len(loader) if hasattr(loader, "__len__") else None
+        self._val_loader, self._last_val, self.validating_in_epoch = val_loader, None, False
+        self._val_at = None if val_check_interval is None else in_epoch_points(val_check_interval, steps)
         self.params = {"epochs": epochs, "steps": steps, "verbose": self.verbose}
         cbs = self._callback_list = self._callbacks_for_fit(callbacks, checkpoint, checkpoint_every)
 
@@ -388,10 +410,7 @@ class Trainer:
                     self._train_epoch(loader, cbs)
                 logs = self._epoch_logs()
                 if val_loader is not None:
-                    if world is not None:
-                        world.sync_buffers()
-                    val = step.evaluate(self, val_loader)
-                    logs.update({f"val_{k}": v for k, v in val.items()})
+                    logs.update(self._validated(cbs))
                 logs["lr"] = self.current_lr()
                 logs.update(step.epoch_logs(self))
                 self._epoch_finished = True
@@ -423,6 +442,26 @@ class Trainer:
             raise FileNotFoundError(f"fit: cannot resume: no checkpoint at {path!r}")
         return path
 
+    def _validate(self, cbs: CallbackList, in_epoch: bool = False) -> dict[str, Any]:
+        """Validate now: the ``val_*`` logs, given to the callbacks' ``on_validation_end``."""
+        if self._world is not None:
+            self._world.sync_buffers()
+        val = {f"val_{k}": v for k, v in self.step.evaluate(self, self._val_loader).items()}
+        self._last_val = (self.global_step, val)
+        self.validating_in_epoch = in_epoch
+        try:
+            cbs.on_validation_end(dict(val))
+        finally:
+            self.validating_in_epoch = False
+        return val
+
+    def _validated(self, cbs: CallbackList) -> dict[str, Any]:
+        """The epoch-end validation's logs: those of a validation inside the epoch after its last step, if there
+        was one (the same weights), else a new one."""
+        if self._last_val is not None and self._last_val[0] == self.global_step:
+            return dict(self._last_val[1])
+        return self._validate(cbs)
+
     def _reset_accumulators(self) -> None:
         self._loss_mean.reset()
         for m in self.metrics:
@@ -439,6 +478,7 @@ class Trainer:
         has_begin, has_end = cbs.has_batch_begin, cbs.has_batch_end
         max_seconds, clock = self.max_seconds, self.clock
         timed = max_seconds is not None
+        val_at = self._val_at
         world = self._world
         if hasattr(self.model, "train"):
             self.model.train()
@@ -465,6 +505,10 @@ class Trainer:
                     self.elapsed = world.largest(self.elapsed)
                 if self.elapsed >= max_seconds:
                     self.stop_training = True
+            if val_at is not None and val_at(i) and not self.stop_training:  # its time is not training time
+                t_val = clock()
+                self._validate(cbs, in_epoch=True)
+                t0 += clock() - t_val
             if has_end:
                 cbs.on_batch_end(i - 1, {"loss": value, "size": n})
             if world is not None:  # every rank stops at the same step

@@ -23,6 +23,11 @@ class EarlyStopping(Callback):
         restore_best_weights: at the end of training, load the weights of the best epoch.
         start_from_epoch: epochs of warm-up before improvement is watched.
 
+    A ``val_*`` quantity is watched at every validation: with ``fit(val_check_interval=...)`` inside the epochs
+    too, so the best weights may be those of the middle of an epoch (``best_epoch``, ``best_step``: the epoch,
+    0-based, and the global step of the best value); an epoch counts as improving when any of its validations
+    improved.
+
     >>> import lucidnet as ln
     >>> stop = EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True)
     """
@@ -44,7 +49,9 @@ class EarlyStopping(Callback):
         self.stopped_epoch = -1
         self.best = math.inf if self.mode == "min" else -math.inf
         self.best_epoch = -1
+        self.best_step = -1
         self.best_weights: dict[str, np.ndarray] | None = None
+        self._improved = False  # whether a validation of the epoch in progress improved (past the baseline)
 
     def _better(self, a: float, b: float) -> bool:
         return a < b - self.min_delta if self.mode == "min" else a > b + self.min_delta
@@ -52,24 +59,33 @@ class EarlyStopping(Callback):
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._reset()
 
+    def _consider(self, current: float, epoch: int) -> None:
+        """Keep ``current`` (and the weights) if it is the best so far."""
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights = self.model.state_dict()
+        if self._better(current, self.best):
+            self.best, self.best_epoch, self.best_step = current, epoch, int(self.trainer.global_step)
+            if self.restore_best_weights:
+                self.best_weights = self.model.state_dict()
+            if self.baseline is None or self._better(current, self.baseline):
+                self._improved = True
+            # better than before but not yet better than the baseline: the patience keeps running
+
+    def on_validation_end(self, logs: dict[str, Any] | None = None) -> None:
+        epoch = self.trainer.epoch
+        if epoch >= self.start_from_epoch and logs and logs.get(self.monitor) is not None:
+            self._consider(float(logs[self.monitor]), epoch)
+
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if epoch < self.start_from_epoch:
             return
         current = monitored(logs, self.monitor, "EarlyStopping")
         if current is None:
             return
-        if self.restore_best_weights and self.best_weights is None:
-            self.best_weights = self.model.state_dict()
-        self.wait += 1
-        if self._better(current, self.best):
-            self.best, self.best_epoch = current, epoch
-            if self.restore_best_weights:
-                self.best_weights = self.model.state_dict()
-            if self.baseline is None or self._better(current, self.baseline):
-                self.wait = 0
-                return
-            # better than before but not yet better than the baseline: the patience keeps running
-        if self.wait >= self.patience and epoch > 0:
+        self._consider(current, epoch)  # a quantity validation did not report (a training one), or seen already
+        improved, self._improved = self._improved, False
+        self.wait = 0 if improved else self.wait + 1
+        if not improved and self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.trainer.stop_training = True
 
@@ -78,12 +94,14 @@ class EarlyStopping(Callback):
             print(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose:
-                print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
+                print(f"Restoring model weights from the best validation: epoch {self.best_epoch + 1}, step "
+                      f"{self.best_step}.")
             self.model.load_state_dict(self.best_weights)
 
     def state_dict(self) -> dict[str, Any]:
         s: dict[str, Any] = {"wait": self.wait, "best": self.best, "best_epoch": self.best_epoch,
-                             "stopped_epoch": self.stopped_epoch}
+                             "best_step": self.best_step, "stopped_epoch": self.stopped_epoch,
+                             "improved": int(self._improved)}
         if self.best_weights is not None:
             s["best_weights"] = dict(self.best_weights)
         return s
@@ -91,5 +109,6 @@ class EarlyStopping(Callback):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.wait, self.best = int(state["wait"]), float(state["best"])
         self.best_epoch, self.stopped_epoch = int(state["best_epoch"]), int(state["stopped_epoch"])
+        self.best_step, self._improved = int(state.get("best_step", -1)), bool(state.get("improved", 0))
         bw = state.get("best_weights")
         self.best_weights = None if bw is None else {k: np.array(v) for k, v in bw.items()}

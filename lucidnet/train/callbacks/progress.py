@@ -96,6 +96,17 @@ class ProgressBar(Callback):
             line = f"Epoch {epoch + 1}/{self.trainer.params.get('epochs')} - {took:.1f}s - {format_logs(logs)}"
             print(line, file=self._out(), flush=True)
 
+    def on_validation_end(self, logs: dict[str, Any] | None = None) -> None:
+        t = self.trainer
+        if not self.verbose or not t.validating_in_epoch:  # the epoch's own line shows its end's
+            return
+        line = (f"Epoch {t.epoch + 1}/{t.params.get('epochs')} - batch {t.batch_in_epoch}/{t.params.get('steps')} - "
+                f"{format_logs(logs or {})}")
+        if self._bar is not None:
+            self._tqdm.write(line, file=self._out())
+        else:
+            print(line, file=self._out(), flush=True)
+
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         if self._bar is not None:
             self._bar.close()
