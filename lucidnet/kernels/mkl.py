@@ -5,8 +5,9 @@ product, their gradients) slower than oneMKL on the same shapes on these CPUs (t
 the figures); PyTorch's CPU build uses oneMKL/oneDNN. When the ``mkl`` package is installed,
 :func:`gemm` calls its ``cblas_sgemm`` through ctypes (the GIL released during the call) for float32 operands
 that are row- or column-major with unit inner stride, and ``kernels.threads.matmul`` takes it for such
-products. oneMKL's OpenMP threads are told to sleep at once after each call (``KMP_BLOCKTIME=0``, set before it
-loads unless the variable is set), so that they do not take the cores from numba's kernels, and follow
+products. oneMKL's OpenMP threads are told to wait 1 ms after each call before they sleep (``KMP_BLOCKTIME=1``,
+set before it loads unless the variable is set): long enough for the next GEMM of a step, too short to take the
+cores from numba's kernels for long (the default, 200 ms, spins through them; 0 wakes them for every GEMM). They follow
 ``lucidnet.set_num_threads``; its results are made reproducible whatever the arrays' memory alignment
 (``MKL_CBWR=AUTO,STRICT`` unless set). ``LUCIDNET_BLAS=numpy`` (or ``set_enabled(False)``) keeps NumPy's BLAS.
 
@@ -50,7 +51,7 @@ def _load():
     if path is None:
         _lib, _why = False, "the mkl package is not installed (pip install \"lucidnet[mkl]\")"
         return _lib
-    os.environ.setdefault("KMP_BLOCKTIME", "0")  # OpenMP threads sleep right after a call (read at load)
+    os.environ.setdefault("KMP_BLOCKTIME", "1")  # OpenMP threads sleep 1 ms after a call (read at load)
     os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")  # the same bits run to run, whatever the arrays' alignment
     try:
         lib = ctypes.CDLL(path)
