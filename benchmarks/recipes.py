@@ -10,7 +10,10 @@ steps. ``train`` is the wall time from the process's start (interpreter start an
 trained model, data loading and the recipe's own per-epoch validation included; ``final`` is what comes after:
 the final evaluation (and, on lucidnet's side, the run directory's report). The time ratio is lucidnet's train
 time over PyTorch's (below 1: lucidnet is faster). Each side's metric is printed, and each process's peak
-memory (RSS). With ``--rounds N`` the sides alternate which goes first and the medians are shown.
+memory (RSS). With ``--rounds N`` the sides alternate which goes first and the medians are shown. ``cpu`` is the
+CPU time of the process (all its threads) up to the trained model, and ``cpu ratio`` lucidnet's over PyTorch's:
+on a host shared with other jobs the wall time of a side moves with the others' load while it runs, its CPU
+time much less (at one thread, on a quiet machine, the two are close).
 
 The lucidnet side is ``lucidnet train --dataset D --model M ... --out TMP --quiet`` in a process that does not
 import torch; for a recipe measured in steps (and with ``--quick``) a callback stops each training run after
@@ -53,7 +56,7 @@ class _Mark(Callback):
         if steps and self.trainer.global_step >= steps:
             self.trainer.stop_training = True
     def on_train_end(self, logs=None):
-        print("TRAINED", time.time(), flush=True)
+        print("TRAINED", time.time(), time.process_time(), flush=True)
 
 _for_fit = _trainer.Trainer._callbacks_for_fit
 _trainer.Trainer._callbacks_for_fit = lambda self, extra, *a, **k: _for_fit(self, [*(extra or []), _Mark()], *a, **k)
@@ -104,7 +107,7 @@ _data_seed(0)
 EVAL_BATCH = 256                                 # lucidnet.train.EVAL_BATCH_SIZE
 
 def trained():
-    print("TRAINED", time.time(), flush=True)
+    print("TRAINED", time.time(), time.process_time(), flush=True)
 
 def metric(name, value):
     print("METRIC", name, value, flush=True)
@@ -538,6 +541,7 @@ class Result:
     train: float                 # seconds from process start to the trained model
     final: float                 # seconds after that: final evaluation (and, for lucidnet, the run's report)
     rss_mb: float                # peak resident memory of the process
+    cpu: float                   # CPU seconds of the process (all its threads) up to the trained model
     metrics: dict[str, float]
 
 
@@ -548,8 +552,9 @@ def thread_env(threads: int) -> dict[str, str]:
                     p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
 
 
-def run_process(cmd: list[str], env: dict[str, str], what: str) -> tuple[float, float, float, str]:
-    """(train seconds, final seconds, peak RSS in MB, output) of one side's process."""
+def run_process(cmd: list[str], env: dict[str, str], what: str) -> tuple[float, float, float, float, str]:
+    """(train seconds, final seconds, peak RSS in MB, CPU seconds to the trained model, output) of one side's
+    process."""
     with tempfile.TemporaryFile("w+") as out:
         t0 = time.time()
         p = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
@@ -560,38 +565,39 @@ def run_process(cmd: list[str], env: dict[str, str], what: str) -> tuple[float, 
         text = out.read()
     if p.returncode != 0:
         raise SystemExit(f"{what} failed (exit {p.returncode}):\n{text[-3000:]}")
-    marks = [float(line.split()[1]) for line in text.splitlines() if line.startswith("TRAINED ")]
+    marks = [line.split()[1:3] for line in text.splitlines() if line.startswith("TRAINED ")]
     if not marks:
         raise SystemExit(f"{what} never reported the end of training:\n{text[-3000:]}")
-    return marks[-1] - t0, end - marks[-1], usage.ru_maxrss / 1024, text
+    wall, cpu = map(float, marks[-1])
+    return wall - t0, end - wall, usage.ru_maxrss / 1024, cpu, text
 
 
 def run_lucidnet(recipe: Recipe, steps: int, env: dict[str, str]) -> Result:
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-c", LUCIDNET_SIDE, str(steps), "train", *recipe.arguments(), "--out", tmp,
                "--quiet"]
-        train, final, rss, _ = run_process(cmd, env, f"lucidnet {recipe.name}")
+        train, final, rss, cpu, _ = run_process(cmd, env, f"lucidnet {recipe.name}")
         written = json.loads((Path(tmp) / "metrics.json").read_text())
-    return Result(train, final, rss, {k: float(written[k]) for k in recipe.metrics})
+    return Result(train, final, rss, cpu, {k: float(written[k]) for k in recipe.metrics})
 
 
 def run_torch(recipe: Recipe, steps: int, threads: int, env: dict[str, str]) -> Result:
     settings = {"epochs": recipe.epochs, "steps": steps, "threads": threads, **recipe.settings}
     cmd = [sys.executable, "-c", TORCH_PRELUDE + recipe.torch, json.dumps(settings)]
-    train, final, rss, text = run_process(cmd, env, f"pytorch {recipe.name}")
+    train, final, rss, cpu, text = run_process(cmd, env, f"pytorch {recipe.name}")
     metrics = {}
     for line in text.splitlines():
         if line.startswith("METRIC "):
             _, key, value = line.split()
             metrics[key] = float(value)
-    return Result(train, final, rss, metrics)
+    return Result(train, final, rss, cpu, metrics)
 
 
 def summary(name: str, results: list[Result]) -> str:
     med = lambda f: statistics.median(f(r) for r in results)  # noqa: E731
     shown = "  ".join(f"{k} {statistics.median(r.metrics[k] for r in results):.4f}" for k in results[0].metrics)
-    return (f"  {name:<9} train {med(lambda r: r.train):7.1f} s  final {med(lambda r: r.final):5.1f} s  "
-            f"peak RSS {med(lambda r: r.rss_mb):6.0f} MB  {shown}")
+    return (f"  {name:<9} train {med(lambda r: r.train):7.1f} s  (cpu {med(lambda r: r.cpu):7.1f} s)  "
+            f"final {med(lambda r: r.final):5.1f} s  peak RSS {med(lambda r: r.rss_mb):6.0f} MB  {shown}")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -631,7 +637,8 @@ def main(argv: list[str] | None = None) -> None:
         print(summary("pytorch", th))
         ratios = [x.train / y.train for x, y in zip(ln, th)]
         print(f"  ratio     {statistics.median(x.train for x in ln) / statistics.median(y.train for y in th):.2f}"
-              + (f" (per-round median {statistics.median(ratios):.2f})" if a.rounds > 1 else ""))
+              + (f" (per-round median {statistics.median(ratios):.2f})" if a.rounds > 1 else "")
+              + f"; cpu ratio {statistics.median(x.cpu for x in ln) / statistics.median(y.cpu for y in th):.2f}")
 
 
 if __name__ == "__main__":

@@ -71,3 +71,15 @@ def test_the_pytorch_side_reads_data_without_lucidnets_engine():
                          timeout=60)
     assert out.returncode == 0, out.stderr
     assert "the PyTorch side used lucidnet.tensor.from_numpy" in out.stdout
+
+
+def test_a_side_reports_wall_and_cpu_time_to_the_trained_model():
+    """Both sides print ``TRAINED <wall clock> <process CPU time>``; the driver splits train from final by the
+    wall clock and keeps the CPU seconds spent up to that line (busy work before it counts, sleep does not)."""
+    assert bench.LUCIDNET_SIDE.count("time.process_time()") == bench.TORCH_PRELUDE.count("time.process_time()") == 1
+    script = ("import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3:\n    pass\n"
+              "print('TRAINED', time.time(), time.process_time(), flush=True)\ntime.sleep(0.3)\n")
+    train, final, rss, cpu, text = bench.run_process([sys.executable, "-c", script], bench.thread_env(1), "probe")
+    assert 0.3 <= cpu < train + 0.05 and final >= 0.25 and rss > 0
+    with pytest.raises(SystemExit, match="never reported the end of training"):
+        bench.run_process([sys.executable, "-c", "pass"], bench.thread_env(1), "probe")

@@ -43,6 +43,25 @@ def test_gemm_rows_matches_numpy(gemm, m, k, n, layout):
     assert (c[:, n:] == 0).all()
 
 
+@pytest.mark.parametrize("m,k,n", [(29, 40, 16 * 13), (7, 300, 16 * 8), (3, 17, 16 * 5 - 3)])
+def test_gemm_rows_same_bits_whatever_the_block(gemm, m, k, n):
+    """A row's output is the same chain of FMAs whether the row is computed in a block of 8 rows by 2 panels,
+    in a tail block of 4, 2 or 1 rows by up to 8 panels, or alone: bit for bit."""
+    rng = np.random.default_rng(m + k + n)
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    wp = gemm.pack(rng.standard_normal((k, n), dtype=np.float32))
+    whole = np.empty((m, gemm.padded(n)), np.float32)
+    gemm.gemm_rows(a, wp, whole, 0, m)
+    alone = np.empty_like(whole)
+    for r in range(m):
+        gemm.gemm_rows(a, wp, alone, r, r + 1)
+    np.testing.assert_array_equal(alone, whole)
+    split = np.empty_like(whole)
+    for r0 in range(0, m, 3):  # blocks of 3: a tail of 2 and one of 1
+        gemm.gemm_rows(a, wp, split, r0, min(r0 + 3, m))
+    np.testing.assert_array_equal(split, whole)
+
+
 def test_gemm_rows_writes_only_its_rows_and_checks_shapes(gemm):
     a, b = np.ones((20, 4), np.float32), np.ones((4, 16), np.float32)
     c = np.full((20, 16), -1.0, np.float32)

@@ -163,10 +163,13 @@ def test_numba_tanh_approximation():
     assert np.isnan(nan[0])
 
 
+@pytest.mark.parametrize("chain", [False, True], ids=["one_gemm", "in_chain"])
 @pytest.mark.parametrize("mode", ALL_MODES)
-def test_numba_layer_matches_numpy(mode):
+def test_numba_layer_matches_numpy(mode, chain, monkeypatch):
     if not _kernels.numba_available():
         pytest.skip("numba is not installed")
+    if chain:  # the input gradient step by step in the compiled loop, as from CHAIN_ROWS batch rows up
+        monkeypatch.setattr("lucidnet.fused.rnn.CHAIN_ROWS", 1)
     ins = [a.astype(np.float32) for a in _inputs(mode, 2, batch_first=True)]
     results = []
     for use in (False, True):

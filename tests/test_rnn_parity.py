@@ -89,11 +89,16 @@ def test_parity_with_lengths(torch, kind, extra, cfg):
 
 
 @parity
-@pytest.mark.parametrize("numba", [False, True], ids=["numpy", "numba"])
+@pytest.mark.parametrize("numba,chain", [(False, False), (True, False), (True, True)],
+                         ids=["numpy", "numba", "numba_in_chain"])
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
-def test_parity_both_kernel_paths(torch, kind, numba):
+def test_parity_both_kernel_paths(torch, kind, numba, chain, monkeypatch):
+    """numba_in_chain: the compiled loops also do the input projection and gradient step by step (from
+    ``CHAIN_ROWS`` batch rows up; this batch of 4 gets one GEMM over all steps otherwise)."""
     if numba and not _kernels.numba_available():
         pytest.skip("numba is not installed")
+    if chain:
+        monkeypatch.setattr("lucidnet.fused.rnn.CHAIN_ROWS", 1)
     previous = _kernels.set_numba(numba)
     try:
         _compare(torch, kind, {"num_layers": 2, "bidirectional": True}, lengths=[5, 2, 4, 1])

@@ -15,7 +15,8 @@ With numba (float32), the whole loop over time is one compiled call (``kernels.r
 OpenBLAS spends more time repacking the weight on every step than multiplying), and the batch rows are shared
 out among lucidnet's threads (``kernels.threads``): rows are independent in a recurrent layer, so each thread runs
 its rows through all the steps with no synchronisation. The input projection (where G*H is a multiple of 16)
-and the input gradient are computed step by step inside those loops too, while their rows are in cache;
+and the input gradient are computed step by step inside those loops too, while their rows are in cache (from
+``CHAIN_ROWS`` rows up; a smaller batch, such as one stream of text read through, gets one GEMM over all steps);
 the weight gradients stay one large GEMM each, through ``kernels.threads.matmul`` on the same threads. OpenBLAS
 runs on one thread for the duration of the layer's forward and backward only (``kernels.threads.own_blas``).
 Without numba, or for float64, the loop runs in Python, one NumPy kernel (``rnn_numpy``) and one BLAS call
@@ -41,6 +42,7 @@ from ..kernels.threads import matmul, own_blas, run_rows
 __all__ = ["MODES", "RNNLayer", "LayerState", "rnn_layer", "check_lengths"]
 
 MODES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}  # mode -> number of gates
+CHAIN_ROWS = 8  # the fewest batch rows for which the compiled loops also do the input projection / gradient
 
 def _biases(mode, b_ih, b_hh, n, dt):
     """(bias added to the input side, bias added to W_hh h (GRU only))."""
@@ -158,7 +160,9 @@ class RNNLayer(Function):
         self.dirs = []
         for d in range(nd):
             w_ih, w_hh, b_ih, b_hh = w[4 * d:4 * d + 4]
-            in_chain = fused and ng * hd % 16 == 0 and not self.projected  # the projection in the compiled loop
+            # the projection in the compiled loop, while its rows are in cache (for a few rows, one GEMM over
+            # all the steps instead: per step, each of them would read the whole weight for a row or two)
+            in_chain = fused and ng * hd % 16 == 0 and not self.projected and b_ >= CHAIN_ROWS
             if self.projected:
                 proj = xp.ascontiguousarray(x[d])
             elif in_chain:
@@ -225,7 +229,7 @@ class RNNLayer(Function):
             dz = xp.empty((t_, b_, ng * hd), dtype=dt)
             dr = xp.empty_like(dz) if mode == "gru" else dz  # the gradient at W_hh h (+ b_hh)
             off = d * hd
-            gx_in_chain = fused and needs[0]  # the input gradient step by step, in the compiled loop
+            gx_in_chain = fused and needs[0] and b_ >= CHAIN_ROWS  # the input gradient step by step, in the loop
             if fused:
                 gxd = xp.empty((t_, b_, k.padded(i_)), dtype=dt) if gx_in_chain else _NO_GX
                 run_rows(k.backward_rows, b_, ng, relu, dy, bf, off, gmm, p, _or(dc, p), s.act, _or(s.cs, s.hs),
