@@ -9,8 +9,8 @@ Environment switches (read once, when lucidnet is imported):
 - ``LUCIDNET_NUM_THREADS=n``: as :func:`set_num_threads` ``(n)`` (default: numba's and BLAS's own choice).
 
 Process-wide settings lucidnet makes (:func:`show_config` lists them, with the switch of each): the malloc
-tuning (at import), numba's threading layer ``workqueue``, or ``omp`` on one thread (when the first compiled
-kernel loads; unless ``NUMBA_THREADING_LAYER`` is set), and OpenBLAS on one thread for the duration of each compiled recurrent
+tuning (at import), numba's threading layer ``workqueue`` (when the first compiled kernel loads; unless
+``NUMBA_THREADING_LAYER`` is set), and OpenBLAS on one thread for the duration of each compiled recurrent
 kernel, and (once one has run) of each large GEMM that lucidnet's row workers share out; the previous limit
 is restored after each (``lucidnet.set_num_threads`` or ``LUCIDNET_NUMBA=0`` turn it off).
 
@@ -225,8 +225,7 @@ def show_config() -> None:
     layer = os.environ.get("NUMBA_THREADING_LAYER")
     state = (f"NUMBA_THREADING_LAYER={layer} governs" if layer else
              ("set" if numba is not None else "set when the first compiled kernel loads"))
-    chosen = "'workqueue' ('omp' on one thread)" if numba is None or layer else f"'{numba.config.THREADING_LAYER}'"
-    lines.append(f"  numba threading layer {chosen}: {state}; off with NUMBA_THREADING_LAYER=<layer>")
+    lines.append(f"  numba threading layer 'workqueue': {state}; off with NUMBA_THREADING_LAYER=<layer>")
     takeover = ("off: lucidnet.set_num_threads governs" if threads_explicit() else
                 "on, for the duration of each compiled recurrent kernel and, once one has run, of each large GEMM "
                 "the row workers share out (the previous limit is restored after each)")

@@ -63,25 +63,8 @@ def test_show_config_lists_versions_kernels_threads_and_settings(capsys):
     ln.show_config()
     out = capsys.readouterr().out
     for word in ("numpy", "numba", "threadpoolctl", "safetensors", "kernels:", "threads:", "BLAS",
-                 "LUCIDNET_ALLOCATOR_CACHE=0", "NUMBA_THREADING_LAYER", "lucidnet.set_num_threads"):
+                 "LUCIDNET_ALLOCATOR_CACHE=0", "NUMBA_THREADING_LAYER", "workqueue", "lucidnet.set_num_threads"):
         assert word in out, word
-    assert "numba threading layer 'workqueue'" in out or "numba threading layer 'omp'" in out
-
-
-@pytest.mark.skipif(not kernels.numba_available(), reason="numba is not installed")
-def test_numba_runs_one_thread_inline_and_several_on_workqueue(monkeypatch):
-    """On one thread numba gets GNU OpenMP's layer (a one-thread region runs inline), where workqueue would start
-    a worker that naps in a loop between kernels; several threads keep workqueue; NUMBA_THREADING_LAYER rules."""
-    from lucidnet.kernels import _omp_available
-    for name in ("LUCIDNET_NUM_THREADS", "NUMBA_THREADING_LAYER", "NUMBA_NUM_THREADS"):
-        monkeypatch.delenv(name, raising=False)
-    code = ("import numpy as np, lucidnet as ln, numba; x = ln.tensor(np.ones(4, np.float32), requires_grad=True); "
-            "ln.nn.functional.relu(x).sum().backward(); print(numba.threading_layer())")  # a parallel kernel ran
-    assert _run(code, NUMBA_NUM_THREADS="1").split()[-1] == ("omp" if _omp_available() else "workqueue")
-    assert _run(code, NUMBA_NUM_THREADS="2", LUCIDNET_NUM_THREADS="1").split()[-1] == (
-        "omp" if _omp_available() else "workqueue")
-    assert _run(code, NUMBA_NUM_THREADS="2").split()[-1] == "workqueue"
-    assert _run(code, NUMBA_NUM_THREADS="1", NUMBA_THREADING_LAYER="workqueue").split()[-1] == "workqueue"
 
 
 def test_numba_switch_is_read_from_the_environment():

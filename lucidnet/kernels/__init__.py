@@ -104,26 +104,7 @@ def _prepare_numba() -> None:
     # GEMM threads that run between our kernels (measured: much slower steps). NUMBA_THREADING_LAYER decides
     # when it is set. workqueue must not be entered from two threads at once: the wrappers below lock.
     if "NUMBA_THREADING_LAYER" not in os.environ:
-        numba.config.THREADING_LAYER = threading_layer(numba)
-
-
-def _omp_available() -> bool:
-    try:
-        from numba.np.ufunc import omppool  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def threading_layer(numba) -> str:
-    """The threading layer lucidnet gives numba: ``workqueue``, or ``omp`` where numba runs on one thread
-    (``NUMBA_NUM_THREADS=1``, or ``LUCIDNET_NUM_THREADS=1`` / ``set_num_threads(1)`` before the first kernel)
-    and GNU OpenMP's layer is there. With one thread workqueue still starts a worker, hands it every
-    parallel kernel's work, and that worker naps in a loop of short sleeps between kernels, waking the
-    process's core all the time: on a 2-core host shared with other jobs a 5 us kernel took ~20 us, with
-    ~20 context switches per call, serial kernels too. OpenMP runs a one-thread region inline."""
-    one = numba.config.NUMBA_NUM_THREADS == 1 or config.threads_explicit() == 1
-    return "omp" if one and _omp_available() else "workqueue"
+        numba.config.THREADING_LAYER = "workqueue"
 
 
 def _load(family: str) -> ModuleType | None:
