@@ -21,6 +21,7 @@ from ..recsys.data import SPLITS
 from ..speech import recipes as speech_recipes
 from ..tables import recipes as table_recipes
 from ..text import recipes as text_recipes
+from ..text.distilled import STUDENT_EMBEDDINGS
 from ..train.recipe import MAX_BATCH_SIZE
 from ..train.recipe import run as run_recipe
 from ..vision import recipes as vision_recipes
@@ -159,6 +160,9 @@ SETTING_OPTIONS: dict[str, dict] = {
                     "teacher's soft targets (1 - alpha: the labels)"),
     "--augment-copies": dict(type=NON_NEGATIVE_INT, help="bilstm-distilled: augmented copies of each training "
                              "text (words masked, n-grams cut), labelled by the teacher"),
+    "--student-embeddings": dict(choices=list(STUDENT_EMBEDDINGS), help="bilstm-distilled: "
+                                 "random word embeddings of the student's own vocabulary, or the teacher's WordPiece "
+                                 "tokens and word embeddings (a BERT teacher, e.g. minilm), fine-tuned or frozen"),
     "--target": dict(metavar="COLUMN", help="a table: the column to predict"),
     "--target-type": dict(choices=list(table_recipes.TARGET_TYPES), help="a table: classification or regression "
                           "(default: classification for text or few distinct integers, else regression)"),

@@ -8,6 +8,10 @@ random n-gram of 1 to 5 words; a variant equal to a text already there is droppe
 text with its logits; the student learns ``alpha`` of the teacher's softened probabilities and ``1 - alpha``
 of the true labels, where there are labels (the augmented texts have none).
 
+``student_embeddings``: ``"random"``, the student reads words of its own vocabulary from random embeddings;
+``"teacher"`` (or ``"teacher-frozen"``, left as they are), it reads the teacher's WordPiece tokens, the very
+inputs the teacher was given, from the teacher's own word-embedding table (Tang et al. start from word2vec).
+
 >>> augmented([["a", "gripping", "film"], ["dull"]], 2, np.random.default_rng(1))   # None: a masked word
 [['a', None, 'film'], ['gripping']]
 """
@@ -25,11 +29,13 @@ from ..train.metrics import Accuracy
 from .batching import pad_sequences
 from .wordpiece import WordPieceTokenizer
 
-__all__ = ["augmented", "soft_targets", "DistillLoss", "TeacherAgreement", "MASK_P", "NGRAM_P", "IGNORE"]
+__all__ = ["augmented", "teacher_inputs", "soft_targets", "word_embeddings", "DistillLoss", "TeacherAgreement",
+           "MASK_P", "NGRAM_P", "IGNORE", "STUDENT_EMBEDDINGS"]
 
 MASK_P, NGRAM_P, MAX_NGRAM = 0.1, 0.25, 5
 IGNORE = -100  # the class of a text without a label (an augmented one)
 TEACHER_BATCH = 128
+STUDENT_EMBEDDINGS = ("random", "teacher", "teacher-frozen")
 
 
 def augmented(texts: Sequence[Sequence[str]], copies: int, rng: np.random.Generator) -> list[list[str | None]]:
@@ -55,10 +61,10 @@ def augmented(texts: Sequence[Sequence[str]], copies: int, rng: np.random.Genera
     return out
 
 
-def soft_targets(teacher: Any, vocab: Any, texts: Sequence[str], variants: Sequence[Sequence[str | None]],
-                 tokenizer: Callable[[str], list[str]]) -> np.ndarray:
-    """The teacher's logits (N, C), float32, on ``texts`` (as written) then on the token lists ``variants``
-    (None: masked), in that order; batches of similar lengths, the order restored."""
+def teacher_inputs(vocab: Any, texts: Sequence[str], variants: Sequence[Sequence[str | None]],
+                   tokenizer: Callable[[str], list[str]]) -> list[np.ndarray]:
+    """The teacher's token ids (int64 arrays) of ``texts`` (as written) then of the token lists ``variants``
+    (None: masked: ``[MASK]`` for a WordPiece ``vocab``, the unknown word for a word vocabulary)."""
     if isinstance(vocab, WordPieceTokenizer):
         mask = "[MASK]"
         ids = vocab.encode([*texts, *(" ".join(mask if w is None else w for w in v) for v in variants)])
@@ -66,7 +72,12 @@ def soft_targets(teacher: Any, vocab: Any, texts: Sequence[str], variants: Seque
         unk = vocab.unk_token
         ids = [vocab.encode(tokenizer(t) or [unk]) for t in texts] + \
               [vocab.encode([unk if w is None else w for w in v]) for v in variants]
-    ids = [np.asarray(x, dtype=np.int64) for x in ids]
+    return [np.asarray(x, dtype=np.int64) for x in ids]
+
+
+def soft_targets(teacher: Any, vocab: Any, ids: Sequence[np.ndarray]) -> np.ndarray:
+    """The teacher's logits (N, C), float32, on its token id lists ``ids`` (``teacher_inputs``); batches of
+    similar lengths, the order restored."""
     order = np.argsort([len(x) for x in ids], kind="stable")
     pad = 0 if vocab.pad_id is None else vocab.pad_id
     min_len = int(getattr(teacher, "min_length", 1))
@@ -77,6 +88,22 @@ def soft_targets(teacher: Any, vocab: Any, texts: Sequence[str], variants: Seque
     out = np.empty_like(z)
     out[order] = z
     return out
+
+
+def word_embeddings(teacher: Any, vocab: Any, where: str | Path) -> np.ndarray:
+    """A copy of the word-embedding table (V, E) of a BERT teacher with its WordPiece tokenizer (a student that
+    starts from it reads the same tokens); a clear error for another kind of teacher (``where``: its run)."""
+    emb = getattr(getattr(getattr(teacher, "bert", None), "embeddings", None), "word_embeddings", None)
+    if emb is None or not isinstance(vocab, WordPieceTokenizer):
+        kind = "a WordPiece tokenizer" if isinstance(vocab, WordPieceTokenizer) else "a word vocabulary"
+        raise ValueError(f"teacher {where}: student_embeddings 'teacher' (or 'teacher-frozen') starts the student "
+                         "from a BERT teacher's WordPiece embeddings (a run of --model minilm); this teacher is a "
+                         f"{type(teacher).__name__} model with {kind}; use student_embeddings 'random'")
+    table = np.array(emb.weight.array, dtype=np.float32, copy=True)
+    if table.shape[0] != vocab.vocab_size:
+        raise ValueError(f"teacher {where}: its word embeddings have {table.shape[0]} rows, its tokenizer "
+                         f"{vocab.vocab_size} tokens")
+    return table
 
 
 class DistillLoss:
