@@ -153,6 +153,7 @@ def test_a_distilled_bilstm_learns_from_a_teacher_run(data, tmp_path, capsys):
     config = json.loads((student / "config.json").read_text())
     assert config["train"]["teacher"] == str(teacher) and config["train"]["augment_copies"] == 3
     assert "val_accuracy" in (student / "history.csv").read_text()
+    assert len(list(teacher.glob("distill-logits-*.safetensors"))) == 1  # kept for a later student
     capsys.readouterr()
     assert main(["predict", str(student), "A gripping, superb film!"]) == 0
     assert capsys.readouterr().out.startswith("'A gripping, superb film!': positive")
@@ -197,6 +198,7 @@ def test_a_distilled_bilstm_reads_its_bert_teachers_tokens_and_embeddings(data, 
         assert capsys.readouterr().out.startswith("'A gripping, superb film!': positive")
         assert main(["evaluate", str(student), "--data", str(data)]) == 0
         assert f"accuracy {metrics['test_accuracy']:.4f}" in capsys.readouterr().out
+    assert len(list(teacher.glob("distill-logits-*.safetensors"))) == 1  # both students: the same inputs, once
     words_teacher = tmp_path / "cnn"
     assert _train(data, words_teacher, "--dataset", "sst2", "--model", "textcnn", "--embed-dim", "8", "--epochs",
                   "1") == 0

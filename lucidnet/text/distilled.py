@@ -17,19 +17,24 @@ inputs the teacher was given, from the teacher's own word-embedding table (Tang 
 """
 from __future__ import annotations
 
+import hashlib
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from ..distill import KDLoss, teacher_logits
+from ..serialization.objects import load, save
+from ..serialization.tensorfile import CheckpointError
 from ..nn.losses import cross_entropy
 from ..tensor import Tensor
+from ..train import rundir
 from ..train.metrics import Accuracy
 from .batching import pad_sequences
 from .wordpiece import WordPieceTokenizer
 
-__all__ = ["augmented", "teacher_inputs", "soft_targets", "word_embeddings", "DistillLoss", "TeacherAgreement",
+__all__ = ["augmented", "teacher_inputs", "soft_targets", "cached_soft_targets", "word_embeddings", "DistillLoss", "TeacherAgreement",
            "MASK_P", "NGRAM_P", "IGNORE", "STUDENT_EMBEDDINGS"]
 
 MASK_P, NGRAM_P, MAX_NGRAM = 0.1, 0.25, 5
@@ -88,6 +93,34 @@ def soft_targets(teacher: Any, vocab: Any, ids: Sequence[np.ndarray]) -> np.ndar
     out = np.empty_like(z)
     out[order] = z
     return out
+
+
+def cached_soft_targets(run: str | Path, teacher: Any, vocab: Any, ids: Sequence[np.ndarray]) -> np.ndarray:
+    """``soft_targets``, computed once per teacher run and inputs: kept in the teacher's run directory ``run`` as
+    ``distill-logits-KEY.safetensors`` (KEY: a hash of the teacher's model file, its size and time, and of the
+    token ids) and read back by a later student given the same inputs (another seed or augmentation computes
+    its own). A directory that cannot be written costs only a warning."""
+    run = Path(run)
+    weights = run / rundir.MODEL
+    st = weights.stat()
+    key = hashlib.sha256(f"{weights.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode())
+    key.update(np.asarray([len(x) for x in ids], dtype=np.int64).tobytes())
+    for x in ids:
+        key.update(np.ascontiguousarray(x, dtype=np.int64).tobytes())
+    path = run / f"distill-logits-{key.hexdigest()[:24]}.safetensors"
+    if path.is_file():
+        try:
+            z = np.asarray(load(path)["logits"].array, dtype=np.float32)
+            if z.shape[0] == len(ids):
+                return z
+        except (CheckpointError, KeyError, OSError):
+            pass  # unreadable: computed again and rewritten
+    z = soft_targets(teacher, vocab, ids)
+    try:
+        save({"logits": Tensor(z)}, path)
+    except OSError as e:
+        warnings.warn(f"teacher {run}: its logits could not be kept for later students ({e})", stacklevel=2)
+    return z
 
 
 def word_embeddings(teacher: Any, vocab: Any, where: str | Path) -> np.ndarray:

@@ -212,7 +212,7 @@ def _distillation_set(tcfg: dict, texts: Sequence[str], toks: list[list[str]], l
     teacher's logits, then the class index (``distilled.IGNORE`` for a variant). For a student of its own words:
     (token lists, targets, None, None); for one that reads the teacher's tokens (``student_embeddings``
     ``teacher``): (the teacher's id lists, targets, the teacher's WordPiece tokenizer, its word embeddings)."""
-    from .distilled import IGNORE, augmented, load_teacher, soft_targets, teacher_inputs, word_embeddings
+    from .distilled import IGNORE, augmented, cached_soft_targets, load_teacher, teacher_inputs, word_embeddings
 
     teacher, teacher_vocab, _ = load_teacher(tcfg["teacher"], classes if classes is not None else [])
     table = None
@@ -220,7 +220,7 @@ def _distillation_set(tcfg: dict, texts: Sequence[str], toks: list[list[str]], l
         table = word_embeddings(teacher, teacher_vocab, tcfg["teacher"])
     variants = augmented(toks, tcfg["augment_copies"], generator())
     ids = teacher_inputs(teacher_vocab, texts, variants, tokenizer)
-    z = soft_targets(teacher, teacher_vocab, ids)
+    z = cached_soft_targets(tcfg["teacher"], teacher, teacher_vocab, ids)  # computed once per teacher and inputs
     hard = np.concatenate([labels, np.full(len(variants), IGNORE, dtype=np.int64)]).astype(z.dtype)
     targets = np.concatenate([z, hard[:, None]], axis=1)
     if table is not None:
