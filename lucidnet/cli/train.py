@@ -161,8 +161,9 @@ SETTING_OPTIONS: dict[str, dict] = {
     "--augment-copies": dict(type=NON_NEGATIVE_INT, help="bilstm-distilled: augmented copies of each training "
                              "text (words masked, n-grams cut), labelled by the teacher"),
     "--student-embeddings": dict(choices=list(STUDENT_EMBEDDINGS), help="bilstm-distilled: "
-                                 "random word embeddings of the student's own vocabulary, or the teacher's WordPiece "
-                                 "tokens and word embeddings (a BERT teacher, e.g. minilm), fine-tuned or frozen"),
+                                 "the teacher's WordPiece tokens and word embeddings (a BERT teacher, e.g. minilm), "
+                                 "frozen (the default) or fine-tuned, or random embeddings of the student's own "
+                                 "words (any teacher)"),
     "--target": dict(metavar="COLUMN", help="a table: the column to predict"),
     "--target-type": dict(choices=list(table_recipes.TARGET_TYPES), help="a table: classification or regression "
                           "(default: classification for text or few distinct integers, else regression)"),

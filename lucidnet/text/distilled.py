@@ -8,9 +8,10 @@ random n-gram of 1 to 5 words; a variant equal to a text already there is droppe
 text with its logits; the student learns ``alpha`` of the teacher's softened probabilities and ``1 - alpha``
 of the true labels, where there are labels (the augmented texts have none).
 
-``student_embeddings``: ``"random"``, the student reads words of its own vocabulary from random embeddings;
-``"teacher"`` (or ``"teacher-frozen"``, left as they are), it reads the teacher's WordPiece tokens, the very
-inputs the teacher was given, from the teacher's own word-embedding table (Tang et al. start from word2vec).
+``student_embeddings``: ``"teacher-frozen"`` (the recipe's default) or ``"teacher"`` (fine-tuned), the student
+reads the teacher's WordPiece tokens, the very inputs the teacher was given, from the teacher's own
+word-embedding table (Tang et al. start from word2vec); ``"random"``, it reads words of its own vocabulary from
+random embeddings (a teacher of any kind).
 
 >>> augmented([["a", "gripping", "film"], ["dull"]], 2, np.random.default_rng(1))   # None: a masked word
 [['a', None, 'film'], ['gripping']]
