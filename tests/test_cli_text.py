@@ -151,7 +151,7 @@ def test_a_distilled_bilstm_learns_from_a_teacher_run(data, tmp_path, capsys):
     student = tmp_path / "student"
     assert _train(data, student, "--dataset", "sst2", "--model", "bilstm-distilled", "--teacher", str(teacher),
                   "--embed-dim", "8", "--hidden-size", "8", "--epochs", "5", "--batch-size", "16", "--lr", "0.02",
-                  "--temperature", "2", "--alpha", "0.5", "--augment-copies", "3") == 0
+                  "--temperature", "2", "--alpha", "0.5", "--augment-copies", "3", "--student-embeddings", "random") == 0
     metrics = json.loads((student / "metrics.json").read_text())
     taught = json.loads((teacher / "metrics.json").read_text())
     assert metrics["test_accuracy"] > 0.9, metrics
@@ -159,6 +159,7 @@ def test_a_distilled_bilstm_learns_from_a_teacher_run(data, tmp_path, capsys):
     config = json.loads((student / "config.json").read_text())
     assert config["train"]["teacher"] == str(teacher) and config["train"]["augment_copies"] == 3
     assert "val_accuracy" in (student / "history.csv").read_text()
+    assert len(list(teacher.glob("distill-logits-*.safetensors"))) == 1  # kept for a later student
     capsys.readouterr()
     assert main(["predict", str(student), "A gripping, superb film!"]) == 0
     assert capsys.readouterr().out.startswith("'A gripping, superb film!': positive")
@@ -170,3 +171,62 @@ def test_a_distilled_bilstm_learns_from_a_teacher_run(data, tmp_path, capsys):
                   str(tmp_path / "nowhere")) == 2
     assert "not a run directory" in capsys.readouterr().err
     assert not any((tmp_path / d).exists() for d in "xyz")  # refused before any run directory is made
+
+
+def test_a_distilled_bilstm_reads_its_bert_teachers_tokens_and_embeddings(data, tmp_path, capsys):
+    """--student-embeddings teacher: the student reads the teacher's WordPiece tokens from the teacher's word
+    embeddings (teacher-frozen: left as they are); its run predicts and evaluates from its tokenizer.json; the
+    option is refused by name with a teacher that has no such table, with a bad value, or with another embed_dim."""
+    pytest.importorskip("tokenizers")
+    import numpy as np
+    from safetensors.numpy import load_file
+    from bert_fixture import FILL_WORDS, make_bert_folder
+    folder = make_bert_folder(tmp_path / "bert", words=FILL_WORDS)
+    teacher = tmp_path / "teacher"
+    assert _train(data, teacher, "--dataset", "sst2", "--model", "minilm", "--pretrained", str(folder),
+                  "--batch-size", "16", "--epochs", "4", "--lr", "3e-3", "--warmup", "0.1") == 0
+    table = load_file(str(teacher / "model.safetensors"))["bert.embeddings.word_embeddings.weight"]
+    for how in ("teacher-frozen", "teacher"):
+        student = tmp_path / f"student-{how}"
+        assert _train(data, student, "--dataset", "sst2", "--model", "bilstm-distilled", "--teacher", str(teacher),
+                      "--student-embeddings", how, "--hidden-size", "8", "--epochs", "5", "--batch-size", "16",
+                      "--lr", "0.02") == 0
+        config = json.loads((student / "config.json").read_text())
+        assert config["tokenizer"] == "wordpiece" and config["train"]["student_embeddings"] == how
+        assert config["model"]["embed_dim"] == table.shape[1] and config["model"]["vocab_size"] == table.shape[0]
+        assert (student / "tokenizer.json").is_file() and not (student / "vocab.json").exists()
+        learned = load_file(str(student / "model.safetensors"))["embedding.weight"]
+        assert np.array_equal(learned, table) == (how == "teacher-frozen")
+        metrics = json.loads((student / "metrics.json").read_text())
+        assert metrics["test_accuracy"] > 0.9, metrics
+        capsys.readouterr()
+        assert main(["predict", str(student), "A gripping, superb film!"]) == 0
+        assert capsys.readouterr().out.startswith("'A gripping, superb film!': positive")
+        assert main(["evaluate", str(student), "--data", str(data)]) == 0
+        assert f"accuracy {metrics['test_accuracy']:.4f}" in capsys.readouterr().out
+    assert len(list(teacher.glob("distill-logits-*.safetensors"))) == 1  # both students: the same inputs, once
+    words_teacher = tmp_path / "cnn"
+    assert _train(data, words_teacher, "--dataset", "sst2", "--model", "textcnn", "--embed-dim", "8", "--epochs",
+                  "1") == 0
+    capsys.readouterr()
+    assert _train(data, tmp_path / "x", "--dataset", "sst2", "--model", "bilstm-distilled", "--teacher",
+                  str(words_teacher)) == 2  # the default, teacher-frozen, needs a BERT teacher
+    err = capsys.readouterr().err
+    assert "student_embeddings 'teacher'" in err and "TextCNN" in err and "word vocabulary" in err, err
+    with pytest.raises(SystemExit) as bad:
+        _train(data, tmp_path / "y", "--dataset", "sst2", "--model", "bilstm-distilled", "--teacher", str(teacher),
+               "--student-embeddings", "word2vec")
+    assert bad.value.code == 2 and "--student-embeddings: invalid choice: 'word2vec'" in capsys.readouterr().err
+    assert _train(data, tmp_path / "z", "--dataset", "sst2", "--model", "bilstm-distilled", "--teacher",
+                  str(teacher), "--student-embeddings", "teacher", "--embed-dim", "8") == 2
+    assert "embed_dim 8 does not apply" in capsys.readouterr().err
+    assert _train(data, tmp_path / "w", "--dataset", "sst2", "--model", "bilstm", "--student-embeddings",
+                  "teacher") == 2
+    assert "--student-embeddings" in capsys.readouterr().err
+
+
+def test_student_embeddings_setting_is_checked_in_python():
+    from lucidnet.text.recipes import RECIPES, _distiller
+    tcfg = dict(RECIPES["bilstm-distilled"].train, teacher=".", student_embeddings="glove")
+    with pytest.raises(ValueError, match="student_embeddings must be one of random, teacher, teacher-frozen"):
+        _distiller("bilstm-distilled", tcfg)

@@ -21,6 +21,7 @@ from ..recsys.data import SPLITS
 from ..speech import recipes as speech_recipes
 from ..tables import recipes as table_recipes
 from ..text import recipes as text_recipes
+from ..text.distilled import STUDENT_EMBEDDINGS
 from ..train.recipe import MAX_BATCH_SIZE
 from ..train.recipe import run as run_recipe
 from ..train.val_check import check_val_check_interval
@@ -180,6 +181,10 @@ SETTING_OPTIONS: dict[str, dict] = {
                     "teacher's soft targets (1 - alpha: the labels)"),
     "--augment-copies": dict(type=NON_NEGATIVE_INT, help="bilstm-distilled: augmented copies of each training "
                              "text (words masked, n-grams cut), labelled by the teacher"),
+    "--student-embeddings": dict(choices=list(STUDENT_EMBEDDINGS), help="bilstm-distilled: "
+                                 "the teacher's WordPiece tokens and word embeddings (a BERT teacher, e.g. minilm), "
+                                 "frozen (the default) or fine-tuned, or random embeddings of the student's own "
+                                 "words (any teacher)"),
     "--target": dict(metavar="COLUMN", help="a table: the column to predict"),
     "--target-type": dict(choices=list(table_recipes.TARGET_TYPES), help="a table: classification or regression "
                           "(default: classification for text or few distinct integers, else regression)"),

@@ -8,28 +8,40 @@ random n-gram of 1 to 5 words; a variant equal to a text already there is droppe
 text with its logits; the student learns ``alpha`` of the teacher's softened probabilities and ``1 - alpha``
 of the true labels, where there are labels (the augmented texts have none).
 
+``student_embeddings``: ``"teacher-frozen"`` (the recipe's default) or ``"teacher"`` (fine-tuned), the student
+reads the teacher's WordPiece tokens, the very inputs the teacher was given, from the teacher's own
+word-embedding table (Tang et al. start from word2vec); ``"random"``, it reads words of its own vocabulary from
+random embeddings (a teacher of any kind).
+
 >>> augmented([["a", "gripping", "film"], ["dull"]], 2, np.random.default_rng(1))   # None: a masked word
 [['a', None, 'film'], ['gripping']]
 """
 from __future__ import annotations
 
+import hashlib
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from ..distill import KDLoss, teacher_logits
+from ..serialization.objects import load, save
+from ..serialization.tensorfile import CheckpointError
 from ..nn.losses import cross_entropy
 from ..tensor import Tensor
+from ..train import rundir
 from ..train.metrics import Accuracy
 from .batching import pad_sequences
 from .wordpiece import WordPieceTokenizer
 
-__all__ = ["augmented", "soft_targets", "DistillLoss", "TeacherAgreement", "MASK_P", "NGRAM_P", "IGNORE"]
+__all__ = ["augmented", "teacher_inputs", "soft_targets", "cached_soft_targets", "word_embeddings", "DistillLoss", "TeacherAgreement",
+           "MASK_P", "NGRAM_P", "IGNORE", "STUDENT_EMBEDDINGS"]
 
 MASK_P, NGRAM_P, MAX_NGRAM = 0.1, 0.25, 5
 IGNORE = -100  # the class of a text without a label (an augmented one)
 TEACHER_BATCH = 128
+STUDENT_EMBEDDINGS = ("random", "teacher", "teacher-frozen")
 
 
 def augmented(texts: Sequence[Sequence[str]], copies: int, rng: np.random.Generator) -> list[list[str | None]]:
@@ -55,10 +67,10 @@ def augmented(texts: Sequence[Sequence[str]], copies: int, rng: np.random.Genera
     return out
 
 
-def soft_targets(teacher: Any, vocab: Any, texts: Sequence[str], variants: Sequence[Sequence[str | None]],
-                 tokenizer: Callable[[str], list[str]]) -> np.ndarray:
-    """The teacher's logits (N, C), float32, on ``texts`` (as written) then on the token lists ``variants``
-    (None: masked), in that order; batches of similar lengths, the order restored."""
+def teacher_inputs(vocab: Any, texts: Sequence[str], variants: Sequence[Sequence[str | None]],
+                   tokenizer: Callable[[str], list[str]]) -> list[np.ndarray]:
+    """The teacher's token ids (int64 arrays) of ``texts`` (as written) then of the token lists ``variants``
+    (None: masked: ``[MASK]`` for a WordPiece ``vocab``, the unknown word for a word vocabulary)."""
     if isinstance(vocab, WordPieceTokenizer):
         mask = "[MASK]"
         ids = vocab.encode([*texts, *(" ".join(mask if w is None else w for w in v) for v in variants)])
@@ -66,7 +78,12 @@ def soft_targets(teacher: Any, vocab: Any, texts: Sequence[str], variants: Seque
         unk = vocab.unk_token
         ids = [vocab.encode(tokenizer(t) or [unk]) for t in texts] + \
               [vocab.encode([unk if w is None else w for w in v]) for v in variants]
-    ids = [np.asarray(x, dtype=np.int64) for x in ids]
+    return [np.asarray(x, dtype=np.int64) for x in ids]
+
+
+def soft_targets(teacher: Any, vocab: Any, ids: Sequence[np.ndarray]) -> np.ndarray:
+    """The teacher's logits (N, C), float32, on its token id lists ``ids`` (``teacher_inputs``); batches of
+    similar lengths, the order restored."""
     order = np.argsort([len(x) for x in ids], kind="stable")
     pad = 0 if vocab.pad_id is None else vocab.pad_id
     min_len = int(getattr(teacher, "min_length", 1))
@@ -77,6 +94,50 @@ def soft_targets(teacher: Any, vocab: Any, texts: Sequence[str], variants: Seque
     out = np.empty_like(z)
     out[order] = z
     return out
+
+
+def cached_soft_targets(run: str | Path, teacher: Any, vocab: Any, ids: Sequence[np.ndarray]) -> np.ndarray:
+    """``soft_targets``, computed once per teacher run and inputs: kept in the teacher's run directory ``run`` as
+    ``distill-logits-KEY.safetensors`` (KEY: a hash of the teacher's model file, its size and time, and of the
+    token ids) and read back by a later student given the same inputs (another seed or augmentation computes
+    its own). A directory that cannot be written costs only a warning."""
+    run = Path(run)
+    weights = run / rundir.MODEL
+    st = weights.stat()
+    key = hashlib.sha256(f"{weights.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode())
+    key.update(np.asarray([len(x) for x in ids], dtype=np.int64).tobytes())
+    for x in ids:
+        key.update(np.ascontiguousarray(x, dtype=np.int64).tobytes())
+    path = run / f"distill-logits-{key.hexdigest()[:24]}.safetensors"
+    if path.is_file():
+        try:
+            z = np.asarray(load(path)["logits"].array, dtype=np.float32)
+            if z.shape[0] == len(ids):
+                return z
+        except (CheckpointError, KeyError, OSError):
+            pass  # unreadable: computed again and rewritten
+    z = soft_targets(teacher, vocab, ids)
+    try:
+        save({"logits": Tensor(z)}, path)
+    except OSError as e:
+        warnings.warn(f"teacher {run}: its logits could not be kept for later students ({e})", stacklevel=2)
+    return z
+
+
+def word_embeddings(teacher: Any, vocab: Any, where: str | Path) -> np.ndarray:
+    """A copy of the word-embedding table (V, E) of a BERT teacher with its WordPiece tokenizer (a student that
+    starts from it reads the same tokens); a clear error for another kind of teacher (``where``: its run)."""
+    emb = getattr(getattr(getattr(teacher, "bert", None), "embeddings", None), "word_embeddings", None)
+    if emb is None or not isinstance(vocab, WordPieceTokenizer):
+        kind = "a WordPiece tokenizer" if isinstance(vocab, WordPieceTokenizer) else "a word vocabulary"
+        raise ValueError(f"teacher {where}: student_embeddings 'teacher' (or 'teacher-frozen') starts the student "
+                         "from a BERT teacher's WordPiece embeddings (a run of --model minilm); this teacher is a "
+                         f"{type(teacher).__name__} model with {kind}; use student_embeddings 'random'")
+    table = np.array(emb.weight.array, dtype=np.float32, copy=True)
+    if table.shape[0] != vocab.vocab_size:
+        raise ValueError(f"teacher {where}: its word embeddings have {table.shape[0]} rows, its tokenizer "
+                         f"{vocab.vocab_size} tokens")
+    return table
 
 
 class DistillLoss:

@@ -48,6 +48,7 @@ class WordPieceTokenizer:
         self.tokenizer.no_padding()
         self.pad_id = self.tokenizer.token_to_id("[PAD]") or 0
         self.sep_id = self.tokenizer.token_to_id("[SEP]")
+        self.unk_id = self.tokenizer.token_to_id("[UNK]")  # None without one
         if self.sep_id is None:
             raise ValueError(f"{path}: the vocabulary has no [SEP] token; only BERT-style WordPiece tokenizers are read")
         self.max_length = int(max_length)
