@@ -1,19 +1,21 @@
-"""float32 GEMMs through Intel's oneMKL when it is installed (``pip install "lucidnet[mkl]"``): :func:`gemm`.
+"""float32 GEMMs through Intel's oneMKL, installed (``pip install "lucidnet[mkl]"``) and asked for
+(``LUCIDNET_BLAS=mkl`` or ``set_enabled(True)``): :func:`gemm`.
 
 NumPy's OpenBLAS runs the 2-D products of the layers (``x @ W.T`` of a ``Linear``, a convolution's im2col
 product, their gradients) slower than oneMKL on the same shapes on these CPUs (the README's Speed section has
-the figures); PyTorch's CPU build uses oneMKL/oneDNN. When the ``mkl`` package is installed,
+the figures), though not on every shape (SimpleCNN's convolutions ran slower through it); PyTorch's CPU build
+uses oneMKL/oneDNN. When it is on and the ``mkl`` package is installed,
 :func:`gemm` calls its ``cblas_sgemm`` through ctypes (the GIL released during the call) for float32 operands
 that are row- or column-major with unit inner stride, and ``kernels.threads.matmul`` takes it for such
 products. oneMKL's OpenMP threads are told to wait 1 ms after each call before they sleep (``KMP_BLOCKTIME=1``,
 set before it loads unless the variable is set): long enough for the next GEMM of a step, too short to take the
 cores from numba's kernels for long (the default, 200 ms, spins through them; 0 wakes them for every GEMM). They follow
 ``lucidnet.set_num_threads``; its results are made reproducible whatever the arrays' memory alignment
-(``MKL_CBWR=AUTO,STRICT`` unless set). ``LUCIDNET_BLAS=numpy`` (or ``set_enabled(False)``) keeps NumPy's BLAS.
+(``MKL_CBWR=AUTO,STRICT`` unless set). By default (``LUCIDNET_BLAS`` unset or ``numpy``) NumPy's BLAS runs them.
 
 >>> import numpy as np
 >>> a, b = np.ones((2, 3), np.float32), np.ones((3, 4), np.float32)
->>> out = gemm(a, b) if available() else a @ b
+>>> out = gemm(a, b) if enabled() else a @ b
 >>> out[0]
 array([3., 3., 3., 3.], dtype=float32)
 """
@@ -31,7 +33,7 @@ __all__ = ["available", "enabled", "set_enabled", "gemm", "library_path", "set_t
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _lib = None        # the loaded libmkl_rt (False: looked for, not found or failed)
 _why = ""          # why it is not in use
-_enabled = os.environ.get("LUCIDNET_BLAS", "auto").strip().lower() not in ("numpy", "openblas", "0", "off")
+_enabled = os.environ.get("LUCIDNET_BLAS", "numpy").strip().lower() in ("mkl", "onemkl")  # opt-in: see the docstring
 
 
 def library_path() -> str | None:
@@ -81,7 +83,8 @@ def enabled() -> bool:
 
 
 def set_enabled(on: bool) -> bool:
-    """Use oneMKL for float32 GEMMs when it is installed (``True``) or NumPy's BLAS; returns the previous setting."""
+    """Use oneMKL for float32 GEMMs when it is installed (``True``; ``LUCIDNET_BLAS=mkl`` at start) or NumPy's BLAS
+    (``False``, the default); returns the previous setting."""
     global _enabled
     previous, _enabled = _enabled, bool(on)
     return previous
@@ -90,7 +93,7 @@ def set_enabled(on: bool) -> bool:
 def status() -> str:
     """A line for ``show_config``."""
     if not _enabled:
-        return "NumPy's (LUCIDNET_BLAS=numpy or mkl.set_enabled(False))"
+        return "NumPy's (the default; LUCIDNET_BLAS=mkl for oneMKL, with the mkl extra)"
     return f"oneMKL ({library_path()})" if available() else f"NumPy's ({_why})"
 
 
