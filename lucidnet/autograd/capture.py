@@ -1,15 +1,15 @@
 """Whole-step capture: record what a function computes once, then replay it without the per-op bookkeeping.
 
-``step = capture.compile(fn)`` (``lucidnet.compile``) returns a callable that computes what ``fn`` computes,
-bit for bit. The first call of a signature (the shapes, dtypes and ``requires_grad`` of the tensor arguments,
-the other arguments, grad mode, and the ``training`` flags of ``fn``'s modules when ``fn`` is a module or
-modules are given; without modules, any ``train()``/``eval()`` that changes a module's mode starts over) runs ``fn`` eagerly and records its ops; the second runs it eagerly again and checks that
-it applied the same ops to the same tensors. From then on a call replays the recorded ops: each op's own
-forward on the current arrays (the parameters are read as they are now, so an optimizer's in-place update
-is seen) with none of the graph bookkeeping (no tensors between ops, no version snapshots, no links, no
-sort at backward); the result's ``backward()`` walks the recorded graph in the order the eager engine
-would, so gradients come out with the same bits. A new signature (the last, shorter batch of an epoch)
-records and runs eagerly; after ``max_plans`` signatures the new ones just run eagerly.
+``step = capture.compile(fn)`` (``lucidnet.compile``) returns a callable that computes what ``fn`` computes, bit
+for bit. The first call of a signature (the shapes, dtypes and ``requires_grad`` of the tensor arguments, the
+other arguments, grad mode, and the ``training`` flags of ``fn``'s modules when ``fn`` is a module or modules are
+given; without modules, any ``train()``/``eval()`` that changes a module's mode starts over) runs ``fn`` eagerly
+and records its ops; the second runs it eagerly again and checks that it applied the same ops to the same tensors.
+From then on a call replays the recorded ops: each op's own forward on the current arrays (the parameters are read
+as they are now, so an optimizer's in-place update is seen) with none of the graph bookkeeping (no tensors between
+ops, no version snapshots, no links, no sort at backward); the result's ``backward()`` walks the recorded graph in
+the order the eager engine would, so gradients come out with the same bits. A new signature (the last, shorter
+batch of an epoch) records and runs eagerly; after ``max_plans`` signatures the new ones just run eagerly.
 
 What is not replayed, so that nothing is silently wrong: a function whose two recorded calls differ (Python
 control flow on values, a tensor made inside it without an op: ``ln.tensor(...)``, a comparison), one that

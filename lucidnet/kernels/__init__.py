@@ -153,13 +153,17 @@ def subnormals_flushed():
     """A context in which the calling thread flushes subnormal floats to zero (x86's FTZ and DAZ, set through
     numba: ``kernels.mxcsr_numba``), the previous mode back after; a no-op with the compiled kernels off or
     elsewhere than x86-64. The optimizers update under it (see ``lucidnet.optim``)."""
+    global _flush_mode
     if compiled("optim", _F32) is None:
         return contextlib.nullcontext()
-    from . import mxcsr_numba
-    return mxcsr_numba.flushing() if mxcsr_numba.supported() else contextlib.nullcontext()
+    if _flush_mode is None:  # looked up once: the module and whether this CPU has MXCSR
+        from . import mxcsr_numba
+        _flush_mode = mxcsr_numba.flushing if mxcsr_numba.supported() else contextlib.nullcontext
+    return _flush_mode()
 
 
 _F32 = xp.zeros(0, dtype=xp.float32)
+_flush_mode = None  # the context factory subnormals_flushed uses, once known
 
 
 def select_qgemm(*arrays) -> ModuleType:

@@ -63,8 +63,8 @@ class Dual:
 
 def parallel(min_size: int = MIN_SIZE, **options: Any) -> Callable[[Callable], Dual]:
     """Decorator: compile a ``prange`` kernel as a :class:`Dual` (``options`` go to numba's ``njit``, e.g.
-    ``fastmath``; ``cache`` is on unless given). ``min_size``: the size of the first argument from which the parallel form
-    runs; lower it for kernels that do much work per element of their first argument."""
+    ``fastmath``; ``cache`` is on unless given). ``min_size``: the size of the first argument from which the
+    parallel form runs; lower it for kernels that do much work per element of their first argument."""
     if min_size < 0:
         raise ValueError(f"parallel: min_size must be >= 0, got {min_size}")
     return lambda fn: Dual(fn, min_size, options)

@@ -1,17 +1,17 @@
 """float32 GEMMs through Intel's oneMKL, installed (``pip install "lucidnet[mkl]"``) and asked for
 (``LUCIDNET_BLAS=mkl`` or ``set_enabled(True)``): :func:`gemm`.
 
-NumPy's OpenBLAS runs the 2-D products of the layers (``x @ W.T`` of a ``Linear``, a convolution's im2col
-product, their gradients) slower than oneMKL on the same shapes on these CPUs (the README's Speed section has
-the figures), though not on every shape (SimpleCNN's convolutions ran slower through it); PyTorch's CPU build
-uses oneMKL/oneDNN. When it is on and the ``mkl`` package is installed,
-:func:`gemm` calls its ``cblas_sgemm`` through ctypes (the GIL released during the call) for float32 operands
-that are row- or column-major with unit inner stride, and ``kernels.threads.matmul`` takes it for such
-products. oneMKL's OpenMP threads are told to wait 1 ms after each call before they sleep (``KMP_BLOCKTIME=1``,
-set before it loads unless the variable is set): long enough for the next GEMM of a step, too short to take the
-cores from numba's kernels for long (the default, 200 ms, spins through them; 0 wakes them for every GEMM). They follow
-``lucidnet.set_num_threads``; its results are made reproducible whatever the arrays' memory alignment
-(``MKL_CBWR=AUTO,STRICT`` unless set). By default (``LUCIDNET_BLAS`` unset or ``numpy``) NumPy's BLAS runs them.
+NumPy's OpenBLAS runs the 2-D products of the layers (``x @ W.T`` of a ``Linear``, a convolution's im2col product,
+their gradients) slower than oneMKL on the same shapes on these CPUs (the README's Speed section has the figures),
+though not on every shape (SimpleCNN's convolutions ran slower through it); PyTorch's CPU build uses
+oneMKL/oneDNN. When it is on and the ``mkl`` package is installed, :func:`gemm` calls its ``cblas_sgemm`` through
+ctypes (the GIL released during the call) for float32 operands that are row- or column-major with unit inner
+stride, and ``kernels.threads.matmul`` takes it for such products. oneMKL's OpenMP threads are told to wait 1 ms
+after each call before they sleep (``KMP_BLOCKTIME=1``, set before it loads unless the variable is set): long
+enough for the next GEMM of a step, too short to take the cores from numba's kernels for long (the default, 200
+ms, spins through them; 0 wakes them for every GEMM). They follow ``lucidnet.set_num_threads``; its results are
+made reproducible whatever the arrays' memory alignment (``MKL_CBWR=AUTO,STRICT`` unless set). By default
+(``LUCIDNET_BLAS`` unset or ``numpy``) NumPy's BLAS runs them.
 
 >>> import numpy as np
 >>> a, b = np.ones((2, 3), np.float32), np.ones((3, 4), np.float32)
