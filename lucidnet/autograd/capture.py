@@ -307,18 +307,10 @@ class _Replay(Function):
             for src, pg in zip(plan.parents[j], grads):
                 if src is None or pg is None:
                     continue
-                if type(pg) is not xp.ndarray:
-                    pg, owned = xp.array(pg), True
-                else:
-                    owned = acc.owned if pg is gin else pg.base is None
-                    owned = owned and sum(x is not None and (x is pg or x.base is pg) for x in grads) == 1
+                pg, owned = engine._parent_grad(pg, gin, acc.owned, grads)
                 kind, ref = src
                 if kind == "op":
-                    a = accs.get(ref)
-                    if a is None:
-                        accs[ref] = engine._Acc(pg, owned)
-                    else:
-                        a.add(pg, owned)
+                    engine._add_grad(accs, ref, pg, owned)
                 else:
                     leaf = args[ref] if kind == "arg" else ref
                     if isinstance(leaf, Tensor):

@@ -37,6 +37,26 @@ class _Acc:
             self.g, self.owned = xp.asarray(self.g + g), True
 
 
+def _parent_grad(pg, gin, gin_owned: bool, grads):
+    """A gradient a node's backward returned for one parent, as an array, and whether the engine may write into
+    it: a NumPy scalar (0-d math) becomes an array it owns; ``gin`` itself (passed through) is owned when the
+    incoming gradient was; a view is not; nor is an array another returned gradient is or views (a write would
+    change both)."""
+    if type(pg) is not xp.ndarray:
+        return xp.array(pg), True
+    owned = gin_owned if pg is gin else pg.base is None
+    return pg, owned and sum(x is not None and (x is pg or x.base is pg) for x in grads) == 1
+
+
+def _add_grad(accs: dict, key, pg, owned: bool) -> None:
+    """Add ``pg`` to the gradient being summed for ``key`` in ``accs`` (a new sum when there is none)."""
+    a = accs.get(key)
+    if a is None:
+        accs[key] = _Acc(pg, owned)
+    else:
+        a.add(pg, owned)
+
+
 def _toposort(root) -> list:
     """Non-leaf tensors reachable from ``root``, each after every tensor computed from it."""
     order, seen = [], set()
@@ -161,21 +181,12 @@ def _run(root, g, retain_graph: bool, pending: _Pending | None) -> None:
         for i, (p, pg) in enumerate(zip(node.parents, grads)):
             if p is None or pg is None:
                 continue
-            if type(pg) is not xp.ndarray:  # a NumPy scalar (0-d math): make it an array we own
-                pg, owned = xp.array(pg), True
-            else:
-                owned = (acc.owned and not t._retains_grad) if pg is gin else pg.base is None
-                # not owned if another returned gradient is pg or a view of it (a write would change both)
-                owned = owned and sum(x is not None and (x is pg or x.base is pg) for x in grads) == 1
+            pg, owned = _parent_grad(pg, gin, acc.owned and not t._retains_grad, grads)
             if p._node is None:
                 _accumulate_leaf(p, pg, owned)
                 if pending is not None:
                     pending.got.add(id(p))
             else:
-                a = accs.get(id(p))
-                if a is None:
-                    accs[id(p)] = _Acc(pg, owned)
-                else:
-                    a.add(pg, owned)
+                _add_grad(accs, id(p), pg, owned)
         if pending is not None:
             pending.arrived_from(node.parents)
