@@ -141,16 +141,15 @@ def train_classifier(recipe: Recipe | str, train: tuple[Sequence[str], np.ndarra
                                  f"embeddings the teacher's, {table.shape[1]} wide; embed_dim {given} does not apply")
             ids = [toks[0], *([np.asarray(x, dtype=np.int64) for x in vocab.encode(list(split[0]))]
                               for split in (dev, test or ((), ())))]
-            mcfg.update(vocab_size=vocab.vocab_size, embed_dim=table.shape[1], num_classes=num_classes,
-                        padding_idx=vocab.pad_id)
-            pad_id, unk_id = vocab.pad_id, vocab.unk_id
+            mcfg.update(vocab_size=vocab.vocab_size, embed_dim=table.shape[1])
         else:
             if mcfg.get("embed_dim", 0) is None:  # bilstm-distilled's own words: the bilstm recipe's width
                 mcfg["embed_dim"] = RECIPES["bilstm"].model["embed_dim"]
             vocab = Vocab.build(toks[0], min_freq=int(tcfg["min_freq"]))
             ids = [[vocab.encode(t) if t else vocab.encode([vocab.unk_token]) for t in split] for split in toks]
-            mcfg.update(vocab_size=len(vocab), num_classes=num_classes, padding_idx=vocab.pad_id)
-            pad_id, unk_id = vocab.pad_id, vocab.unk_id
+            mcfg.update(vocab_size=len(vocab))
+        mcfg.update(num_classes=num_classes, padding_idx=vocab.pad_id)
+        pad_id, unk_id = vocab.pad_id, vocab.unk_id
     if on_vocab is not None:
         on_vocab(vocab)
     model = models.build(mcfg)
