@@ -5,10 +5,18 @@ import pytest
 
 numba = pytest.importorskip("numba")
 
-from lucidnet.kernels import act_numba, launch, norm_numba  # noqa: E402
+from lucidnet.kernels import act_numba, launch, norm_numba, threads  # noqa: E402
 
 
-def test_small_work_or_one_thread_runs_serially():
+@pytest.fixture
+def blas_quiet(monkeypatch):
+    """No multi-threaded BLAS product has run lately, and no recurrent kernel has taken BLAS's threads over (its
+    row workers would run the large products): whatever the tests before did."""
+    monkeypatch.setattr(threads, "_spins_until", 0.0)
+    monkeypatch.setattr(threads, "_taken", False)
+
+
+def test_small_work_or_one_thread_runs_serially(blas_quiet):
     k = act_numba.positive_grad
     big, small = np.zeros(k.min_size, np.float32), np.zeros(k.min_size - 1, np.float32)
     assert k.choose(small) is k.serial
@@ -19,6 +27,28 @@ def test_small_work_or_one_thread_runs_serially():
         if numba.config.NUMBA_NUM_THREADS > 1:
             numba.set_num_threads(2)
             assert k.choose(big) is k.parallel
+    finally:
+        numba.set_num_threads(before)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs two numba threads")
+def test_kernels_run_serially_while_blas_threads_spin(blas_quiet, monkeypatch):
+    """After a GEMM that OpenBLAS runs on several threads, whose threads then spin holding the cores, a large
+    call runs serially until the spin is over; a small product (one BLAS thread) changes nothing."""
+    k, before = act_numba.positive_grad, numba.get_num_threads()
+    big = np.zeros(k.min_size, np.float32)
+    try:
+        numba.set_num_threads(2)
+        threads.matmul(np.ones((8, 8), np.float32), np.ones((8, 8), np.float32))
+        assert k.choose(big) is k.parallel
+        a = np.ones((128, 256), np.float32)
+        threads.matmul(a, a.T)
+        assert threads.blas_spinning() and k.choose(big) is k.serial
+        monkeypatch.setattr(threads, "_spins_until", threads.perf_counter() - 1)  # the spin is over
+        assert k.choose(big) is k.parallel
+        monkeypatch.setattr(threads, "_taken", True)  # after a recurrent kernel: the row workers run it
+        threads.matmul(a, a.T)
+        assert k.choose(big) is k.parallel
     finally:
         numba.set_num_threads(before)
 

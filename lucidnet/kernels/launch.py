@@ -4,8 +4,9 @@ A ``parallel=True`` numba kernel hands its loop to the threading layer's workers
 (lucidnet's choice: its workers sleep between kernels) that hand-off costs more than a small kernel's work, and
 much more when other processes hold the cores and a sleeping worker waits for a time slice (the README's Threads
 section has the figures). So each kernel is compiled twice from one source: the parallel form, for calls with
-enough work when numba has more than one thread, and a serial form (``prange`` runs as ``range``) for everything
-else, both under numba's NumPy error model (under the Python one a serial loop with a division does not
+enough work when numba has more than one thread and BLAS's threads are not spinning after a multi-threaded
+product (:func:`~lucidnet.kernels.threads.blas_spinning`: they would hold the cores for ~0.1 s), and a serial
+form (``prange`` runs as ``range``) for everything else, both under numba's NumPy error model (under the Python one a serial loop with a division does not
 vectorise). Both forms compute each element the same way; the kernels whose results depend on how rows are split
 (the normalisation sums) split them into a fixed number of blocks given by the caller, so both forms return the
 same bits.
@@ -28,6 +29,8 @@ import types
 from typing import Any, Callable
 
 from numba import get_num_threads, njit
+
+from .threads import blas_spinning
 
 __all__ = ["parallel", "MIN_SIZE"]
 
@@ -52,8 +55,9 @@ class Dual:
         self.__wrapped__ = fn
 
     def choose(self, work) -> Any:
-        """The form a call whose first argument is ``work`` runs."""
-        if work.size >= self.min_size and get_num_threads() > 1:
+        """The form a call whose first argument is ``work`` runs: serial while BLAS's threads spin after a
+        multi-threaded product (they hold the cores numba's threads would need, ``threads.blas_spinning``)."""
+        if work.size >= self.min_size and get_num_threads() > 1 and not blas_spinning():
             return self.parallel
         return self.serial
 

@@ -26,12 +26,13 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from time import perf_counter
 
 from .. import config
 from . import mkl
 from ..backend import xp
 
-__all__ = ["row_ranges", "run_rows", "own_blas", "matmul", "set_blas_threads", "blas_info"]
+__all__ = ["row_ranges", "run_rows", "own_blas", "matmul", "set_blas_threads", "blas_info", "blas_spinning"]
 
 
 def row_ranges(rows: int, threads: int, align: int = 8, min_rows: int = 8) -> list[tuple[int, int]]:
@@ -175,6 +176,21 @@ _controllers = None  # threadpoolctl's BLAS controllers (False: no threadpoolctl
 _modules_seen = -1  # ... found again whenever the number of imported modules has changed (a new BLAS?)
 
 
+# OpenBLAS's threads spin for 2**28 clock cycles (OPENBLAS_THREAD_TIMEOUT, ~0.1 s at 2-3 GHz) after every call
+# that ran on several of them, holding a core each; a kernel on numba's threads meanwhile waits for them (a GELU
+# over 1.5M floats took ~5 ms on two numba threads 10-100 ms after a two-thread GEMM, ~1.5 ms serially and ~1 ms
+# on two threads 150 ms after it). Every GEMM that matmul hands to multi-threaded BLAS pushes this back.
+BLAS_SPIN_S = 0.2
+_SMP_MNK = 65536 * 4  # OpenBLAS runs an m x k x n GEMM on one thread up to m*k*n of this (its SMP threshold)
+_spins_until = 0.0
+
+
+def blas_spinning() -> bool:
+    """Whether BLAS's threads may still be spinning after a multi-threaded product that :func:`matmul` ran
+    (the compiled kernels then run serially, ``kernels.launch``)."""
+    return perf_counter() < _spins_until
+
+
 def _blas() -> list:
     """threadpoolctl's controllers of the loaded BLAS libraries ([] without threadpoolctl). A library loaded
     later (scipy's, which numba imports) is found at the next call, and an explicit
@@ -274,6 +290,7 @@ def matmul(a, b, out=None, bias=None):
     >>> matmul(np.ones((2, 3), np.float32), np.ones((3, 4), np.float32))[0]
     array([3., 3., 3., 3.], dtype=float32)
     """
+    global _spins_until
     if not _owned and mkl.enabled():  # oneMKL, on its own threads, when installed (lucidnet[mkl])
         r = mkl.gemm(a, b, out, bias)
         if r is not None:
@@ -284,7 +301,10 @@ def matmul(a, b, out=None, bias=None):
         return out
     if (a.ndim != 2 or b.ndim != 2 or 2 * a.shape[0] * a.shape[1] * b.shape[1] < _MIN_FLOPS
             or not (_owned or _taken or _share(a, b))):
-        return xp.matmul(a, b) if out is None else xp.matmul(a, b, out=out)
+        out = xp.matmul(a, b) if out is None else xp.matmul(a, b, out=out)
+        if not _owned and a.ndim >= 2 and b.ndim >= 2 and a.shape[-2] * a.shape[-1] * b.shape[-1] > _SMP_MNK:
+            _spins_until = perf_counter() + BLAS_SPIN_S
+        return out
     if out is None:
         out = xp.empty((a.shape[0], b.shape[1]), dtype=xp.result_type(a, b))
     with own_blas():  # nothing to do inside a block already
