@@ -27,6 +27,17 @@ from ..backend import xp
 from . import tracing, version
 from .grad_mode import is_grad_enabled
 
+_ctx_style: dict[type, bool] = {}  # Function class -> whether its forward is a PyTorch-style staticmethod
+
+
+def _is_ctx_style(cls: type) -> bool:
+    """Whether ``cls.forward`` is a staticmethod taking ``ctx`` (looked up once per class: the lookup costs
+    more than a small op's Python dispatch)."""
+    style = _ctx_style.get(cls)
+    if style is None:
+        style = _ctx_style[cls] = isinstance(inspect.getattr_static(cls, "forward"), staticmethod)
+    return style
+
 
 class Function:
     """Base class of every differentiable op; call ``Op.apply(*inputs, **attrs)``."""
@@ -50,7 +61,7 @@ class Function:
     def apply(cls, *inputs: Any, **attrs: Any):
         from ..tensor import Tensor
 
-        if isinstance(inspect.getattr_static(cls, "forward"), staticmethod):
+        if _is_ctx_style(cls):
             return _apply_with_context(cls, inputs, attrs)
 
         arrays = [t.array if isinstance(t, Tensor) else t for t in inputs]
