@@ -79,3 +79,10 @@ def check_parity(fn_ln, fn_torch, *arrays, atol=1e-5, rtol=1e-4, grad=True):
                 assert gx.dtype == np.float32, gx.dtype
                 np.testing.assert_allclose(gx, gy, atol=atol, rtol=rtol)
     return outs_ln, outs_th
+
+
+def separable_data(n=100, seed=0):
+    """(x (n, 4) float32, y (n,) int64): two classes split by x0 + x1 = 0, for the training-loop tests."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 4)).astype(np.float32)
+    return x, (x[:, 0] + x[:, 1] > 0).astype(np.int64)

@@ -99,6 +99,8 @@ def test_train_char_lstm_then_generate(data, tmp_path, capsys):
 @pytest.mark.parametrize("model, extra, least", [
     ("minilm", ["--epochs", "4", "--lr", "3e-3", "--warmup", "0.1", "--layer-decay", "0.9", "--val-check-interval",
                 "0.5"], 0.85),
+    ("minilm", ["--epochs", "4", "--lr", "3e-3", "--warmup", "0.1", "--val-check-interval", "0.5", "--ema-decay",
+                "0.8"], 0.85),  # dev evaluated and the best kept on the moving average of the weights
     # a frozen random encoder: its mean-pooled words carry the cue words only weakly (chance is 0.5)
     ("minilm-frozen", ["--epochs", "30", "--lr", "0.05"], 0.65),
 ])
@@ -137,6 +139,8 @@ def test_train_pretrained_bert_then_predict(data, tmp_path, capsys, model, extra
 def test_pretrained_options_are_refused_where_they_do_not_apply(data, tmp_path, capsys):
     assert _train(data, tmp_path / "x", "--dataset", "sst2", "--model", "bilstm", "--pretrained", "/x") == 2
     assert "--pretrained" in capsys.readouterr().err
+    assert _train(data, tmp_path / "x", "--dataset", "sst2", "--model", "bilstm", "--ema-decay", "0.9") == 2
+    assert "--ema-decay" in capsys.readouterr().err
     assert _train(data, tmp_path / "y", "--dataset", "sst2", "--model", "minilm", "--pretrained",
                   str(tmp_path / "nothing")) != 0
     assert "no such folder" in capsys.readouterr().err

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import separable_data
 
 import lucidnet as ln
 from lucidnet import nn
@@ -17,9 +18,7 @@ from lucidnet.train.val_check import in_epoch_points
 
 
 def data(n=100, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 4)).astype(np.float32)
-    return x, (x[:, 0] + x[:, 1] > 0).astype(np.int64)
+    return separable_data(n, seed)
 
 
 def model_and_opt(seed=0, lr=0.3):

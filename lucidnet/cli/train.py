@@ -158,6 +158,9 @@ SETTING_OPTIONS: dict[str, dict] = {
                      "(below 1) or a number of steps"),
     "--layer-decay": dict(type=_number(float, 0.0, 1.0, low_open=True, high_open=False),
                           help="minilm: layer-wise learning-rate decay (each layer below the top gets this factor)"),
+    "--ema-decay": dict(type=_number(float, 0.0, 1.0, high_open=True),
+                        help="minilm: evaluate dev on, and keep, an exponential moving average of the weights with "
+                             "this decay per step (e.g. 0.999; 0: off): train.WeightAveraging"),
     "--max-minutes": dict(type=POSITIVE, help="char-lstm: a time budget: train for this many minutes of training time, "
                           "the learning rate annealed over them (cosine); --epochs then only caps the run"),
     "--vocab-size": dict(type=POSITIVE_INT, help="translation: pieces of the shared BPE vocabulary"),

@@ -38,7 +38,8 @@ from ..inspect.report import finish_run
 from ..optim.factory import build_optimizer, build_scheduler
 from ..optim.groups import param_groups
 from ..random import generator, manual_seed
-from ..train import EVAL_BATCH_SIZE, Callback, CSVLogger, EarlyStopping, TBPTTStep, Trainer, fit, predict, rundir
+from ..train import (EVAL_BATCH_SIZE, Callback, CSVLogger, EarlyStopping, TBPTTStep, Trainer, WeightAveraging, fit,
+                     predict, rundir)
 from ..train import evaluate as evaluate_model
 from ..train.metrics import confusion_matrix
 from ..train.recipe import Recipe, Run, RunOptions, data_dir
@@ -246,6 +247,8 @@ def _fit_classifier(model: Any, train_ds: SequenceDataset, dev_ds: SequenceDatas
     stop = EarlyStopping("val_accuracy", mode="max", patience=int(tcfg.get("patience", epochs)),
                          restore_best_weights=True)
     callbacks, resume = list(fit_kw.pop("callbacks")), fit_kw.pop("resume")
+    if tcfg.get("ema_decay"):  # dev evaluated, and the best kept, on the moving average of the weights
+        callbacks.append(WeightAveraging(decay=float(tcfg["ema_decay"])))
     history = fit(model, train_loader, loss=loss, optimizer=opt, epochs=epochs,
                   val_data=BucketLoader(dev_ds, EVAL_BATCH_SIZE, shuffle=False), metrics=[metric],
                   callbacks=[*callbacks, stop], resume=True if resume else None, scheduler=sched,
@@ -499,7 +502,8 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
     _recipe("minilm", "text-classification",
             {"name": "bert_classifier", "pretrained": "minilm", "pooling": "mean", "dropout": 0.1},
             {"epochs": 3, "batch_size": 32, "optimizer": "adamw", "lr": 5e-5, "weight_decay": 0.01,
-             "schedule": "linear", "warmup": 0.06, "layer_decay": 1.0, "clip": 1.0, "val_check_interval": 0.25},
+             "schedule": "linear", "warmup": 0.06, "layer_decay": 1.0, "clip": 1.0, "val_check_interval": 0.25,
+             "ema_decay": 0.0},
             "all-MiniLM-L6-v2 (pretrained BERT, 6 x 384) fine-tuned: AdamW, warm-up then linear decay, dev "
             "evaluated four times an epoch and the best weights kept"),
     _recipe("minilm-frozen", "text-classification",

@@ -3,7 +3,7 @@
 ``fit`` / ``evaluate`` / ``predict`` (functions) or a ``Trainer`` (the same loop, reusable); ``History``
 (what ``fit`` returns); ``steps`` (what runs on each batch: ``SupervisedStep``, or ``TBPTTStep`` for
 recurrent language models); ``callbacks`` (EarlyStopping, ModelCheckpoint, LRSchedulerCallback, ProgressBar,
-CSVLogger, TerminateOnNaN, TrainingCheckpoint); ``metrics`` (computed exactly over each epoch);
+CSVLogger, TerminateOnNaN, TrainingCheckpoint, WeightAveraging); ``metrics`` (computed exactly over each epoch);
 ``EVAL_BATCH_SIZE`` (the batch size of the library's evaluations) and ``steps_per_epoch``.
 
 A run checkpointed with ``fit(checkpoint=path, checkpoint_every=N)`` and killed at any point continues with
@@ -11,7 +11,7 @@ A run checkpointed with ``fit(checkpoint=path, checkpoint_every=N)`` and killed 
 """
 from . import callbacks, metrics
 from .callbacks import (Callback, CSVLogger, EarlyStopping, LRSchedulerCallback, ModelCheckpoint, ProgressBar,
-                        TerminateOnNaN, TrainingCheckpoint)
+                        TerminateOnNaN, TrainingCheckpoint, WeightAveraging)
 from ..data import steps_per_epoch
 from .fit import evaluate, fit, predict
 from .history import History
@@ -21,4 +21,4 @@ from .trainer import EVAL_BATCH_SIZE, Trainer
 
 __all__ = ["fit", "evaluate", "predict", "Trainer", "History", "Metric", "callbacks", "metrics", "Callback",
            "CSVLogger", "EarlyStopping", "LRSchedulerCallback", "ModelCheckpoint", "ProgressBar", "TerminateOnNaN",
-           "TrainingCheckpoint", "EVAL_BATCH_SIZE", "steps_per_epoch", "TrainStep", "SupervisedStep", "TBPTTStep"]
+           "TrainingCheckpoint", "WeightAveraging", "EVAL_BATCH_SIZE", "steps_per_epoch", "TrainStep", "SupervisedStep", "TBPTTStep"]

@@ -446,6 +446,11 @@ class Trainer:
         """Validate now: the ``val_*`` logs, given to the callbacks' ``on_validation_end``."""
         if self._world is not None:
             self._world.sync_buffers()
+        self.validating_in_epoch = in_epoch
+        try:
+            cbs.on_validation_begin()
+        finally:
+            self.validating_in_epoch = False
         val = {f"val_{k}": v for k, v in self.step.evaluate(self, self._val_loader).items()}
         self._last_val = (self.global_step, val)
         self.validating_in_epoch = in_epoch

@@ -13,6 +13,8 @@ from .progress import ProgressBar
 from .pruning import GradualPruning
 from .terminate_on_nan import TerminateOnNaN
 from .training_checkpoint import TrainingCheckpoint
+from .weight_averaging import WeightAveraging
 
 __all__ = ["Callback", "CallbackList", "CSVLogger", "EarlyStopping", "LRSchedulerCallback", "ModelCheckpoint",
-           "GradualPruning", "ProgressBar", "TerminateOnNaN", "TrainingCheckpoint"]
+           "GradualPruning", "ProgressBar", "TerminateOnNaN", "TrainingCheckpoint",
+           "WeightAveraging"]

@@ -5,6 +5,7 @@ history) and stops it with ``self.trainer.stop_training = True``. Hooks get ``lo
 
 * ``on_batch_end``: ``loss`` (this batch's loss), ``size`` (its sample count);
   ``trainer.running_logs()`` gives the epoch's running loss and metrics when a callback needs them.
+* ``on_validation_begin``: before each validation (no logs);
 * ``on_validation_end``: the ``val_*`` logs of each validation: at every epoch's end and, with
   ``fit(val_check_interval=...)``, inside the epochs too (``trainer.global_step`` says where);
 * ``on_epoch_end``: the epoch's ``loss`` and metrics, ``val_*`` of the epoch-end validation, and ``lr``.
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["Callback", "CallbackList"]
 
 _HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_batch_begin", "on_batch_end",
-          "on_validation_end")
+          "on_validation_begin", "on_validation_end")
 
 
 class Callback:
@@ -66,6 +67,9 @@ class Callback:
         pass
 
     def on_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        pass
+
+    def on_validation_begin(self, logs: dict[str, Any] | None = None) -> None:
         pass
 
     def on_validation_end(self, logs: dict[str, Any] | None = None) -> None:
@@ -118,6 +122,10 @@ class CallbackList:
     def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
         for f in self._by_hook["on_batch_end"]:
             f(batch, logs)
+
+    def on_validation_begin(self, logs: dict | None = None) -> None:
+        for f in self._by_hook["on_validation_begin"]:
+            f(logs)
 
     def on_validation_end(self, logs: dict | None = None) -> None:
         for f in self._by_hook["on_validation_end"]:
