@@ -116,6 +116,23 @@ def test_early_stopping_state_round_trips_through_a_checkpoint(tmp_path):
     assert same_weights(other.best_weights, model.state_dict())
 
 
+def test_saved_callback_states_match_by_class_when_other_callbacks_come_and_go():
+    """A resumed run with a callback more or less (a ProgressBar, a crash hook) before EarlyStopping still gives
+    EarlyStopping its state; two of one class keep their order; keys of older checkpoints (position:class) load."""
+    from lucidnet.train.callbacks import CallbackList
+
+    first, second = EarlyStopping("val_loss"), EarlyStopping("loss")
+    first.wait, first.best, second.wait, second.best = 2, 0.25, 1, 0.5
+    saved = CallbackList([Weights(), first, second], trainer=None).state_dict()
+    assert set(saved) == {"EarlyStopping#0", "EarlyStopping#1"}
+    a, b = EarlyStopping("val_loss"), EarlyStopping("loss")
+    CallbackList([a, ProgressBar(0), b], trainer=None).load_state_dict(saved)
+    assert (a.wait, a.best, b.wait, b.best) == (2, 0.25, 1, 0.5)
+    old = EarlyStopping("val_loss")
+    CallbackList([Weights(), old], trainer=None).load_state_dict({"1:EarlyStopping": first.state_dict()})
+    assert (old.wait, old.best) == (2, 0.25)
+
+
 # ---- ModelCheckpoint -----------------------------------------------------------------------------------
 
 def test_model_checkpoint_every_epoch_with_formatted_names(tmp_path):

@@ -110,7 +110,7 @@ def test_a_resumed_run_ends_as_one_that_never_stopped(tmp_path):
     """The checkpoint of step 12 is written right after a validation, with the average swapped in."""
     def run(ckpt, callbacks=(), resume=None):
         return fit([WeightAveraging(decay=0.8), EarlyStopping("val_loss", patience=10, restore_best_weights=True),
-                    *callbacks],  # after the others: their saved states are matched by position
+                    *callbacks],
                    epochs=3, val_check_interval=3, checkpoint=ckpt, checkpoint_every=4, resume=resume)[0]
 
     full = run(tmp_path / "a.ckpt")

@@ -131,22 +131,32 @@ class CallbackList:
         for f in self._by_hook["on_validation_end"]:
             f(logs)
 
-    def _key(self, i: int, cb: Callback) -> str:
-        return f"{i}:{type(cb).__name__}"
+    def _keys(self) -> list[str]:
+        """Each callback's key in a saved state: its class and how many of that class come before it
+        (``EarlyStopping#0``), so that adding or removing a callback of another class keeps the match."""
+        seen: dict[str, int] = {}
+        keys = []
+        for cb in self.callbacks:
+            name = type(cb).__name__
+            keys.append(f"{name}#{seen.get(name, 0)}")
+            seen[name] = seen.get(name, 0) + 1
+        return keys
 
     def state_dict(self) -> dict[str, Any]:
         out = {}
-        for i, cb in enumerate(self.callbacks):
+        for key, cb in zip(self._keys(), self.callbacks):
             s = cb.state_dict() if cb.saved_with_callbacks else None
             if s:
-                out[self._key(i, cb)] = s
+                out[key] = s
         return out
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Give each callback its saved state (matched by position and class; a callback added or removed
-        since the checkpoint starts fresh)."""
-        for i, cb in enumerate(self.callbacks):
-            s = state.get(self._key(i, cb)) if cb.saved_with_callbacks else None
+        """Give each callback its saved state, matched by class and order among those of its class (checkpoints
+        of earlier versions: by position and class); a callback added since the checkpoint starts fresh."""
+        for i, (key, cb) in enumerate(zip(self._keys(), self.callbacks)):
+            if not cb.saved_with_callbacks:
+                continue
+            s = state.get(key, state.get(f"{i}:{type(cb).__name__}"))
             if s:
                 cb.load_state_dict(s)
 
