@@ -21,4 +21,5 @@ from .trainer import EVAL_BATCH_SIZE, Trainer
 
 __all__ = ["fit", "evaluate", "predict", "Trainer", "History", "Metric", "callbacks", "metrics", "Callback",
            "CSVLogger", "EarlyStopping", "LRSchedulerCallback", "ModelCheckpoint", "ProgressBar", "TerminateOnNaN",
-           "TrainingCheckpoint", "WeightAveraging", "EVAL_BATCH_SIZE", "steps_per_epoch", "TrainStep", "SupervisedStep", "TBPTTStep"]
+           "TrainingCheckpoint", "WeightAveraging",
+           "EVAL_BATCH_SIZE", "steps_per_epoch", "TrainStep", "SupervisedStep", "TBPTTStep"]
