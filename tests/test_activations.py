@@ -250,3 +250,7 @@ def test_gelu_under_no_grad_and_the_compiled_exponential(backend):
         ref = np.exp(-y[:-3].astype(np.float64))
         assert np.max(np.abs(out[:-3] - ref) / ref) < 2e-7
         assert out[-3] == 0 and out[-2] == 0 and np.isnan(out[-1])
+        tail = np.linspace(87, 88, 10001, dtype=np.float32)  # 2^-126 and 2^-127: results near or below FLT_MIN
+        run(tail, out[:tail.size])
+        ref = np.exp(-tail.astype(np.float64))
+        assert np.all(np.abs(out[:tail.size] - ref) <= 2e-7 * ref + 2 ** -149)  # one subnormal step at most

@@ -3,8 +3,8 @@
 Exact GELU, x * Phi(x) with Phi(x) = (1 + erf(x / sqrt(2))) / 2: one pass forward (which keeps Phi for the
 backward, or only the output under no_grad) and one pass backward. erf is the Abramowitz-Stegun 7.1.26 form
 that the NumPy path of ``lucidnet.ops.activation`` uses for float32 (absolute error < 1.5e-7); that path is
-their reference. The exponentials are :func:`exp_neg`, a polynomial with the power of two built by
-selects, so that the loops compile to vector instructions (numba's ``math.exp`` is one libm call per
+their reference. The exponentials are :func:`exp_neg`, a polynomial with the power of two built from its
+bits, so that the loops compile to vector instructions (numba's ``math.exp`` is one libm call per
 element without Intel's SVML).
 
 Hardtanh (ReLU6): the clipped output and the mask of the inputs strictly inside the bounds in one pass, and
@@ -21,7 +21,9 @@ element's bits depend on its index alone, so threads cannot change them.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 from .launch import parallel
 
@@ -33,12 +35,24 @@ _LN2_HI = np.float32(0.693359375)      # ln 2 = _LN2_HI + _LN2_LO (Cody-Waite: n
 _LN2_LO = np.float32(-2.12194440e-4)
 
 
+@intrinsic
+def _f32_from_bits(typingctx, bits):
+    """The float32 whose bit pattern is the int32 ``bits`` (a bitcast, which vectorises)."""
+    if bits != types.int32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+    return types.float32(types.int32), codegen
+
+
 @njit(inline="always", fastmath=_FAST)
 def exp_neg(y):  # pragma: no cover - compiled
     """exp(-y) for float32 y >= 0 (relative error < 1e-7; 0 beyond y = 88, NaN for NaN), without a libm call.
 
     exp(-y) = 2^-n * exp(r) with n = round(y / ln 2) and r = n ln 2 - y in [-0.35, 0.35]; exp(r) by its
-    Taylor polynomial of degree 7, 2^-n (n <= 126) as the product of the powers of its bits."""
+    Taylor polynomial of degree 7, 2^-n (n <= 127) as the product of two powers of two written as bits (exact,
+    so the result is that of one rounding of p * 2^-n)."""
     big = y > np.float32(88.0)
     if big:
         y = np.float32(0)
@@ -53,21 +67,9 @@ def exp_neg(y):  # pragma: no cover - compiled
     p = p * r + np.float32(0.5)
     p = p * r + np.float32(1)
     p = p * r + np.float32(1)
-    s = np.float32(1)
-    if n & 1:
-        s *= np.float32(0.5)
-    if n & 2:
-        s *= np.float32(0.25)
-    if n & 4:
-        s *= np.float32(2.0 ** -4)
-    if n & 8:
-        s *= np.float32(2.0 ** -8)
-    if n & 16:
-        s *= np.float32(2.0 ** -16)
-    if n & 32:
-        s *= np.float32(2.0 ** -32)
-    if n & 64:
-        s *= np.float32(2.0 ** -64)
+    h = n >> np.int32(1)                 # 2^-n = 2^-h * 2^-(n - h), each a normal float32
+    s = _f32_from_bits(np.int32((np.int32(127) - h) << np.int32(23)))
+    s *= _f32_from_bits(np.int32((np.int32(127) - (n - h)) << np.int32(23)))
     return np.float32(0) if big else p * s
 
 
