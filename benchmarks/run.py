@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""One command: lucidnet vs PyTorch (and the hand-written NumPy floor) on the reference workloads.
+"""One command: lucidnet vs PyTorch (and the hand-written NumPy floors) on the reference workloads.
 
     python benchmarks/run.py [mlp ...] [--batch B] [--seconds S] [--threads T] [--rounds R] [--fast-blas]
                              [--capture] [--jax PYTHON] [--compare CHECKOUT]
@@ -15,7 +15,9 @@ ncf steps run through ``lucidnet.compile`` (``workloads.py --capture``). ``--jax
 optax``: JAX is not a dependency of lucidnet) on the workloads it has (mlp, cnn, lstm, mf, ncf), with the
 ratio lucidnet / JAX and PyTorch / JAX. ``--compare CHECKOUT``: another lucidnet (that checkout's
 ``benchmarks/workloads.py`` with ``PYTHONPATH=CHECKOUT``, say a change's base) as the side ``baseline`` in every
-round, with the ratio lucidnet / baseline.
+round, with the ratio lucidnet / baseline. The mlp and bert-infer also run ``gemm_floor.py`` (the step's matrix
+products alone, through NumPy's BLAS) as the side ``gemm-floor``, with the ceiling ``gemm-floor / pytorch``: no
+engine on this BLAS can be further ahead of PyTorch than that.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 CAPTURED = ("mlp", "cnn", "mf", "ncf")  # the workloads whose step --capture runs through lucidnet.compile
 JAX_WORKLOADS = ("mlp", "cnn", "lstm", "mf", "ncf")  # those jax_anchor.py has
+GEMM_FLOOR = ("mlp", "bert-infer")  # the workloads gemm_floor.py has
 SHARED_BENCH = Path(os.environ.get("LUCIDNET_SHARED_BENCH", HERE.parent.parent / "shared" / "bench"))
 
 
@@ -37,7 +40,12 @@ def run(cmd: list[str], env: dict) -> tuple[float, str]:
     out = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"benchmark command failed: {' '.join(cmd)}\n{out.stderr}")
-    line = out.stdout.strip().splitlines()[-1]
+    return parse(out.stdout)
+
+
+def parse(stdout: str) -> tuple[float, str]:
+    """(steps per second, the line) from a side's output, whose last line has ``steps_per_s=`` and ``batch=``."""
+    line = stdout.strip().splitlines()[-1]
     m = re.search(r"steps_per_s=([\d.]+)", line)
     b, sps = re.search(r"batch=(\d+)", line), re.search(r"samples_per_s=(\d+)", line)
     if b and sps and float(m.group(1)) < 10:  # below 10 steps/s, samples/s / batch carries more digits
@@ -84,6 +92,8 @@ def main() -> None:
             sides["jax"] = [a.jax, str(SHARED_BENCH / "jax_anchor.py"), w, *batch, *secs, "--threads", str(a.threads)]
         if w == "mlp":
             sides["numpy-floor-reuse"] = [py, str(SHARED_BENCH / "numpy_floor.py"), "reuse", *batch, *secs]
+        if w in GEMM_FLOOR:
+            sides["gemm-floor"] = [py, str(HERE / "gemm_floor.py"), w, *batch, *secs]
         envs = {name: env for name in sides}
         if a.compare:
             base = Path(a.compare).resolve()
@@ -102,13 +112,17 @@ def main() -> None:
         for name in sides:
             runs = ", ".join(f"{r:.2f}" if r < 10 else f"{r:.1f}" for r in results[name])
             print(f"  {name:18s} median {med[name]:8.2f} steps/s   (runs: {runs})   {lines[name]}")
-        for other in [k for k in ("pytorch", "jax", "numpy-floor-reuse", "baseline") if k in med]:
+        for other in [k for k in ("pytorch", "jax", "numpy-floor-reuse", "gemm-floor", "baseline") if k in med]:
             if not all(results[other]) or not med[other]:  # a side below 0.05 steps/s prints 0.0
                 print(f"  ratio lucidnet / {other:17s}: not computed, {other} ran below 0.05 steps/s in a round")
                 continue
             paired = statistics.median(a / b for a, b in zip(results["lucidnet"], results[other]))
             print(f"  ratio lucidnet / {other:17s} = {med['lucidnet'] / med[other]:.2f}x   "
                   f"(median of the per-round ratios: {paired:.2f}x)")
+        if "gemm-floor" in med and med["pytorch"] and all(results["pytorch"]):
+            paired = statistics.median(a / b for a, b in zip(results["gemm-floor"], results["pytorch"]))
+            print(f"  ceiling gemm-floor / pytorch      = {med['gemm-floor'] / med['pytorch']:.2f}x   "
+                  f"(median of the per-round ratios: {paired:.2f}x): the step's products alone, this BLAS")
         if "jax" in med and med["jax"] and all(results["jax"]):
             paired = statistics.median(a / b for a, b in zip(results["pytorch"], results["jax"]))
             print(f"  ratio pytorch / jax               = {med['pytorch'] / med['jax']:.2f}x   "

@@ -1,4 +1,4 @@
-"""The benchmarks' shared timer: the median wall time of repeated calls, after one warm-up call."""
+"""The benchmarks' shared timers: the median wall time of repeated calls, and a step's rate over a time window."""
 from __future__ import annotations
 
 import statistics
@@ -17,3 +17,15 @@ def median_seconds(call: Callable[[], object], seconds: float, min_runs: int = 3
         call()
         times.append(time.perf_counter() - t)
     return statistics.median(times)
+
+
+def steps_per_second(step: Callable[[], object], seconds: float, warmup: int = 5) -> float:
+    """Calls of ``step()`` per second over a window of ``seconds`` (whole calls), after ``warmup`` calls: the rate
+    that ``../shared/bench/torch_anchor.py`` reports for PyTorch, measured the same way."""
+    for _ in range(warmup):
+        step()
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        step()
+        n += 1
+    return n / (time.perf_counter() - t0)

@@ -10,11 +10,11 @@ Prints one line:  WORKLOAD batch=B steps_per_s=... samples_per_s=... lucidnet=..
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
 import lucidnet as ln
+from timing import steps_per_second
 from lucidnet import nn, optim
 from lucidnet.nn import functional as F
 
@@ -268,14 +268,7 @@ def main() -> None:
     make, default_batch = WORKLOADS[a.workload]
     batch = a.batch or default_batch
     ln.manual_seed(0)
-    step = make(batch)
-    for _ in range(5):
-        step()
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < a.seconds:
-        step()
-        n += 1
-    r = n / (time.perf_counter() - t0)
+    r = steps_per_second(make(batch), a.seconds)
     print(f"{a.workload} batch={batch} steps_per_s={r:.1f} samples_per_s={r * batch:.0f} "
           f"lucidnet={ln.__version__} blas={blas_info()}" + (" capture=on" if a.capture else ""))
 
