@@ -86,3 +86,28 @@ def separable_data(n=100, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, 4)).astype(np.float32)
     return x, (x[:, 0] + x[:, 1] > 0).astype(np.int64)
+
+
+def check_gemm_layouts(gemm):
+    """``gemm(a, b, out=None, bias=None)`` (a CBLAS float32 product, ``lucidnet.kernels.cblas``) matches NumPy for
+    row- and column-major operands and a row-strided view, with and without a bias, writes into ``out``, and
+    returns None for what it cannot take (float64, no unit stride, an output that overlaps an operand)."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((37, 19), dtype=np.float32), rng.standard_normal((19, 23), dtype=np.float32)
+    bias = rng.standard_normal(23, dtype=np.float32)
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    wide = rng.standard_normal((37, 40), dtype=np.float32)
+    for x, y in [(a, b), (np.asfortranarray(a), b), (a, np.asfortranarray(b)), (a.T.copy().T, b.T.copy().T),
+                 (wide[:, 3:22], b)]:  # row-strided view
+        x[...] = a
+        got = gemm(x, y)
+        assert got is not None and got.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(gemm(x, y, bias=bias), want + bias, rtol=1e-5, atol=1e-5)
+    out = np.empty((37, 23), np.float32)
+    assert gemm(a, b, out) is out
+    assert gemm(a.astype(np.float64), b) is None      # not float32: NumPy's
+    assert gemm(a, b, bias=bias.astype(np.float64)) is None
+    assert gemm(a[:, ::2], b[::2]) is None           # no unit stride: NumPy's
+    sq = rng.standard_normal((8, 8), dtype=np.float32)
+    assert gemm(sq, sq, out=sq) is None              # the output overlaps an operand: NumPy's

@@ -26,11 +26,10 @@ import glob
 import os
 import sys
 
-from ..backend import xp
+from . import cblas
 
 __all__ = ["available", "enabled", "set_enabled", "gemm", "library_path", "set_threads", "is_loaded", "status"]
 
-_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _lib = None        # the loaded libmkl_rt (False: looked for, not found or failed)
 _why = ""          # why it is not in use
 _enabled = os.environ.get("LUCIDNET_BLAS", "numpy").strip().lower() in ("mkl", "onemkl")  # opt-in: see the docstring
@@ -61,9 +60,7 @@ def _load():
     except (OSError, AttributeError) as e:
         _lib, _why = False, f"{path} failed to load: {e}"
         return _lib
-    f.restype = None
-    f.argtypes = [ctypes.c_int] * 6 + [ctypes.c_float, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p,
-                                       ctypes.c_int, ctypes.c_float, ctypes.c_void_p, ctypes.c_int]
+    cblas.bind(f)
     lib.MKL_Set_Num_Threads.argtypes = [ctypes.c_int]
     _lib = lib
     from .. import config
@@ -108,38 +105,10 @@ def set_threads(n: int) -> None:
         _lib.MKL_Set_Num_Threads(int(n))
 
 
-def _operand(a):
-    """(transpose flag, leading dimension) of a 2-D float32 array for row-major CBLAS, or None."""
-    s0, s1 = a.strides
-    if s1 == 4 and s0 >= 4 * max(a.shape[1], 1):
-        return _NO_TRANS, s0 // 4
-    if s0 == 4 and s1 >= 4 * max(a.shape[0], 1):
-        return _TRANS, s1 // 4
-    return None
-
-
 def gemm(a, b, out=None, bias=None):
     """``a @ b`` (``+ bias``, float32 (N,)) for float32 ``a`` (M, K) and ``b`` (K, N) through ``cblas_sgemm``,
     into ``out`` (C-contiguous float32 (M, N)) when given; None when the operands do not fit (another dtype or
     layout: use NumPy). The bias is written into the output first and the product added to it by the GEMM."""
-    if not enabled() or a.dtype != xp.float32 or b.dtype != xp.float32 or a.ndim != 2 or b.ndim != 2:
+    if not enabled():
         return None
-    m, k = a.shape
-    n = b.shape[1]
-    if b.shape[0] != k or 0 in (m, n, k):
-        return None
-    oa, ob = _operand(a), _operand(b)
-    if oa is None or ob is None:
-        return None
-    if out is None:
-        out = xp.empty((m, n), dtype=xp.float32)
-    elif (out.dtype != xp.float32 or out.shape != (m, n) or not out.flags.c_contiguous
-          or xp.may_share_memory(out, a) or xp.may_share_memory(out, b)):
-        return None
-    beta = 0.0
-    if bias is not None:
-        out[...] = bias
-        beta = 1.0
-    _lib.cblas_sgemm(_ROW_MAJOR, oa[0], ob[0], m, n, k, 1.0, a.ctypes.data, oa[1], b.ctypes.data, ob[1], beta,
-                     out.ctypes.data, n)
-    return out
+    return cblas.gemm(_lib.cblas_sgemm, a, b, out, bias)
