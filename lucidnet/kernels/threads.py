@@ -188,6 +188,14 @@ _spins_until = 0.0
 BIAS_IN_GEMM = 1 << 18
 
 
+def _note_blas_threads(a, b) -> None:
+    """After a product that NumPy's BLAS ran outside an :class:`own_blas` block: if it was large enough for
+    OpenBLAS's threads, they spin from now on (:func:`blas_spinning`)."""
+    global _spins_until
+    if a.shape[-2] * a.shape[-1] * b.shape[-1] > _SMP_MNK:
+        _spins_until = perf_counter() + BLAS_SPIN_S
+
+
 def blas_spinning() -> bool:
     """Whether BLAS's threads may still be spinning after a multi-threaded product that :func:`matmul` ran
     (the compiled kernels then run serially, ``kernels.launch``)."""
@@ -295,7 +303,6 @@ def matmul(a, b, out=None, bias=None):
     >>> matmul(np.ones((2, 3), np.float32), np.ones((3, 4), np.float32))[0]
     array([3., 3., 3., 3.], dtype=float32)
     """
-    global _spins_until
     if not _owned and mkl.enabled():  # oneMKL, on its own threads, when installed (lucidnet[mkl])
         r = mkl.gemm(a, b, out, bias)
         if r is not None:
@@ -305,8 +312,7 @@ def matmul(a, b, out=None, bias=None):
                 and (sgemm := cblas.numpy_sgemm()) is not None):
             r = cblas.gemm(sgemm, a, b, bias=bias)  # the bias written first, the product added to it
             if r is not None:
-                if a.shape[0] * a.shape[1] * b.shape[1] > _SMP_MNK:
-                    _spins_until = perf_counter() + BLAS_SPIN_S
+                _note_blas_threads(a, b)
                 return r
         out = matmul(a, b, out)
         out += bias
@@ -314,8 +320,8 @@ def matmul(a, b, out=None, bias=None):
     if (a.ndim != 2 or b.ndim != 2 or 2 * a.shape[0] * a.shape[1] * b.shape[1] < _MIN_FLOPS
             or not (_owned or _taken or _share(a, b))):
         out = xp.matmul(a, b) if out is None else xp.matmul(a, b, out=out)
-        if not _owned and a.ndim >= 2 and b.ndim >= 2 and a.shape[-2] * a.shape[-1] * b.shape[-1] > _SMP_MNK:
-            _spins_until = perf_counter() + BLAS_SPIN_S
+        if not _owned and a.ndim >= 2 and b.ndim >= 2:
+            _note_blas_threads(a, b)
         return out
     if out is None:
         out = xp.empty((a.shape[0], b.shape[1]), dtype=xp.result_type(a, b))

@@ -104,7 +104,7 @@ class Trainer:
 
     During ``fit``, callbacks read ``epoch``, ``global_step``, ``batch_in_epoch``, ``params``, ``history``,
     ``elapsed`` (training seconds so far, validation excluded), ``validating_in_epoch`` (whether the validation
-    being reported to ``on_validation_end`` is one inside an epoch), ``running_logs()`` and set ``stop_training``.
+    that ``on_validation_begin`` and ``on_validation_end`` report is one inside an epoch), ``running_logs()`` and set ``stop_training``.
     """
 
     def __init__(self, model: Any, loss: str | Callable | None = None, optimizer: Any = "adam",
@@ -449,12 +449,8 @@ class Trainer:
         self.validating_in_epoch = in_epoch
         try:
             cbs.on_validation_begin()
-        finally:
-            self.validating_in_epoch = False
-        val = {f"val_{k}": v for k, v in self.step.evaluate(self, self._val_loader).items()}
-        self._last_val = (self.global_step, val)
-        self.validating_in_epoch = in_epoch
-        try:
+            val = {f"val_{k}": v for k, v in self.step.evaluate(self, self._val_loader).items()}
+            self._last_val = (self.global_step, val)
             cbs.on_validation_end(dict(val))
         finally:
             self.validating_in_epoch = False
