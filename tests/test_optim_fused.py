@@ -147,3 +147,61 @@ def test_the_update_flushes_subnormals_in_its_state():
     flushing = not isinstance(kernels.subnormals_flushed(), contextlib.nullcontext)
     assert not subnormal.any() if flushing else subnormal.all()
     assert (w.array == 1).all()  # steps of lr * m / eps, ~1e-32 at most: below a float32 1.0's precision either way
+
+
+def _exact_fma(x, a, y, dtype):
+    """``x * a + y`` rounded once to ``dtype``, from exact rational arithmetic (ties to even)."""
+    from fractions import Fraction
+    out = []
+    for xi, yi in zip(x.tolist(), y.tolist()):
+        exact = Fraction(xi) * Fraction(float(dtype(a))) + Fraction(yi)
+        lo = dtype(float(exact))                       # float() rounds once to float64: a neighbour to fix up
+        cands = sorted({float(v) for v in (np.nextafter(lo, dtype(-np.inf)), lo, np.nextafter(lo, dtype(np.inf)))})
+        best = min(cands, key=lambda c: (abs(Fraction(c) - exact), np.frombuffer(dtype(c).tobytes(), np.uint8)[0] & 1))
+        out.append(best)
+    return np.array(out, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_fma_of_the_numpy_passes_rounds_once(dtype):
+    """``optim_numpy.fma`` (float64, rounded to odd) against exact arithmetic: random values, cancellations, and
+    (float32) sums just below a midpoint, which float64 rounds onto the midpoint (a second rounding would then go
+    to the even neighbour, the wrong one)."""
+    from lucidnet.kernels import optim_numpy
+    rng = np.random.default_rng(0)
+    bits = np.finfo(dtype).nmant
+    a = (1 - 2.0 ** -(bits - 3)) * 2.0 ** -((bits + 1) // 2)
+    tie = np.array([1 + 2.0 ** -bits, -(1 + 2.0 ** -bits)], dtype)                     # odd significands
+    tx = np.array([(1 + 2.0 ** -(bits - 3)) * 2.0 ** -((bits + 1) // 2)] * 2, dtype) * np.sign(tie)
+    x = np.concatenate([tx, rng.standard_normal(400).astype(dtype)])
+    y = np.concatenate([tie, rng.standard_normal(200).astype(dtype), (-x[202:] * dtype(a)).astype(dtype)])
+    out = np.empty_like(x)
+    optim_numpy.fma(x, a, y, out=out)
+    np.testing.assert_array_equal(out, _exact_fma(x, a, y, dtype))
+    naive = (x.astype(np.float64) * float(dtype(a)) + y.astype(np.float64)).astype(dtype)
+    if dtype == np.float32:                              # float16's exact sums fit float64: no midpoint case there
+        assert (naive[:2] != out[:2]).all()              # float32's midpoint cases do need the rounding to odd
+    same = y.copy()
+    optim_numpy.fma(x, a, same, out=same)                # out may be an input
+    np.testing.assert_array_equal(same, out)
+
+
+@needs_numba
+def test_fused_update_kernel_agrees_with_the_numpy_fma_at_the_edges():
+    """The compiled ``add_scaled`` (LLVM's fma) and ``optim_numpy.fma``: the same bits for infinities, NaN,
+    overflow, signed zeros and tiny values, as well as for random ones."""
+    from lucidnet.kernels import optim_numba, optim_numpy
+    rng = np.random.default_rng(1)
+    f32 = np.float32
+    big = np.finfo(f32).max
+    x = np.concatenate([np.array([np.inf, -np.inf, np.nan, big, big, 0.0, -0.0, 1e-30, 3.0], f32),
+                        rng.standard_normal(1000).astype(f32)])
+    y = np.concatenate([np.array([1.0, np.inf, 1.0, big, -big, -0.0, -0.0, 1e-38, -0.5], f32),
+                        rng.standard_normal(1000).astype(f32)])
+    for a in (-0.5, 2.0, -1e-3):
+        d1, d2 = y.copy(), y.copy()
+        with np.errstate(over="ignore", invalid="ignore"):
+            optim_numba.add_scaled(d1, x, np.array([a], f32))
+            optim_numpy.fma(x, a, d2, out=d2)
+        np.testing.assert_array_equal(d1, d2)
+        assert np.signbit(d1[6]) == np.signbit(d2[6])

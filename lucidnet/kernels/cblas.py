@@ -1,4 +1,5 @@
-"""``cblas_sgemm`` through ctypes: a float32 product that adds itself to its output (``beta = 1``), for a bias.
+"""``cblas_sgemm`` through ctypes: a float32 product that adds itself to its output (``beta = 1``), for a bias;
+and ``cblas_saxpy``, for a large update ``y += a * x`` on BLAS's own threads.
 
 ``numpy.matmul`` has no ``beta``: ``x @ W.T + b`` is a product and then a pass over its output, which the product
 has just left spread over the cores' caches. Through CBLAS the bias is written into the output first and the
@@ -21,13 +22,13 @@ import ctypes
 
 from ..backend import xp
 
-__all__ = ["gemm", "numpy_sgemm", "bind"]
+__all__ = ["gemm", "numpy_sgemm", "numpy_saxpy", "bind"]
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
-# the names NumPy's OpenBLAS wheels give cblas_sgemm (scipy-openblas 64- and 32-bit integers, older openblas64_)
-_NAMES = (("scipy_cblas_sgemm64_", ctypes.c_int64), ("cblas_sgemm64_", ctypes.c_int64),
-          ("scipy_cblas_sgemm", ctypes.c_int), ("cblas_sgemm", ctypes.c_int))
-_numpy = None  # NumPy's OpenBLAS's bound cblas_sgemm (False: not found)
+# the names NumPy's OpenBLAS wheels give a CBLAS function (scipy-openblas 64- and 32-bit integers, older openblas64_)
+_NAMES = (("scipy_cblas_{}64_", ctypes.c_int64), ("cblas_{}64_", ctypes.c_int64),
+          ("scipy_cblas_{}", ctypes.c_int), ("cblas_{}", ctypes.c_int))
+_numpy = {}  # name -> NumPy's OpenBLAS's bound function (False: not found)
 
 
 def bind(fn, int_type=ctypes.c_int):
@@ -38,15 +39,22 @@ def bind(fn, int_type=ctypes.c_int):
     return fn
 
 
-def numpy_sgemm():
-    """``cblas_sgemm`` of the OpenBLAS that NumPy loaded, bound, or None (another BLAS, no threadpoolctl)."""
-    global _numpy
-    if _numpy is None:
-        _numpy = False
+def _bind_saxpy(fn, int_type):
+    fn.restype = None
+    fn.argtypes = [int_type, ctypes.c_float, ctypes.c_void_p, int_type, ctypes.c_void_p, int_type]
+    return fn
+
+
+def _numpy_function(name: str, binder):
+    """CBLAS function ``name`` of the OpenBLAS that NumPy loaded, bound by ``binder(fn, int_type)``, or None
+    (another BLAS, no threadpoolctl)."""
+    found = _numpy.get(name)
+    if found is None:
+        found = _numpy[name] = False
         try:
             from threadpoolctl import ThreadpoolController
             libs = ThreadpoolController().select(internal_api="openblas").lib_controllers
-        except Exception:  # noqa: BLE001 - no threadpoolctl, or it could not inspect the process: NumPy's matmul
+        except Exception:  # noqa: BLE001 - no threadpoolctl, or it could not inspect the process: NumPy's own
             libs = []
         for lib in libs:
             if "numpy" not in lib.filepath:
@@ -55,14 +63,49 @@ def numpy_sgemm():
                 handle = ctypes.CDLL(lib.filepath)  # already loaded: the same library, the same threads
             except OSError:
                 continue
-            for name, int_type in _NAMES:
-                fn = getattr(handle, name, None)
+            for pattern, int_type in _NAMES:
+                fn = getattr(handle, pattern.format(name), None)
                 if fn is not None:
-                    _numpy = bind(fn, int_type)
+                    found = _numpy[name] = binder(fn, int_type)
                     break
-            if _numpy:
+            if found:
                 break
-    return _numpy or None
+    return found or None
+
+
+def numpy_sgemm():
+    """``cblas_sgemm`` of the OpenBLAS that NumPy loaded, bound, or None (another BLAS, no threadpoolctl)."""
+    return _numpy_function("sgemm", bind)
+
+
+def numpy_saxpy():
+    """``cblas_saxpy(n, a, x, incx, y, incy)`` of the OpenBLAS that NumPy loaded, bound, where it computes
+    ``y = fma(x, a, y)``, rounded once as PyTorch's ``y.add_(x, alpha=a)`` is (checked once against
+    ``optim_numpy.fma``, over a length that OpenBLAS shares among its threads, midpoint cases among the
+    values); else None."""
+    global _saxpy_checked
+    fn = _numpy_function("saxpy", _bind_saxpy)
+    if fn is not None and _saxpy_checked is None:
+        _saxpy_checked = _fused(fn)
+    return fn if _saxpy_checked else None
+
+
+_saxpy_checked = None  # whether NumPy's saxpy rounds as a fused multiply-add (None: not checked yet)
+
+
+def _fused(fn) -> bool:
+    from .optim_numpy import fma
+    n = 40_009                                   # above OpenBLAS's threading threshold, with a tail
+    rng = xp.random.default_rng(0)
+    a = (1 - 2.0 ** -20) * 2.0 ** -12
+    x = rng.standard_normal(n).astype(xp.float32)
+    y = rng.standard_normal(n).astype(xp.float32)
+    x[::97] = (1 + 2.0 ** -20) * 2.0 ** -12      # x * a + y just below a midpoint of y's neighbours
+    y[::97] = 1 + 2.0 ** -23
+    want = xp.empty_like(y)
+    fma(x, a, y, out=want)
+    fn(n, a, x.ctypes.data, 1, y.ctypes.data, 1)
+    return bool(xp.array_equal(y, want))
 
 
 def _operand(a):

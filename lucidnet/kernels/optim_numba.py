@@ -6,12 +6,16 @@ Loops written in Python stay partly scalar: with several arrays stored LLVM must
 not overlap, and Adam's update is bound by its square root and two divisions, which are cheap only as vector
 instructions. So the arithmetic of one element is written once (``_adam``, ``_momentum``: IR builders that work
 on a vector or a scalar value alike) and emitted twice, as a 16-lane body and as a one-element tail. No
-fast-math and no fused multiply-add: the operations and their order are those of the NumPy twin ``optim_numpy``
-(PyTorch's: ``lerp``, ``mul``/``addcmul``, ``sqrt``/``div``/``add``, ``addcdiv``), so both give the same bits.
+fast-math: the operations and their order are those of the NumPy twin ``optim_numpy`` (PyTorch's: ``lerp``,
+``mul``/``addcmul``, ``sqrt``/``div``/``add``, ``addcdiv``), so both give the same bits. Where PyTorch adds a
+scaled tensor (``add_(t, alpha=a)``, SGD's steps) its vector code makes one fused multiply-add, rounded once, and
+so do these kernels (LLVM's ``fma``; the twin computes the same rounding in float64, ``optim_numpy.fma``).
 
 The hyper-parameters come as one float32 array ``k`` (computed once per step for all the parameters of a group).
 """
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 from llvmlite import ir
 from numba import njit, types
@@ -23,8 +27,9 @@ _OPTS = dict(cache=True, nogil=True, error_model="numpy")
 
 def _elementwise(body, n_arrays: int, stores: tuple[int, ...], lanes: int):
     """An intrinsic ``op(a0, .., a{n-1}, i, k)``: load ``lanes`` floats of each 1-D float32 array at ``i``,
-    ``body(b, sqrt, values, k)`` (``k`` the float32 coefficient array's entries, as values of the same shape)
-    returns the new values of the arrays listed in ``stores``, which are written back. No bounds checked."""
+    ``body(b, f, values, k)`` (``f.sqrt(x)``, ``f.fma(x, y, z)``: ``x * y + z`` rounded once; ``k`` the float32
+    coefficient array's entries, as values of the same shape) returns the new values of the arrays listed in
+    ``stores``, which are written back. No bounds checked."""
     f32, i32, i64 = ir.FloatType(), ir.IntType(32), ir.IntType(64)
     vt = ir.VectorType(f32, lanes) if lanes > 1 else f32
 
@@ -42,16 +47,23 @@ def _elementwise(body, n_arrays: int, stores: tuple[int, ...], lanes: int):
             x = builder.insert_element(ir.Constant(vt, ir.Undefined), x, ir.Constant(i32, 0))
             return builder.shuffle_vector(x, ir.Constant(vt, ir.Undefined), splat)
 
-        def sqrt(x):
-            name = f"llvm.sqrt.v{lanes}f32" if lanes > 1 else "llvm.sqrt.f32"
-            fn = builder.module.globals.get(name) or ir.Function(builder.module, ir.FunctionType(vt, [vt]), name)
-            return builder.call(fn, [x])
+        def intrinsic_call(op: str, *xs):
+            name = f"llvm.{op}.v{lanes}f32" if lanes > 1 else f"llvm.{op}.f32"
+            fn = builder.module.globals.get(name) or ir.Function(builder.module, ir.FunctionType(vt, [vt] * len(xs)),
+                                                                 name)
+            return builder.call(fn, list(xs))
 
-        for j, value in zip(stores, body(builder, sqrt, values, coef)):
+        f = SimpleNamespace(sqrt=lambda x: intrinsic_call("sqrt", x),
+                            fma=lambda x, y, z: intrinsic_call("fma", x, y, z))
+        for j, value in zip(stores, body(builder, f, values, coef)):
             builder.store(value, ptrs[j], align=4)
         return context.get_dummy_value()
 
-    if n_arrays == 3:
+    if n_arrays == 2:
+        @intrinsic
+        def op(typingctx, a0, a1, i, k):
+            return types.void(a0, a1, i, k), codegen
+    elif n_arrays == 3:
         @intrinsic
         def op(typingctx, a0, a1, a2, i, k):
             return types.void(a0, a1, a2, i, k), codegen
@@ -68,7 +80,7 @@ def _elementwise(body, n_arrays: int, stores: tuple[int, ...], lanes: int):
 def _adam(low: bool):
     """``d *= decay``; ``m = lerp(m, u, w1)`` (the branch for ``w1 < 0.5`` when ``low``); ``v = b2 * v + (c2 * u)
     * u``; ``d += nstep * (m / (sqrt(v) / bc2s + eps))``."""
-    def body(b, sqrt, x, k):
+    def body(b, f, x, k):
         d, u, m, v = x
         d = b.fmul(d, k(7))
         if low:
@@ -76,7 +88,7 @@ def _adam(low: bool):
         else:
             m = b.fsub(u, b.fmul(b.fsub(u, m), k(1)))
         v = b.fadd(b.fmul(v, k(2)), b.fmul(b.fmul(u, k(3)), u))
-        d = b.fadd(d, b.fmul(b.fdiv(m, b.fadd(b.fdiv(sqrt(v), k(5)), k(6))), k(4)))
+        d = b.fadd(d, b.fmul(b.fdiv(m, b.fadd(b.fdiv(f.sqrt(v), k(5)), k(6))), k(4)))
         return d, m, v
     return body
 
@@ -110,13 +122,13 @@ def adam_update(d, u, m, v, k, low):  # pragma: no cover - compiled
 # k = [momentum, 1 - dampening, -lr]; arrays (d, u, buf)
 
 def _momentum(damped: bool, nesterov: bool):
-    """``buf = momentum * buf + (1 - dampening) * u`` (``+ u`` when not ``damped``); ``d += -lr * s`` where
-    ``s = u + momentum * buf`` (``nesterov``) or ``buf``."""
-    def body(b, sqrt, x, k):
+    """PyTorch's SGD: ``buf = fma(u, 1 - dampening, momentum * buf)`` (``momentum * buf + u`` when not ``damped``);
+    ``d = fma(s, -lr, d)`` where ``s = fma(buf, momentum, u)`` (``nesterov``) or ``buf``."""
+    def body(b, f, x, k):
         d, u, buf = x
-        buf = b.fadd(b.fmul(buf, k(0)), b.fmul(u, k(1)) if damped else u)
-        s = b.fadd(u, b.fmul(buf, k(0))) if nesterov else buf
-        return b.fadd(d, b.fmul(s, k(2))), buf
+        buf = f.fma(u, k(1), b.fmul(buf, k(0))) if damped else b.fadd(b.fmul(buf, k(0)), u)
+        s = f.fma(buf, k(0), u) if nesterov else buf
+        return f.fma(s, k(2), d), buf
     return body
 
 
@@ -129,7 +141,8 @@ _mom = [[_elementwise(_momentum(damped, nesterov), 3, (0, 2), n) for n in (V, 1)
 def sgd_momentum(d, u, buf, k, damped, nesterov):  # pragma: no cover - compiled
     """1-D float32 arrays of one length; ``k`` = float32 ``[momentum, 1 - dampening, -lr]``:
     ``buf = momentum * buf + (1 - dampening) * u`` (plain ``+ u`` unless ``damped``);
-    ``d += -lr * (u + momentum * buf if nesterov else buf)``. Nesterov is undamped (SGD refuses the mix)."""
+    ``d += -lr * (u + momentum * buf if nesterov else buf)``, each ``+ a * t`` one fused multiply-add.
+    Nesterov is undamped (SGD refuses the mix)."""
     n = d.shape[0]
     if u.shape[0] != n or buf.shape[0] != n or k.shape[0] < 3 or (damped and nesterov):
         raise ValueError("sgd_momentum: the arrays differ in length, or damped Nesterov")
@@ -151,8 +164,18 @@ def sgd_momentum(d, u, buf, k, damped, nesterov):  # pragma: no cover - compiled
             _plain_1(d, u, buf, i, k)
 
 
+_scaled_v, _scaled_1 = (_elementwise(lambda b, f, x, k: (f.fma(x[1], k(0), x[0]),), 2, (0,), n) for n in (V, 1))
+
+
 @njit(**_OPTS)
-def add_scaled(d, u, a):  # pragma: no cover - compiled
-    """1-D float32 arrays: ``d += u * a`` (one array stored: LLVM vectorises this loop itself)."""
-    for i in range(d.shape[0]):
-        d[i] = d[i] + u[i] * a
+def add_scaled(d, u, k):  # pragma: no cover - compiled
+    """1-D float32 arrays of one length, ``k`` = float32 ``[a]``: ``d = fma(u, a, d)`` (PyTorch's
+    ``d.add_(u, alpha=a)``)."""
+    n = d.shape[0]
+    if u.shape[0] != n or k.shape[0] < 1:
+        raise ValueError("add_scaled: the arrays differ in length")
+    body = n - n % V
+    for i in range(0, body, V):
+        _scaled_v(d, u, i, k)
+    for i in range(body, n):
+        _scaled_1(d, u, i, k)

@@ -11,6 +11,8 @@ hundreds of steps (embedding rows, dead units) decay into that range, where ever
 ~20 times as long. The state then holds no subnormals (such an average stops near 1e-37, where its decrement
 would be one; PyTorch's sinks to a few times 1.4e-45): a difference far below what a float32 parameter of
 ordinary size can hold, so the parameters' values are not affected.
+SGD's plain step of a large float32 parameter runs on BLAS's threads (``kernels.threads.axpy``), which do not
+flush: a subnormal result there is kept, as in PyTorch.
 
 >>> import lucidnet as ln
 >>> w = ln.tensor([1.0, 2.0], requires_grad=True)
