@@ -17,7 +17,9 @@ ratio lucidnet / JAX and PyTorch / JAX. ``--compare CHECKOUT``: another lucidnet
 ``benchmarks/workloads.py`` with ``PYTHONPATH=CHECKOUT``, say a change's base) as the side ``baseline`` in every
 round, with the ratio lucidnet / baseline. The mlp and bert-infer also run ``gemm_floor.py`` (the step's matrix
 products alone, through NumPy's BLAS) as the side ``gemm-floor``, with the ceiling ``gemm-floor / pytorch``: no
-engine on this BLAS can be further ahead of PyTorch than that.
+engine on this BLAS can be further ahead of PyTorch than that; and the same products through PyTorch
+(``gemm_floor.py --engine torch``) as the side ``torch-gemm-floor``, with ``gemm-floor / torch-gemm-floor`` (NumPy's
+BLAS against PyTorch's on them) and ``pytorch / torch-gemm-floor`` (the share of PyTorch's step they take).
 """
 from __future__ import annotations
 
@@ -94,6 +96,8 @@ def main() -> None:
             sides["numpy-floor-reuse"] = [py, str(SHARED_BENCH / "numpy_floor.py"), "reuse", *batch, *secs]
         if w in GEMM_FLOOR:
             sides["gemm-floor"] = [py, str(HERE / "gemm_floor.py"), w, *batch, *secs]
+            sides["torch-gemm-floor"] = [py, str(HERE / "gemm_floor.py"), w, *batch, *secs, "--engine", "torch",
+                                         "--threads", str(a.threads)]
         envs = {name: env for name in sides}
         if a.compare:
             base = Path(a.compare).resolve()
@@ -123,6 +127,12 @@ def main() -> None:
             paired = statistics.median(a / b for a, b in zip(results["gemm-floor"], results["pytorch"]))
             print(f"  ceiling gemm-floor / pytorch      = {med['gemm-floor'] / med['pytorch']:.2f}x   "
                   f"(median of the per-round ratios: {paired:.2f}x): the step's products alone, this BLAS")
+            for top, bottom, what in (("gemm-floor", "torch-gemm-floor", "NumPy's BLAS against PyTorch's, the same "
+                                       "products"), ("pytorch", "torch-gemm-floor", "PyTorch's step against its "
+                                                     "products alone")):
+                paired = statistics.median(a / b for a, b in zip(results[top], results[bottom]))
+                print(f"  ratio {top} / {bottom} = {med[top] / med[bottom]:.2f}x   "
+                      f"(median of the per-round ratios: {paired:.2f}x): {what}")
         if "jax" in med and med["jax"] and all(results["jax"]):
             paired = statistics.median(a / b for a, b in zip(results["pytorch"], results["jax"]))
             print(f"  ratio pytorch / jax               = {med['pytorch'] / med['jax']:.2f}x   "

@@ -1,5 +1,6 @@
 """benchmarks/gemm_floor.py (a step's matrix products alone): the products it makes are the step's, with the FLOP
-count it reports, and its output line is one ``run.py`` reads. Nothing here asserts a time."""
+count it reports, through NumPy's BLAS or PyTorch's (the same products), and its output line is one
+``run.py`` reads. Nothing here asserts a time."""
 import importlib.util
 import subprocess
 import sys
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import parity, torch
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,9 +59,32 @@ def test_bert_infer_makes_six_products_a_layer(monkeypatch):
     assert flops == 6 * per_layer
 
 
-@pytest.mark.parametrize("workload", ["mlp", "bert-infer"])
-def test_prints_the_line_run_py_reads(workload):
+@parity
+@pytest.mark.parametrize("make", ["mlp_products", "bert_infer_products"])
+def test_pytorchs_products_are_the_same_products(make, monkeypatch):
+    """``--engine torch``: as many products as NumPy's side, of the same sizes (oriented as PyTorch orients them)."""
+    th = torch()
+    real = th.matmul
+    seen = []
+
+    def matmul(a, b, out=None):
+        seen.append(2 * int(np.prod(a.shape)) * b.shape[-1])
+        return real(a, b, out=out)
+    monkeypatch.setattr(th, "matmul", matmul)
+    step, flops = getattr(floor, make)(2, "torch")
+    step()
+    counted = _counting_matmul(monkeypatch)
+    np_step, np_flops = getattr(floor, make)(2)
+    np_step()
+    assert sorted(seen) == sorted(counted) and sum(seen) == flops == np_flops
+
+
+@pytest.mark.parametrize("workload,engine", [("mlp", "numpy"), ("bert-infer", "numpy"), ("mlp", "torch")])
+def test_prints_the_line_run_py_reads(workload, engine):
+    if engine == "torch":
+        torch()                                              # skips where PyTorch is not installed
     out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gemm_floor.py"), workload, "--batch", "2",
-                          "--seconds", "0.01"], capture_output=True, text=True, check=True).stdout
+                          "--seconds", "0.01", "--engine", engine], capture_output=True, text=True, check=True).stdout
     rate, line = _load("run").parse(out)
-    assert line.startswith(f"{workload}-gemm-floor batch=2 ") and rate > 0
+    suffix = "-torch" if engine == "torch" else ""
+    assert line.startswith(f"{workload}-gemm-floor{suffix} batch=2 ") and rate > 0
