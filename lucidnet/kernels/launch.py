@@ -7,9 +7,9 @@ section has the figures). So each kernel is compiled twice from one source: the 
 enough work when numba has more than one thread and BLAS's threads are not spinning after a multi-threaded
 product (:func:`~lucidnet.kernels.threads.blas_spinning`: they would hold the cores for ~0.1 s), and a serial
 form (``prange`` runs as ``range``) for everything else, both under numba's NumPy error model (under the Python
-one a serial loop with a division does not vectorise). Both forms compute each element the same way; the kernels whose results depend on how rows are split
-(the normalisation sums) split them into a fixed number of blocks given by the caller, so both forms return the
-same bits.
+one a serial loop with a division does not vectorise). Both forms compute each element the same way; the
+kernels whose results depend on how rows are split (the normalisation sums) split them into a fixed number of
+blocks given by the caller, so both forms return the same bits.
 
 >>> import numpy as np
 >>> from numba import prange

@@ -191,9 +191,14 @@ BIAS_IN_GEMM = 1 << 18
 def _note_blas_threads(a, b) -> None:
     """After a product that NumPy's BLAS ran outside an :class:`own_blas` block: if it was large enough for
     OpenBLAS's threads, they spin from now on (:func:`blas_spinning`)."""
-    global _spins_until
     if a.shape[-2] * a.shape[-1] * b.shape[-1] > _SMP_MNK:
-        _spins_until = perf_counter() + BLAS_SPIN_S
+        _blas_threads_woken()
+
+
+def _blas_threads_woken() -> None:
+    """BLAS's threads have just run a call: they spin for :data:`BLAS_SPIN_S` from now."""
+    global _spins_until
+    _spins_until = perf_counter() + BLAS_SPIN_S
 
 
 # a float32 update of at least this many elements is BLAS's saxpy, on its threads (awake after a backward's GEMMs):
@@ -213,9 +218,8 @@ def axpy(a: float, x, y) -> bool:
     fn = cblas.numpy_saxpy()
     if fn is None:
         return False
-    global _spins_until
     fn(x.size, a, x.ctypes.data, 1, y.ctypes.data, 1)
-    _spins_until = perf_counter() + BLAS_SPIN_S
+    _blas_threads_woken()
     return True
 
 

@@ -46,12 +46,12 @@ class SGD(Optimizer):
         lr, mom, damp = group["lr"], group["momentum"], group["dampening"]
         wd, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
         own_dir = wd != 0 or maximize            # the direction needs a buffer of its own
-        k = None                                 # the compiled kernel's coefficients, made once per step
+        k = xp.array([mom, 1.0 - damp, -lr], dtype=xp.float32)  # the compiled kernels' coefficients
         nb = kernels.compiled("optim")
         for p, d, g in self._params_with_grad(group):
             u = direction(g, d, wd, maximize, self._buffers(p, d, 1)[0]) if own_dir else g
             if mom == 0:
-                self._add_scaled(nb, p, d, u, lr)
+                self._add_scaled(nb, p, d, u, lr, k[2:])
                 continue
             state = self.state[p]
             buf = state.get("momentum_buffer")
@@ -62,22 +62,20 @@ class SGD(Optimizer):
                     t = self._buffers(p, d, 2 if own_dir else 1)[-1]
                     optim_numpy.fma(buf, mom, u, out=t)
                     buf = t
-                self._add_scaled(nb, p, d, buf, lr)
+                self._add_scaled(nb, p, d, buf, lr, k[2:])
                 continue
             views = self._flat(nb, p, d, u, buf)
             if views is not None:                # one compiled pass over the buffer and the parameter
-                if k is None:
-                    k = xp.array([mom, 1.0 - damp, -lr], dtype=xp.float32)
                 nb.sgd_momentum(*views, k, damp != 0, nesterov)
             else:
                 optim_numpy.sgd_momentum(d, u, buf, mom, damp, nesterov, lr, self._buffers(p, d, 1)[0])
 
-    def _add_scaled(self, nb, p, d, u, lr: float) -> None:
+    def _add_scaled(self, nb, p, d, u, lr: float, neg_lr) -> None:
         """``d += -lr * u`` (one fused multiply-add): BLAS's saxpy on its threads for a large parameter, one
-        compiled pass, or NumPy's."""
+        compiled pass (``neg_lr``: float32 ``[-lr]``), or NumPy's."""
         views = self._flat(nb, p, d, u)
         if views is not None:
             if not threads.axpy(-lr, views[1], views[0]):
-                nb.add_scaled(*views, xp.array([-lr], dtype=xp.float32))
+                nb.add_scaled(*views, neg_lr)
         else:
             optim_numpy.add_scaled(d, u, -lr)

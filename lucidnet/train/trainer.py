@@ -104,7 +104,8 @@ class Trainer:
 
     During ``fit``, callbacks read ``epoch``, ``global_step``, ``batch_in_epoch``, ``params``, ``history``,
     ``elapsed`` (training seconds so far, validation excluded), ``validating_in_epoch`` (whether the validation
-    that ``on_validation_begin`` and ``on_validation_end`` report is one inside an epoch), ``running_logs()`` and set ``stop_training``.
+    that ``on_validation_begin`` and ``on_validation_end`` report is one inside an epoch), ``running_logs()``
+    and set ``stop_training``.
     """
 
     def __init__(self, model: Any, loss: str | Callable | None = None, optimizer: Any = "adam",
