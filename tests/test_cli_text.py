@@ -5,6 +5,7 @@ import json
 import pytest
 
 from lucidnet.cli import main
+from lucidnet.train.rundir import read_validations
 from text_fixture import write_shakespeare, write_sst2
 
 
@@ -121,6 +122,13 @@ def test_train_pretrained_bert_then_predict(data, tmp_path, capsys, model, extra
     assert metrics["test_accuracy"] > least, metrics
     evals = metrics["dev_evaluations"]  # minilm: dev evaluated twice an epoch (--val-check-interval 0.5), the best kept
     assert len(evals) == metrics["epochs"] * (2 if model == "minilm" else 1)
+    if model == "minilm":  # every evaluation in the run directory too, and drawn where it was made in the report
+        v = read_validations(out / "validations.csv")
+        assert v["step"] == [e["step"] for e in evals] and v["val_accuracy"] == [e["val_accuracy"] for e in evals]
+        assert v["epoch"] == [0.5 * (i + 1) for i in range(len(evals))]
+        assert "at every validation, inside the epochs" in (out / "report.html").read_text()
+    else:
+        assert not (out / "validations.csv").exists()
     best = max(evals, key=lambda e: e["val_accuracy"])  # the first of the best
     assert (metrics["dev_accuracy"], metrics["best_epoch"], metrics["best_step"]) == \
         (best["val_accuracy"], best["epoch"], best["step"])

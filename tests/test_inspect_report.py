@@ -289,6 +289,27 @@ def test_loss_and_metrics_share_one_epoch_axis(monkeypatch):
     assert lines["train (per step)"][-1] == 3.0
 
 
+def test_validations_inside_the_epochs_are_drawn_where_they_were_made(monkeypatch, tmp_path):
+    figs = []
+    real = plots_mod._png
+    monkeypatch.setattr(plots_mod, "_png", lambda fig: figs.append(fig) or real(fig))
+    hist = {"loss": [1.0, 0.8], "val_loss": [1.1, 0.9], "accuracy": [0.5, 0.6], "val_accuracy": [0.4, 0.7]}
+    (tmp_path / "validations.csv").write_text("step,epoch,val_loss,val_accuracy\n2,0.5,1.3,0.3\n4,1.0,1.1,0.4\n"
+                                              "6,1.5,1.0,0.6\n8,2.0,0.9,0.7\n")
+    build_report(tmp_path, hist)
+    lines = {(ax.get_title(), ln_.get_label()): (list(ln_.get_xdata()), list(ln_.get_ydata()))
+             for fig in figs for ax in fig.axes for ln_ in ax.get_lines()}
+    assert lines[("Loss", "validation")] == ([0.5, 1.0, 1.5, 2.0], [1.3, 1.1, 1.0, 0.9])
+    assert lines[("accuracy", "validation")] == ([0.5, 1.0, 1.5, 2.0], [0.3, 0.4, 0.6, 0.7])
+    assert lines[("accuracy", "train")] == ([1, 2], [0.5, 0.6])
+    caps = Parsed((tmp_path / "report.html").read_text()).captions
+    assert "the validation loss at every validation, inside the epochs and at their ends" in caps["loss"]
+    assert "the validation data's at every validation" in caps["metrics"]
+    (tmp_path / "validations.csv").write_text("step,epoch,val_loss\n2,x,1.3\n")
+    with pytest.raises(ValueError, match="validations.csv, line 2: 'x' is not a number"):
+        build_report(tmp_path, hist)
+
+
 def test_a_corrupt_attention_file_is_left_out_with_a_warning(tmp_path):
     """attention.json (a translation run's maps) that is not valid, or whose weights do not match its tokens,
     never breaks the report: the maps are left out with a warning naming the file."""

@@ -12,7 +12,8 @@ import lucidnet as ln
 from lucidnet import nn
 from lucidnet.cli.train import val_check_interval_arg
 from lucidnet.data import DataLoader, TensorDataset
-from lucidnet.train import Callback, EarlyStopping, Trainer
+from lucidnet.train import Callback, CSVLogger, EarlyStopping, Trainer
+from lucidnet.train.rundir import read_history, read_validations
 from lucidnet.train.steps import SupervisedStep
 from lucidnet.train.val_check import in_epoch_points
 
@@ -123,7 +124,9 @@ class Crash(Callback):
             raise Killed
 
 
-@pytest.mark.parametrize("crash_at", [14, 21])  # mid-epoch (checkpoint of step 12), after an epoch end (20)
+# mid-epoch (checkpoint of step 12); mid-epoch after a validation past the checkpoint (16; validated at 19, then
+# killed: that row of the validations file is dropped and written again); after an epoch end (20)
+@pytest.mark.parametrize("crash_at", [14, 19, 21])
 def test_a_resumed_run_validates_and_keeps_the_best_as_one_that_never_stopped(tmp_path, crash_at):
     x, y = data(120)
 
@@ -132,9 +135,10 @@ def test_a_resumed_run_validates_and_keeps_the_best_as_one_that_never_stopped(tm
         loader = DataLoader(TensorDataset(x[:100], y[:100]), batch_size=10, shuffle=True)
         where = Where()
         stop = EarlyStopping("val_loss", patience=10, restore_best_weights=True)
+        log = CSVLogger(ckpt.with_suffix(".csv"), validations=ckpt.with_suffix(".validations.csv"))
         h = Trainer(model, "cross_entropy", opt, verbose=0).fit(
             loader, epochs=3, val_data=(x[100:], y[100:]), val_check_interval=3, checkpoint=ckpt,
-            checkpoint_every=4, resume=resume, callbacks=[*callbacks, where, stop])
+            checkpoint_every=4, resume=resume, callbacks=[*callbacks, where, stop, log])
         return model, h, stop, where
 
     full_model, full_h, full_stop, _ = run(tmp_path / "a.ckpt")
@@ -142,11 +146,29 @@ def test_a_resumed_run_validates_and_keeps_the_best_as_one_that_never_stopped(tm
     with pytest.raises(Killed):
         run(ckpt, [Crash(crash_at)])
     model, h, stop, where = run(ckpt, resume=True)
-    assert where.points[0][1] == (13 if crash_at == 14 else 23)  # the first validation after the checkpoint
+    assert where.points[0][1] == {14: 13, 19: 19, 21: 23}[crash_at]  # the first validation after the checkpoint
     assert h.validations == full_h.validations and len(h.validations) == 12
     assert (stop.best, stop.best_epoch, stop.best_step) == (full_stop.best, full_stop.best_epoch, full_stop.best_step)
     for (k, a), b in zip(full_model.state_dict().items(), model.state_dict().values()):
         assert np.array_equal(a, b), k
+    # the files of the resumed run: the rows before the crash kept, those after it written once
+    for name in ("csv", "validations.csv"):
+        assert (tmp_path / f"b.{name}").read_text() == (tmp_path / f"a.{name}").read_text(), name
+    assert len(read_validations(tmp_path / "b.validations.csv")["step"]) == 12
+
+
+def test_csv_logger_writes_every_validation_with_its_step_and_fractional_epoch(tmp_path):
+    x, y = data()
+    model, opt = model_and_opt()
+    log = CSVLogger(tmp_path / "history.csv", validations=tmp_path / "validations.csv")
+    h = Trainer(model, "cross_entropy", opt, metrics=["accuracy"], verbose=0).fit(
+        (x, y), epochs=2, batch_size=25, val_data=(x, y), val_check_interval=0.5, callbacks=[log])
+    v = read_validations(tmp_path / "validations.csv")
+    assert v["step"] == [2, 4, 6, 8] and v["epoch"] == [0.5, 1.0, 1.5, 2.0]
+    assert v["val_loss"] == pytest.approx([e["val_loss"] for e in h.validations], rel=1e-12)
+    assert set(v) == {"step", "epoch", "val_loss", "val_accuracy"}
+    history = read_history(tmp_path / "history.csv")  # the epochs' file: its ends only, as before
+    assert history["val_loss"] == [v["val_loss"][1], v["val_loss"][3]] and len(history["loss"]) == 2
 
 
 @pytest.mark.parametrize("bad", [0, -3, True, 1.5, 0.0, -0.25, math.nan, math.inf, "4", 2.0])

@@ -68,10 +68,31 @@ def _steps_per_epoch(log: MonitorLog | None, epochs: int) -> float | None:
     return len(log.loss) / epochs
 
 
-def loss_curves(history: dict[str, list], log: MonitorLog | None = None) -> bytes | None:
-    """Training loss per step (faint) and per epoch (its mean), validation loss per epoch; x in epochs, one
-    convention for every curve of the report: an epoch's values at its end (1..N), a step's at its end."""
-    train, val = _finite(history.get("loss", [])), _finite(history.get("val_loss", []))
+def _validation_points(history: dict[str, list], key: str,
+                       validations: dict[str, list] | None) -> tuple[np.ndarray, np.ndarray]:
+    """(x in epochs, values) of ``key``: at every validation where the run validated inside its epochs
+    (``validations``, from ``validations.csv``), else at each epoch's end (1..N)."""
+    if validations and validations.get(key) and validations.get("epoch"):
+        x, v = _finite(validations["epoch"]), _finite(validations[key])
+        if len(x) == len(v) and np.isfinite(x).all():
+            return x, v
+    v = _finite(history.get(key, []))
+    return np.arange(1, len(v) + 1, dtype=np.float64), v
+
+
+def in_epochs(validations: dict[str, list] | None) -> bool:
+    """Whether ``validations`` has points inside the epochs (not only at their ends)."""
+    x = _finite((validations or {}).get("epoch", []))
+    return bool(x.size) and bool((x != np.round(x)).any())
+
+
+def loss_curves(history: dict[str, list], log: MonitorLog | None = None,
+                validations: dict[str, list] | None = None) -> bytes | None:
+    """Training loss per step (faint) and per epoch (its mean), validation loss per epoch (or at every
+    validation, given ``validations``); x in epochs, one convention for every curve of the report: an epoch's
+    values at its end (1..N), a step's at its end."""
+    train = _finite(history.get("loss", []))
+    val_x, val = _validation_points(history, "val_loss", validations)
     if not train.size and (log is None or not log.loss):
         return None
     fig = _figure(7, 3.6)
@@ -87,7 +108,7 @@ def loss_curves(history: dict[str, list], log: MonitorLog | None = None) -> byte
         ax.plot(np.arange(1, len(train) + 1), train, "o-", color="tab:blue", label="train (epoch mean)")
         series.append(train)
     if val.size:
-        ax.plot(np.arange(1, len(val) + 1), val, "s-", color="tab:orange", label="validation")
+        ax.plot(val_x, val, "s-", color="tab:orange", label="validation")
         series.append(val)
     _log_if_wide(ax, *series)
     ax.set_xlabel("epoch")
@@ -104,8 +125,9 @@ def metric_names(history: dict[str, list]) -> list[str]:
     return names + [k[4:] for k in history if k.startswith("val_") and k[4:] not in names and k != "val_loss"]
 
 
-def metric_curves(history: dict[str, list]) -> bytes | None:
-    """One panel per metric (train and validation per epoch)."""
+def metric_curves(history: dict[str, list], validations: dict[str, list] | None = None) -> bytes | None:
+    """One panel per metric (train per epoch, validation per epoch or at every validation, given
+    ``validations``)."""
     names = metric_names(history)
     if not names:
         return None
@@ -114,8 +136,8 @@ def metric_curves(history: dict[str, list]) -> bytes | None:
     for ax, name in zip(axes, names):
         for key, style, label in ((name, "o-", "train"), (f"val_{name}", "s-", "validation")):
             if key in history:
-                v = _finite(history[key])
-                ax.plot(np.arange(1, len(v) + 1), v, style, label=label)
+                x, v = _validation_points(history, key, validations if label == "validation" else None)
+                ax.plot(x, v, style, label=label)
         ax.set_title(name)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)

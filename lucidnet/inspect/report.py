@@ -31,7 +31,8 @@ from ..ops import softmax
 from ..serialization.atomic import atomic_write
 from ..tensor import from_numpy
 from ..train.metrics import confusion_matrix
-from ..train.rundir import ALIGNMENT, ATTENTION, DIAGNOSIS, MONITOR, PLOTS, PREDICTIONS, REPORT, save_run, write_metrics
+from ..train.rundir import (ALIGNMENT, ATTENTION, DIAGNOSIS, MONITOR, PLOTS, PREDICTIONS, REPORT, VALIDATIONS,
+                            read_validations, save_run, write_metrics)
 from . import plots
 from .doctor import Diagnosis, diagnose
 from .monitor import Monitor, MonitorLog
@@ -191,8 +192,9 @@ def build_report(run_dir: str | os.PathLike, history: Any, log: MonitorLog | Non
     attention = read_attention(run_dir / ATTENTION) if (run_dir / ATTENTION).is_file() else None
     extra = list(figures)
     alignment = read_alignment(run_dir / ALIGNMENT) if (run_dir / ALIGNMENT).is_file() else None
+    validations = read_validations(run_dir / VALIDATIONS) if (run_dir / VALIDATIONS).is_file() else None
     if plots.available():
-        figures = _figures(hist, log, preds, classes, attention, alignment)
+        figures = _figures(hist, log, preds, classes, attention, alignment, validations)
     else:
         figures = []
         notes.append('The plots need matplotlib, which is not installed: pip install "lucidnet[report]", then '
@@ -213,10 +215,12 @@ def build_report(run_dir: str | os.PathLike, history: Any, log: MonitorLog | Non
 
 
 def _figures(hist: dict[str, list], log: MonitorLog | None, preds: dict | None, classes: list[str],
-             attention: list | None = None, alignment: list | None = None) -> list[tuple[str, str, bytes | None, str]]:
+             attention: list | None = None, alignment: list | None = None,
+             validations: dict[str, list] | None = None) -> list[tuple[str, str, bytes | None, str]]:
+    inside = plots.in_epochs(validations)
     figures: list[tuple[str, str, bytes | None, str]] = [
-        ("loss", "Loss", plots.loss_curves(hist, log), _loss_caption(hist, log)),
-        ("metrics", "Metrics", plots.metric_curves(hist), _metrics_caption(hist)),
+        ("loss", "Loss", plots.loss_curves(hist, log, validations), _loss_caption(hist, log, inside)),
+        ("metrics", "Metrics", plots.metric_curves(hist, validations), _metrics_caption(hist, inside)),
         ("lr", "Learning rate", plots.lr_curve(hist, log), ""),
         ("layers", "Layers over time", plots.layer_stats(log, len(hist.get("loss", []))), _layers_caption(log)),
     ]
@@ -248,28 +252,35 @@ def _has(hist: dict[str, list], key: str) -> bool:
     return any(v is not None and np.isfinite(v) for v in hist.get(key, []))
 
 
-def _loss_caption(hist: dict[str, list], log: MonitorLog | None) -> str:
-    """What the loss plot shows (the same conditions as ``plots.loss_curves``)."""
+def _loss_caption(hist: dict[str, list], log: MonitorLog | None, inside: bool = False) -> str:
+    """What the loss plot shows (the same conditions as ``plots.loss_curves``; ``inside``: the validations
+    inside the epochs are drawn too)."""
     parts = []
     if log is not None and log.loss and hist.get("loss"):
         parts.append("training loss per step (faint)")
     if hist.get("loss"):
         parts.append("the training loss averaged over each epoch")
     if _has(hist, "val_loss"):
-        parts.append("the validation loss at the end of each epoch")
+        parts.append(f"the validation loss {_WHEN[inside]}")
     if not parts:
         return ""
     text = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
     return f"{text[0].upper()}{text[1:]}; x: epochs, each epoch's values at its end (1 to N)."
 
 
-def _metrics_caption(hist: dict[str, list]) -> str:
+_WHEN = {False: "at the end of each epoch", True: "at every validation, inside the epochs and at their ends"}
+
+
+def _metrics_caption(hist: dict[str, list], inside: bool = False) -> str:
     names = plots.metric_names(hist)
     if not names:
         return ""
     train = [n for n in names if _has(hist, n)]
     val = [n for n in names if _has(hist, f"val_{n}")]
     where = " and ".join(w for w, have in (("the training data", train), ("the validation data", val)) if have)
+    if inside and val:
+        return f"{', '.join(names)} on {where}: the training data's at the end of each epoch, the validation " \
+               f"data's {_WHEN[True]}."
     return f"{', '.join(names)} at the end of each epoch, on {where}."
 
 

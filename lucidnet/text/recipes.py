@@ -312,7 +312,9 @@ def _run(recipe: Recipe, options: RunOptions) -> Run:
     common: dict[str, Any] = dict(verbose=options.verbose, resume=options.resume)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        common.update(callbacks=[CSVLogger(out / rundir.HISTORY), monitor], checkpoint=out / rundir.CHECKPOINT,
+        every = out / rundir.VALIDATIONS if recipe.train.get("val_check_interval") else None
+        common.update(callbacks=[CSVLogger(out / rundir.HISTORY, validations=every), monitor],
+                      checkpoint=out / rundir.CHECKPOINT,
                       on_vocab=lambda v: v.save(out / vocab_file))
     if options.verbose:
         print(f"lucidnet {__version__}: training {recipe.name} on {recipe.dataset}" + (f" -> {out}" if out else ""))

@@ -6,6 +6,8 @@ file names and how they are saved and loaded; the applications, ``lucidnet.inspe
                             settings, the data, the task, and what the task needs (input normalisation, classes);
                             for a quantized run, the layers lucidnet.quantization replaced ("quantization")
     history.csv             per-epoch loss and metrics
+    validations.csv         every validation (step, fractional epoch, val_*) of a run that validates inside its
+                            epochs (``val_check_interval``)
     metrics.json            final test metrics
     checkpoint.safetensors  the training state while a run is in progress (removed when it finishes)
     report.html             curves, per-layer statistics and the doctor's findings (lucidnet.inspect), with
@@ -43,7 +45,8 @@ from ..serialization.atomic import atomic_write, remove_stale_temps
 
 __all__ = ["MODEL", "CONFIG", "HISTORY", "METRICS", "CHECKPOINT", "REPORT", "MONITOR", "PREDICTIONS", "DIAGNOSIS",
            "PLOTS", "VOCAB", "TOKENIZER", "SAMPLE", "CATALOG", "ATTENTION", "ALIGNMENT", "PREPROCESS", "save_run",
-           "load_run", "load_config", "write_json", "read_json", "read_history", "write_metrics", "open_run", "run_file",
+           "load_run", "load_config", "write_json", "read_json", "read_history", "read_validations", "write_metrics",
+           "open_run", "run_file", "VALIDATIONS",
            "RunDirError"]
 
 MODEL, CONFIG, HISTORY, METRICS, CHECKPOINT = ("model.safetensors", "config.json", "history.csv", "metrics.json",
@@ -54,11 +57,12 @@ VOCAB, TOKENIZER, SAMPLE, CATALOG = "vocab.json", "tokenizer.json", "sample.txt"
 ATTENTION = "attention.json"  # a translation run's attention maps of a few test sentences, for the report
 ALIGNMENT = "alignment.json"  # a CTC run's log-mels and predicted alignments of a few test utterances, for the report
 PREPROCESS = "preprocess.json"  # a table run's column transforms (lucidnet.tables.preprocess)
+VALIDATIONS = "validations.csv"  # every validation of a run that validates inside its epochs (CSVLogger)
 RUN, LOCK = "run.json", ".lock"
 REPLACED = ".replaced"  # the run --overwrite replaces, kept until the new run has trained something
 # the files of a run: what --overwrite removes (nothing else in the directory is touched)
 RUN_FILES = (MODEL, CONFIG, HISTORY, METRICS, CHECKPOINT, REPORT, MONITOR, PREDICTIONS, DIAGNOSIS, VOCAB, TOKENIZER,
-             SAMPLE, CATALOG, ATTENTION, ALIGNMENT, PREPROCESS, RUN)
+             SAMPLE, CATALOG, ATTENTION, ALIGNMENT, PREPROCESS, VALIDATIONS, RUN)
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
@@ -141,9 +145,9 @@ def load_run(run_dir: str | os.PathLike) -> tuple[Any, dict]:
     return model, config
 
 
-def read_history(path: str | os.PathLike) -> dict[str, list]:
-    """``history.csv`` (written by ``CSVLogger``) as ``{column: [float or None per epoch]}``, without ``epoch``;
-    a ValueError naming the file and line for one that is not such a file."""
+def read_history(path: str | os.PathLike, index: str | None = "epoch") -> dict[str, list]:
+    """``history.csv`` (written by ``CSVLogger``) as ``{column: [float or None per epoch]}``, without the
+    ``index`` column (``epoch``); a ValueError naming the file and line for one that is not such a file."""
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
         try:
@@ -152,7 +156,13 @@ def read_history(path: str | os.PathLike) -> dict[str, list]:
             raise ValueError(f"{path}, line {reader.line_num + 1}: not a history file ({e})") from None
     header, body = (rows[0], rows[1:]) if rows else ([], [])
     return {k: [_number(path, line, r, i) for line, r in enumerate(body, 2) if r]
-            for i, k in enumerate(header) if k != "epoch"}
+            for i, k in enumerate(header) if k != index}
+
+
+def read_validations(path: str | os.PathLike) -> dict[str, list]:
+    """``validations.csv`` (``CSVLogger(validations=...)``) as ``{column: [float or None per validation]}``:
+    ``step``, ``epoch`` (fractional: 0.25 after a quarter of the first epoch) and the ``val_*`` quantities."""
+    return read_history(path, index=None)
 
 
 def _number(path: str | os.PathLike, line: int, row: list[str], i: int) -> float | None:
