@@ -363,7 +363,16 @@ class Tensor:
         return self.array.tolist()
 
     def __array__(self, dtype=None, copy=None):
-        return self.array if dtype is None else self.array.astype(dtype)
+        """NumPy's protocol, as PyTorch's tensors answer it: ``numpy.asarray(t)`` shares the tensor's memory,
+        ``numpy.array(t)`` (``copy=True``) is a copy, and a change of dtype is a copy (refused with
+        ``copy=False``)."""
+        a = self.array
+        if dtype is not None and xp.dtype(dtype) != a.dtype:
+            if copy is False:
+                raise ValueError(f"a {a.dtype} tensor cannot be seen as {xp.dtype(dtype)} without a copy "
+                                 "(numpy.asarray(t, dtype) copies; copy=False refuses)")
+            return a.astype(dtype)
+        return a.copy() if copy else a
 
     def __float__(self) -> float:
         return float(self.item())

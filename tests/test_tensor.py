@@ -124,6 +124,21 @@ def test_numpy_and_detach_share_memory_like_torch():
     assert not y.requires_grad and y.grad_fn is None
 
 
+def test_numpy_array_copies_and_asarray_shares_like_torch():
+    import torch
+    for make, lib in ((ln.ones, "lucidnet"), (torch.ones, "torch")):
+        t = make(3)
+        np.array(t)[0] = 5.0                      # a copy: the tensor keeps its values
+        assert t.tolist() == [1.0, 1.0, 1.0], lib
+        np.asarray(t)[1] = 6.0                    # the tensor's own memory
+        assert t.tolist() == [1.0, 6.0, 1.0], lib
+        a = np.asarray(t, dtype=np.float64)       # another dtype: a copy
+        a[2] = 7.0
+        assert a.dtype == np.float64 and t.tolist() == [1.0, 6.0, 1.0], lib
+    with pytest.raises(ValueError, match="float32 tensor cannot be seen as float64 without a copy"):
+        np.asarray(ln.ones(3), dtype=np.float64, copy=False)
+
+
 def test_repr():
     assert repr(ln.tensor([1.0, 2.0])) == "tensor([1., 2.])"            # PyTorch's: the default dtype unsaid
     assert repr(ln.tensor([0.5, 2.0])) == "tensor([0.5000, 2.0000])"    # four decimals
