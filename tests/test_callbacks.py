@@ -1,4 +1,5 @@
 """Callbacks: EarlyStopping, ModelCheckpoint, CSVLogger, TerminateOnNaN, ProgressBar, LRSchedulerCallback."""
+import copy
 import csv
 import io
 import math
@@ -39,7 +40,7 @@ class Weights(Callback):
         self.per_epoch = []
 
     def on_epoch_end(self, epoch, logs=None):
-        self.per_epoch.append(self.model.state_dict())
+        self.per_epoch.append(copy.deepcopy(self.model.state_dict()))  # state_dict() shares the model's memory
 
 
 def same_weights(a, b):

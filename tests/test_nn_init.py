@@ -187,7 +187,7 @@ def test_same_seed_gives_bit_identical_weights():
     ln.manual_seed(43)
     c = _model().state_dict()
     for k in a:
-        assert a[k].tobytes() == b[k].tobytes(), k
+        assert a[k].numpy().tobytes() == b[k].numpy().tobytes(), k
         assert not np.array_equal(a[k], c[k]), k
 
 

@@ -214,16 +214,32 @@ def test_float64_layer_from_dtype_argument():
 
 # ---- state_dict -----------------------------------------------------------------------------------
 
-def test_state_dict_holds_copies_of_params_and_persistent_buffers():
+def test_state_dict_holds_detached_tensors_sharing_the_modules_memory_as_pytorchs():
     net = Net()
     sd = net.state_dict()
     assert isinstance(sd, OrderedDict)
     assert list(sd) == ["body.0.weight", "body.0.bias", "body.2.scale", "body.2.shift", "body.2.running",
                         "body.2.count", "body.2.fc.weight", "body.2.fc.bias", "head.weight", "head.bias"]
-    assert all(isinstance(v, np.ndarray) for v in sd.values())
-    sd["head.weight"][...] = 123.0
-    assert not (net.head.weight.data == 123.0).any()
+    assert all(isinstance(v, ln.Tensor) and not v.requires_grad for v in sd.values())
+    sd["head.weight"][...] = 123.0  # PyTorch's state dict shares the parameters' memory: the change is the model's
+    sd["head.bias"].mul_(0.0)
+    assert (net.head.weight.data == 123.0).all() and (net.head.bias.data == 0.0).all()
+    snapshot = copy.deepcopy(net.state_dict())  # PyTorch's way to keep the weights as they are now
+    net.head.weight.data.fill_(1.0)
+    assert (snapshot["head.weight"] == 123.0).all() and (net.state_dict()["head.weight"] == 1.0).all()
     assert net.state_dict(keep_vars=True)["head.weight"] is net.head.weight
+
+
+def test_state_dict_values_behave_as_pytorchs():
+    import torch
+    ours, theirs = nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    for sd in (ours.state_dict(), theirs.state_dict()):
+        w = sd["weight"]
+        kept = w.clone()
+        w.add_(1.0)
+        assert (w == kept + 1.0).all() and not w.requires_grad
+    assert (ours.weight.data == ours.state_dict()["weight"]).all()
+    assert (theirs.weight.data == theirs.state_dict()["weight"]).all()
 
 
 def test_state_dict_round_trip_gives_identical_outputs():
@@ -260,7 +276,7 @@ def test_load_casts_to_the_models_dtype():
 def test_load_errors_name_missing_unexpected_and_shapes():
     net = nn.Sequential(nn.Linear(784, 10))
     good = net.state_dict()
-    before = good["0.weight"].copy()
+    before = good["0.weight"].clone()
     with pytest.raises(RuntimeError) as e:
         net.load_state_dict({"0.weight": good["0.weight"]})
     assert 'Missing key(s) in state_dict: "0.bias".' in str(e.value) and "Sequential" in str(e.value)
@@ -311,7 +327,7 @@ def test_load_pytorch_state_dict_matches_pytorch_outputs():
     tmodel2 = copy.deepcopy(tmodel)
     for p in tmodel2.parameters():
         p.data.zero_()
-    tmodel2.load_state_dict({k: th.tensor(v) for k, v in model.state_dict().items()})
+    tmodel2.load_state_dict({k: th.tensor(v.numpy()) for k, v in model.state_dict().items()})
     np.testing.assert_allclose(tmodel2(th.tensor(x)).detach().numpy(), y.numpy(), atol=1e-5, rtol=1e-5)
 
 

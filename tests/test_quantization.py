@@ -28,7 +28,7 @@ def _mlp():
 
 def test_dynamic_linear_close_to_float_and_the_model_left_alone(backend):
     model = _mlp()
-    before = {k: v.copy() for k, v in model.state_dict().items()}
+    before = {k: v.clone() for k, v in model.state_dict().items()}
     q = quantize_dynamic(model, {nn.Linear}, dtype=ln.qint8)
     assert [type(m).__name__ for m in q] == ["DynamicQuantizedLinear", "ReLU", "DynamicQuantizedLinear", "Tanh",
                                              "DynamicQuantizedLinear"]

@@ -28,7 +28,7 @@ def _close(a, b, what):
 def _compare(torch, kind, kw, lengths=None, hx=True):
     m = getattr(nn, kind)(I, H, **kw)
     ref = getattr(torch.nn, kind)(I, H, **kw)
-    ref.load_state_dict({k: torch.tensor(v) for k, v in m.state_dict().items()})  # lucidnet -> PyTorch
+    ref.load_state_dict({k: torch.tensor(v.numpy()) for k, v in m.state_dict().items()})  # lucidnet -> PyTorch
     bf = kw.get("batch_first", False)
     n = kw.get("num_layers", 1) * (2 if kw.get("bidirectional") else 1)
     arrays = {"x": rand(*((B, T, I) if bf else (T, B, I)), seed=1, dtype=np.float32)}
@@ -125,7 +125,7 @@ def test_torch_state_dict_loads(torch, kind):
 def test_cell_parity(torch, kind, extra):
     m = getattr(nn, kind)(I, H, **extra)
     ref = getattr(torch.nn, kind)(I, H, **extra)
-    ref.load_state_dict({k: torch.tensor(v) for k, v in m.state_dict().items()})
+    ref.load_state_dict({k: torch.tensor(v.numpy()) for k, v in m.state_dict().items()})
     arrays = [rand(B, I, seed=1, dtype=np.float32), rand(B, H, seed=2, dtype=np.float32),
               rand(B, H, seed=3, dtype=np.float32)]
     ls = [ln.tensor(a, requires_grad=True) for a in arrays]

@@ -1,4 +1,5 @@
 """Saving and loading: safetensors files, training checkpoints, corruption and crash safety."""
+import copy
 import json
 import os
 import subprocess
@@ -21,7 +22,9 @@ from lucidnet.serialization.statedict import KEY_VERSION
 
 
 def assert_same(a, b, where="value"):
-    """Deep equality that also demands equal types and dtypes (tuple is not list, float32 is not float64)."""
+    """Deep equality that also demands equal types and dtypes (tuple is not list, float32 is not float64); a
+    tensor is compared as its array."""
+    a, b = (v.numpy() if isinstance(v, ln.Tensor) else v for v in (a, b))
     if isinstance(a, np.ndarray):
         assert isinstance(b, np.ndarray), where
         assert a.dtype == b.dtype and a.shape == b.shape, f"{where}: {a.dtype}{a.shape} vs {b.dtype}{b.shape}"
@@ -502,7 +505,7 @@ def test_shape_mismatch_names_the_parameter_and_changes_nothing(tmp_path):
     _train(model, opt, sched, loader, 0, 0, {"loss": [], "lr": []}, stop_at=(0, 2), path=path)
     other = nn.Sequential(nn.Linear(5, 17), nn.ReLU(), nn.Dropout(0.3), nn.Linear(17, 3))
     o2 = ln.optim.SGD(other.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3)
-    before = other.state_dict()
+    before = copy.deepcopy(other.state_dict())  # state_dict() shares the model's memory
     with pytest.raises(CheckpointError) as e:
         load_checkpoint(path, model=other, optimizer=o2)
     msg = str(e.value)
@@ -547,7 +550,7 @@ def test_failed_restore_puts_back_what_was_restored(tmp_path):
     _train(model, opt, sched, loader, 0, 0, {"loss": [], "lr": []}, stop_at=(1, 1), path=path)
     m2, o2, s2, _ = _setup("sgd", seed=1)
     other_loader = DataLoader(loader.dataset, batch_size=BATCH + 1, shuffle=True)
-    sched_before, model_before, rng_before = s2.state_dict(), m2.state_dict(), ln.get_rng_state()
+    sched_before, model_before, rng_before = s2.state_dict(), copy.deepcopy(m2.state_dict()), ln.get_rng_state()
     with pytest.raises(CheckpointError, match=r"restoring the loader \(DataLoader\) failed: .*batch_size=8"):
         load_checkpoint(path, model=m2, optimizer=o2, scheduler=s2, loader=other_loader)
     assert_same(sched_before, s2.state_dict())

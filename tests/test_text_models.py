@@ -93,7 +93,7 @@ def _torch_textcnn(m):
             return self.fc(th.cat(feats))
 
     ref = Ref()
-    ref.load_state_dict({k: th.tensor(v) for k, v in m.state_dict().items()})
+    ref.load_state_dict({k: th.tensor(v.numpy()) for k, v in m.state_dict().items()})
     return ref
 
 
@@ -144,7 +144,7 @@ def test_bilstm_classifier_matches_pytorch_sentence_by_sentence(pooling):
     ref_emb = th.nn.Embedding(12, 4, padding_idx=0)
     ref_lstm = th.nn.LSTM(4, 3, num_layers=2, bidirectional=True, batch_first=True)
     ref_fc = th.nn.Linear(6, 2)
-    sd = {k: th.tensor(v) for k, v in m.state_dict().items()}
+    sd = {k: th.tensor(v.numpy()) for k, v in m.state_dict().items()}
     ref_emb.load_state_dict({"weight": sd["embedding.weight"]})
     ref_lstm.load_state_dict({k[5:]: v for k, v in sd.items() if k.startswith("lstm.")})
     ref_fc.load_state_dict({"weight": sd["fc.weight"], "bias": sd["fc.bias"]})
@@ -167,7 +167,7 @@ def test_char_lstm_matches_pytorch_with_carried_state():
     th = torch()
     m = CharLSTM(vocab_size=7, embed_dim=3, hidden_size=4, num_layers=2)
     ref_emb, ref_lstm, ref_head = th.nn.Embedding(7, 3), th.nn.LSTM(3, 4, 2, batch_first=True), th.nn.Linear(4, 7)
-    sd = {k: th.tensor(v) for k, v in m.state_dict().items()}
+    sd = {k: th.tensor(v.numpy()) for k, v in m.state_dict().items()}
     ref_emb.load_state_dict({"weight": sd["embedding.weight"]})
     ref_lstm.load_state_dict({k[5:]: v for k, v in sd.items() if k.startswith("lstm.")})
     ref_head.load_state_dict({"weight": sd["head.weight"], "bias": sd["head.bias"]})

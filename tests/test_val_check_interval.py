@@ -37,7 +37,7 @@ class Where(Callback):
     def on_validation_end(self, logs=None):
         t = self.trainer
         self.points.append((t.epoch, t.global_step, t.batch_in_epoch, t.validating_in_epoch))
-        self.weights[t.global_step] = {k: v.copy() for k, v in t.model.state_dict().items()}
+        self.weights[t.global_step] = {k: v.clone() for k, v in t.model.state_dict().items()}
 
 
 class Counted(SupervisedStep):

@@ -468,10 +468,12 @@ class Module:
                     yield pre + name, b
 
     def state_dict(self, keep_vars: bool = False) -> OrderedDict:
-        """Ordered ``name -> NumPy array`` (copies) of every parameter and persistent buffer.
+        """Ordered ``name -> Tensor`` of every parameter and persistent buffer, as PyTorch's: detached tensors
+        that share the module's memory (an in-place change to one changes the module; take a snapshot with
+        ``copy.deepcopy(model.state_dict())`` or ``{k: v.clone() for k, v in ...}``).
 
-        ``keep_vars=True`` gives the tensors themselves instead of copies."""
-        return OrderedDict((k, v if keep_vars else v.array.copy()) for k, v in self._state_items())
+        ``keep_vars=True`` gives the parameters and buffers themselves (not detached)."""
+        return OrderedDict((k, v if keep_vars else v.detach()) for k, v in self._state_items())
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> _IncompatibleKeys:
         """Copy values into the parameters and buffers of the same names, cast to their dtypes.

@@ -11,6 +11,11 @@ from .base import Callback, monitored, resolve_mode
 __all__ = ["EarlyStopping"]
 
 
+def _snapshot(model: Any) -> dict[str, np.ndarray]:
+    """Copies of the model's weights as they are now (``state_dict()`` shares the model's memory)."""
+    return {k: np.array(v, copy=True) for k, v in model.state_dict().items()}
+
+
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs.
 
@@ -62,11 +67,11 @@ class EarlyStopping(Callback):
     def _consider(self, current: float, epoch: int) -> None:
         """Keep ``current`` (and the weights) if it is the best so far."""
         if self.restore_best_weights and self.best_weights is None:
-            self.best_weights = self.model.state_dict()
+            self.best_weights = _snapshot(self.model)
         if self._better(current, self.best):
             self.best, self.best_epoch, self.best_step = current, epoch, int(self.trainer.global_step)
             if self.restore_best_weights:
-                self.best_weights = self.model.state_dict()
+                self.best_weights = _snapshot(self.model)
             if self.baseline is None or self._better(current, self.baseline):
                 self._improved = True
             # better than before but not yet better than the baseline: the patience keeps running
