@@ -140,16 +140,13 @@ def test_trajectory_matches_torch(name, kwargs):
     _compare(name, kwargs, atol=2e-5 if ill_conditioned else 2e-6)
 
 
-SGD_FUSED_CASES = [c for c in SGD_CASES if not c.get("weight_decay")]
-
-
 @parity
 @pytest.mark.parametrize("numba", [True, False], ids=["compiled", "numpy"])
-@pytest.mark.parametrize("kwargs", SGD_FUSED_CASES, ids=[str(c) for c in SGD_FUSED_CASES])
+@pytest.mark.parametrize("kwargs", SGD_CASES, ids=[str(c) for c in SGD_CASES])
 def test_sgd_trajectory_has_torchs_bits(kwargs, numba):
-    """SGD's steps and momentum are PyTorch's fused multiply-adds (add_(t, alpha=a)): without weight decay (whose
-    ``grad + wd * p`` rounds twice here) a float32 trajectory is PyTorch's to the bit, on the compiled kernels and
-    on the NumPy passes, at lengths with and without a vector tail."""
+    """SGD's weight decay, steps and momentum are PyTorch's fused multiply-adds (add(t, alpha=a)): a float32
+    trajectory is PyTorch's to the bit, on the compiled kernels and on the NumPy passes, at lengths with and
+    without a vector tail."""
     if numba and not _kernels.numba_available():
         pytest.skip("numba is not installed")
     previous = _kernels.set_numba(numba)

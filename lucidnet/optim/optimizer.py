@@ -35,6 +35,7 @@ from .. import kernels
 from ..autograd import version
 from ..autograd.grad_mode import enable_grad
 from ..backend import xp
+from ..kernels import optim_numpy
 from ..tensor import Tensor
 
 __all__ = ["Optimizer", "ParamsT"]
@@ -276,18 +277,31 @@ class Optimizer:
 
 
 def direction(g, d, weight_decay: float, maximize: bool, out):
-    """The gradient the update follows: ``(-g if maximize else g) + weight_decay * d``.
+    """The gradient the update follows: ``(-g if maximize else g) + weight_decay * d``, the weight decay one fused
+    multiply-add rounded once, as PyTorch's ``grad.add(param, alpha=weight_decay)`` (float64: rounded twice, see
+    ``kernels.optim_numpy.fma``).
 
-    Returns ``g`` itself when there is nothing to add (no copy), else ``out`` holding the result.
+    Returns ``g`` itself when there is nothing to add (no copy), else ``out`` (shaped and laid out like ``d``)
+    holding the result.
     """
     if weight_decay != 0:
-        xp.multiply(d, d.dtype.type(weight_decay), out=out)
         if maximize:
-            xp.subtract(out, g, out=out)
+            xp.negative(g, out=out)
         else:
-            xp.add(out, g, out=out)
+            xp.copyto(out, g)
+        _add_scaled(out, d, weight_decay)
         return out
     if maximize:
         xp.negative(g, out=out)
         return out
     return g
+
+
+def _add_scaled(out, d, a: float) -> None:
+    """``out = fma(d, a, out)`` (PyTorch's ``out.add_(d, alpha=a)``): one compiled pass for float32 arrays of one
+    memory layout, else ``kernels.optim_numpy``'s."""
+    nb = kernels.compiled("optim", out, d)
+    if nb is not None and out.strides == d.strides and (d.flags.c_contiguous or d.flags.f_contiguous):
+        nb.add_scaled(out.ravel("K"), d.ravel("K"), xp.array([a], dtype=xp.float32))
+    else:
+        optim_numpy.add_scaled(out, d, a)

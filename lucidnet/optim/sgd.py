@@ -16,9 +16,9 @@ class SGD(Optimizer):
 
     With ``u = grad + weight_decay * p`` (``-grad`` when ``maximize``): ``b = u`` on the first step and
     ``b = momentum * b + (1 - dampening) * u`` after; the step follows ``u + momentum * b`` (Nesterov) or
-    ``b`` (or ``u`` when ``momentum == 0``): ``p -= lr * step``. Each ``x + a * t`` of the momentum and the step
-    is one fused multiply-add, rounded once, as PyTorch's ``add_(t, alpha=a)`` makes it on CPU: without weight
-    decay, a float32 trajectory has PyTorch's bits.
+    ``b`` (or ``u`` when ``momentum == 0``): ``p -= lr * step``. Each ``x + a * t`` of the weight decay, the
+    momentum and the step is one fused multiply-add, rounded once, as PyTorch's ``add(t, alpha=a)`` makes it on
+    CPU: a float32 trajectory has PyTorch's bits.
 
     >>> import lucidnet as ln
     >>> w = ln.tensor([1.0], requires_grad=True)
