@@ -12,6 +12,7 @@ from .autograd.capture import compile  # noqa: A004 - PyTorch's name (torch.comp
 from .config import get_num_threads, set_allocator_cache, set_flush_denormal, set_num_threads, show_config
 from .ops import (add, argsort, bmm, cumsum, div, einsum, flip, mm, mul, narrow, neg, pow, scatter, sort,  # noqa: A004
                   sub, topk, tril, triu)
+from .ops import moveaxis, movedim, select, swapaxes, swapdims, unbind, unflatten
 from .ops import (acos, asin, atan, ceil, cosh, exp2, expm1, floor, log1p, log2, log10, reciprocal, round,  # noqa: A004
                   rsqrt, sign, sinh, square, tan, trunc)
 from .ops import (abs, argmax, argmin, cat, chunk, clamp, clip, concatenate, cos, exp, flatten, gather, log,  # noqa: A004

@@ -53,13 +53,18 @@ def to_array(data, dtype=None):
     if dtype is not None:
         return xp.array(data, dtype=xp.dtype(dtype))
     arr = xp.array(data)
-    if arr.dtype.kind == "f":
-        return arr.astype(_default_float, copy=False)
-    if arr.dtype.kind in "iu" and arr.dtype != uint8:
-        return arr.astype(int64, copy=False)
-    if arr.dtype.kind not in "biu":
-        raise TypeError(f"tensor: cannot make a tensor from data of dtype {arr.dtype}")
-    return arr
+    return arr.astype(_default_dtype(arr.dtype), copy=False)
+
+
+def _default_dtype(dtype):
+    """The dtype a tensor of data of ``dtype`` gets when none is asked for (see :func:`to_array`)."""
+    if dtype.kind == "f":
+        return _default_float
+    if dtype.kind in "iu" and dtype != uint8:
+        return int64
+    if dtype.kind not in "biu":
+        raise TypeError(f"tensor: cannot make a tensor from data of dtype {dtype}")
+    return dtype
 
 
 class Size(tuple):
@@ -565,6 +570,13 @@ class Tensor:
     def tril(self, diagonal=0): return ops.tril(self, diagonal)
     def triu(self, diagonal=0): return ops.triu(self, diagonal)
     def narrow(self, dim, start, length): return ops.narrow(self, dim, start, length)
+    def select(self, dim, index): return ops.select(self, dim, index)
+    def unbind(self, dim=0): return ops.unbind(self, dim)
+    def movedim(self, source, destination): return ops.movedim(self, source, destination)
+    moveaxis = movedim
+    def swapaxes(self, dim0, dim1): return ops.swapaxes(self, dim0, dim1)
+    swapdims = swapaxes
+    def unflatten(self, dim, sizes): return ops.unflatten(self, dim, sizes)
     def cumsum(self, dim): return ops.cumsum(self, dim)
     def sort(self, dim=-1, descending=False, stable=False): return ops.sort(self, dim, descending, stable)
     def argsort(self, dim=-1, descending=False, stable=False): return ops.argsort(self, dim, descending, stable)
@@ -631,9 +643,21 @@ def tensor(data: Any, dtype=None, requires_grad: bool = False, device=None) -> T
 
 
 def as_tensor(data: Any, dtype=None, device=None) -> Tensor:
+    """PyTorch's ``torch.as_tensor``: ``data`` itself when it is a tensor of that dtype; a NumPy array whose dtype
+    is the tensor's (``dtype``, or the one :func:`tensor` gives such data) shares its memory, as with
+    :func:`from_numpy`; anything else is copied.
+
+    >>> import numpy as np
+    >>> a = np.zeros(2, np.float32)
+    >>> as_tensor(a).add_(1.0) is not None, a.tolist()
+    (True, [1.0, 1.0])
+    """
     _on_cpu(device, "as_tensor")
     if isinstance(data, Tensor) and (dtype is None or data.dtype == xp.dtype(dtype)):
         return data
+    if isinstance(data, xp.ndarray) and data.dtype.kind in "biuf" and \
+            data.dtype == (_default_dtype(data.dtype) if dtype is None else xp.dtype(dtype)):
+        return from_numpy(data)
     return Tensor(data, dtype=dtype)
 
 

@@ -19,6 +19,14 @@ CASES = [
     ("tril", lambda x: x.tril(), lambda x: x.tril(), (rand(4, 4),)),
     ("triu -1 batched", lambda x: ln.triu(x, -1), lambda x: x.triu(-1), (rand(2, 3, 5),)),
     ("narrow", lambda x: x.narrow(1, 1, 2) * 2, lambda x: x.narrow(1, 1, 2) * 2, (rand(3, 4),)),
+    ("select", lambda x: x.select(1, -2) ** 2, lambda x: x.select(1, -2) ** 2, (rand(3, 4, 2),)),
+    ("unbind", lambda x: x.unbind(1)[0] * x.unbind(1)[2], lambda x: x.unbind(1)[0] * x.unbind(1)[2], (rand(3, 4),)),
+    ("movedim", lambda x: x.movedim((0, 2), (2, 0)) * ln.arange(24.0, dtype=x.dtype).reshape(4, 3, 2),
+     lambda x: x.movedim((0, 2), (2, 0)) * _th().arange(24.0, dtype=x.dtype).reshape(4, 3, 2), (rand(2, 3, 4),)),
+    ("swapaxes", lambda x: ln.swapaxes(x, 0, 1).cumsum(0), lambda x: _th().swapaxes(x, 0, 1).cumsum(0),
+     (rand(3, 4),)),
+    ("unflatten", lambda x: x.unflatten(1, (2, -1)).cumsum(1), lambda x: x.unflatten(1, (2, -1)).cumsum(1),
+     (rand(3, 6),)),
     ("cumsum", lambda x: x.cumsum(1) ** 2, lambda x: x.cumsum(1) ** 2, (rand(3, 4),)),
     ("sort values", lambda x: x.sort(1, descending=True).values * ln.arange(4.0, dtype=x.dtype),
      lambda x: x.sort(1, descending=True).values * x.new_tensor([0.0, 1.0, 2.0, 3.0]), (rand(3, 4),)),
@@ -100,3 +108,33 @@ def test_bad_arguments_are_refused_clearly():
         ln.mm(ln.zeros(2, 3, 4), x)
     with pytest.raises(ValueError, match="without replacement"):
         ln.multinomial(ln.tensor([1.0, 0.0]), 2)
+
+
+@pytest.mark.parametrize("view", [lambda x: x.select(0, 1), lambda x: x.unbind(1)[2], lambda x: x.movedim(0, 1),
+                                  lambda x: x.moveaxis(1, 0), lambda x: x.swapaxes(0, 1), lambda x: x.swapdims(1, 0),
+                                  lambda x: x.flatten().unflatten(0, (3, 4))],
+                         ids=["select", "unbind", "movedim", "moveaxis", "swapaxes", "swapdims", "unflatten"])
+def test_view_ops_share_memory_as_pytorchs(view):
+    """An in-place change to the view reaches the tensor it views, as in PyTorch, with the same values."""
+    th = torch()
+    mine, theirs = ln.arange(12.0).reshape(3, 4), th.arange(12.0).reshape(3, 4)
+    for x in (mine, theirs):
+        v = view(x)
+        v.mul_(-1.0)
+    np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+    np.testing.assert_array_equal(view(mine).numpy(), view(theirs).numpy())
+
+
+def test_view_ops_refuse_what_pytorch_refuses():
+    x = ln.zeros(2, 3)
+    with pytest.raises(IndexError, match="select: index 3 is out of range for dimension 1 of size 3"):
+        x.select(1, 3)
+    with pytest.raises(ValueError, match="movedim: source .0, 1. and destination .0,. differ in length"):
+        x.movedim((0, 1), (0,))
+    with pytest.raises(ValueError, match="movedim: repeated dim in destination"):
+        x.movedim((0, 1), (1, -1))
+    with pytest.raises(ValueError, match=r"unflatten: sizes \(2, 2\) do not multiply to 3, the size of dim 1"):
+        x.unflatten(1, (2, 2))
+    with pytest.raises(ValueError, match="unflatten: sizes"):
+        x.unflatten(1, (-1, -1))
+    assert tuple(ln.unflatten(ln.zeros(2, 6), -1, (3, 2)).shape) == (2, 3, 2) and len(ln.unbind(x)) == 2

@@ -139,6 +139,25 @@ def test_numpy_array_copies_and_asarray_shares_like_torch():
         np.asarray(ln.ones(3), dtype=np.float64, copy=False)
 
 
+def test_as_tensor_shares_a_numpy_array_of_its_dtype_like_torch():
+    import torch
+    for lib in (ln, torch):
+        a = np.zeros(3, np.float32)
+        t = lib.as_tensor(a)
+        t.add_(1.0)                               # the array's own memory: both see the change
+        a[0] = 5.0
+        assert a.tolist() == [5.0, 1.0, 1.0] and t.tolist() == [5.0, 1.0, 1.0], lib.__name__
+        b = np.zeros(2, np.int64)
+        lib.as_tensor(b).add_(2)
+        assert b.tolist() == [2, 2], lib.__name__
+        assert lib.as_tensor(t) is t
+        c = np.zeros(2, np.float32)
+        lib.as_tensor(c, dtype=lib.float64).add_(1.0)  # another dtype: a copy
+        assert c.tolist() == [0.0, 0.0], lib.__name__
+    d = np.zeros(2)  # float64 data: lucidnet's tensors default to float32 (a copy); asked for, it is shared
+    assert ln.as_tensor(d).dtype == ln.float32 and np.shares_memory(ln.as_tensor(d, dtype=ln.float64).numpy(), d)
+
+
 def test_repr():
     assert repr(ln.tensor([1.0, 2.0])) == "tensor([1., 2.])"            # PyTorch's: the default dtype unsaid
     assert repr(ln.tensor([0.5, 2.0])) == "tensor([0.5000, 2.0000])"    # four decimals

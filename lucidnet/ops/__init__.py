@@ -11,8 +11,9 @@ from .linalg import bmm, einsum, linear, matmul, mm
 from .misc import cast, clone, compare, eq, ge, gt, le, lt, ne
 from .reduce import (argmax, argmin, argsort, cumsum, logsumexp, max, mean, min, sort, std, sum,  # noqa: A004
                      topk, var)
-from .shape import (broadcast_to, cat, chunk, concatenate, expand, flatten, flip, narrow, pad, permute, repeat,
-                    reshape, split, squeeze, stack, transpose, tril, triu, unsqueeze)
+from .shape import (broadcast_to, cat, chunk, concatenate, expand, flatten, flip, moveaxis, movedim, narrow, pad,
+                    permute, repeat, reshape, select, split, squeeze, stack, swapaxes, swapdims, transpose, tril, triu,
+                    unbind, unflatten, unsqueeze)
 
 __all__ = [
     "abs", "add", "argmax", "argmin", "broadcast_to", "cast", "cat", "chunk", "clamp", "clip", "clone", "compare", "cos",
@@ -22,5 +23,6 @@ __all__ = [
     "sin", "softplus", "split", "sqrt", "squeeze", "stack", "std", "sub", "sum", "tanh", "transpose", "unsqueeze", "var",
     "where", "one_hot", "scatter", "bmm", "einsum", "mm", "argsort", "cumsum", "sort", "topk", "flip", "narrow",
     "repeat", "tril", "triu", "acos", "asin", "atan", "ceil", "cosh", "exp2", "expm1", "floor", "log1p", "log2",
-    "log10", "reciprocal", "round", "rsqrt", "sign", "sinh", "square", "tan", "trunc",
+    "log10", "reciprocal", "round", "rsqrt", "sign", "sinh", "square", "tan", "trunc", "moveaxis", "movedim",
+    "select", "swapaxes", "swapdims", "unbind", "unflatten",
 ]

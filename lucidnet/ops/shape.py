@@ -305,6 +305,71 @@ def triu(x, diagonal: int = 0):
     return Triangle.apply(x, diagonal=int(diagonal), upper=True)
 
 
+def select(x, dim: int, index: int):
+    """``x`` at ``index`` along ``dim``, that dim removed (a view, as PyTorch's ``select``)."""
+    dim = dim % x.ndim
+    size = x.shape[dim]
+    if not -size <= index < size:
+        raise IndexError(f"select: index {index} is out of range for dimension {dim} of size {size}")
+    from .index import getitem
+    return getitem(x, (slice(None),) * dim + (index,))
+
+
+def unbind(x, dim: int = 0) -> tuple:
+    """The slices of ``x`` along ``dim`` (views, as PyTorch's ``unbind``)."""
+    return tuple(select(x, dim, i) for i in range(x.shape[dim]))
+
+
+def movedim(x, source, destination):
+    """``x`` with dims ``source`` moved to positions ``destination`` and the others in their order (a view, as
+    PyTorch's ``movedim``; ``moveaxis`` is its NumPy name).
+
+    >>> import lucidnet as ln
+    >>> tuple(ln.zeros(2, 3, 4).movedim(0, -1).shape), tuple(ln.zeros(2, 3, 4).movedim((0, 1), (2, 0)).shape)
+    ((3, 4, 2), (3, 4, 2))
+    """
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    nd = x.ndim
+    if len(src) != len(dst):
+        raise ValueError(f"movedim: source {tuple(src)} and destination {tuple(dst)} differ in length")
+    for name, dims in (("source", src), ("destination", dst)):
+        if any(not -nd <= d < nd for d in dims):
+            raise IndexError(f"movedim: {name} {tuple(dims)} is out of range for {nd} dims")
+        if len({d % nd for d in dims}) != len(dims):
+            raise ValueError(f"movedim: repeated dim in {name} {tuple(dims)}")
+    src, dst = [d % nd for d in src], [d % nd for d in dst]
+    order = [d for d in range(nd) if d not in src]
+    for d, s_ in sorted(zip(dst, src)):
+        order.insert(d, s_)
+    return Permute.apply(x, axes=tuple(order))
+
+
+moveaxis = movedim
+
+
+def swapaxes(x, dim0: int, dim1: int):
+    """Swap two dims (a view; PyTorch's ``swapaxes``/``swapdims``, ``transpose``'s other names)."""
+    return transpose(x, dim0, dim1)
+
+
+swapdims = swapaxes
+
+
+def unflatten(x, dim: int, sizes):
+    """Dim ``dim`` of ``x`` split into ``sizes`` (one of them may be -1), as PyTorch's ``unflatten``."""
+    dim = dim % x.ndim
+    sizes, n = tuple(int(s) for s in sizes), x.shape[dim]
+    known = 1
+    for s in sizes:
+        if s != -1:
+            known *= s
+    fits = (sizes.count(-1) == 1 and known > 0 and n % known == 0) if -1 in sizes else known == n
+    if not fits:
+        raise ValueError(f"unflatten: sizes {sizes} do not multiply to {n}, the size of dim {dim}")
+    return Reshape.apply(x, shape=x.shape[:dim] + sizes + x.shape[dim + 1:])
+
+
 def narrow(x, dim: int, start: int, length: int):
     """``length`` elements of ``x`` along ``dim`` from ``start`` (a view, as PyTorch's ``narrow``)."""
     dim = dim % x.ndim
