@@ -1,5 +1,6 @@
 """Optimizers: 20-step trajectories against PyTorch for every option, param groups, state dicts,
 dtypes, in-place updates without allocations, gradient clipping."""
+import copy
 import json
 import tracemalloc
 
@@ -69,6 +70,8 @@ def _compare(name, kwargs, groups=None, dtype=np.float32, atol=2e-6, rtol=2e-5):
         assert set(st) == set(tst), (set(st), set(tst))
         for k, v in st.items():
             tv = tst[k]
+            if isinstance(v, ln.Tensor):
+                v = v.numpy()
             if isinstance(v, np.ndarray):
                 assert v.dtype == dtype, (k, v.dtype)
                 np.testing.assert_allclose(v, tv.numpy(), atol=atol * 10, rtol=rtol * 10, err_msg=k)
@@ -221,7 +224,7 @@ def test_linear_model_with_autograd_matches_torch():
 def _json_roundtrip(sd):
     """What a checkpoint writer does: arrays out as lists, everything else through JSON."""
     def enc(v):
-        return v.tolist() if isinstance(v, np.ndarray) else v
+        return v.tolist() if isinstance(v, (np.ndarray, ln.Tensor)) else v
     flat = {"state": {k: {n: enc(v) for n, v in s.items()} for k, s in sd["state"].items()},
             "param_groups": sd["param_groups"]}
     return json.loads(json.dumps(flat))
@@ -256,18 +259,26 @@ def test_state_dict_resume_continues_identically(name, kwargs, via_json):
             assert not isinstance(v, np.ndarray) or v.dtype == np.float32
 
 
-def test_state_dict_is_a_snapshot_with_torch_layout():
+def test_state_dict_has_torchs_layout_and_shares_the_state_as_torchs():
+    import torch as th
     w, b = ln.tensor(np.ones((2, 2), np.float32), requires_grad=True), ln.tensor(np.ones(2, np.float32),
                                                                               requires_grad=True)
-    opt = optim.SGD([{"params": [w]}, {"params": [b], "lr": 0.5}], lr=0.1, momentum=0.9)
-    w.grad = ln.from_numpy(np.ones((2, 2), np.float32))
-    opt.step()
-    sd = opt.state_dict()
-    assert sd["param_groups"][0]["params"] == [0] and sd["param_groups"][1]["params"] == [1]
-    assert list(sd["state"]) == [0]                      # b had no gradient: no state
-    before = sd["state"][0]["momentum_buffer"].copy()
-    opt.step()
-    np.testing.assert_array_equal(sd["state"][0]["momentum_buffer"], before)
+    tw, tb = th.ones(2, 2, requires_grad=True), th.ones(2, requires_grad=True)
+    opts = [optim.SGD([{"params": [w]}, {"params": [b], "lr": 0.5}], lr=0.1, momentum=0.9),
+            th.optim.SGD([{"params": [tw]}, {"params": [tb], "lr": 0.5}], lr=0.1, momentum=0.9)]
+    w.grad, tw.grad = ln.ones(2, 2), th.ones(2, 2)
+    for opt in opts:
+        opt.step()
+        sd = opt.state_dict()
+        assert sd["param_groups"][0]["params"] == [0] and sd["param_groups"][1]["params"] == [1]
+        assert list(sd["state"]) == [0]                  # b had no gradient: no state
+        kept = copy.deepcopy(sd)                         # a snapshot, PyTorch's way
+        buf = sd["state"][0]["momentum_buffer"]
+        opt.step()                                       # the state dict's tensor is the optimizer's buffer
+        np.testing.assert_array_equal(np.asarray(buf), np.full((2, 2), 1.9, np.float32))
+        np.testing.assert_array_equal(np.asarray(kept["state"][0]["momentum_buffer"]), [[1.0, 1.0], [1.0, 1.0]])
+        buf.mul_(0.0)                                    # and an in-place change reaches the optimizer
+        assert float(np.asarray(opt.state_dict()["state"][0]["momentum_buffer"]).sum()) == 0.0
 
 
 def test_load_state_dict_rejects_mismatched_layout():

@@ -1,6 +1,7 @@
 """The one-pass optimizer updates (kernels/optim_numba: 16-lane vector bodies and one-element tails) against the
 NumPy passes (kernels/optim_numpy), bit for bit, at lengths around the vector width; and the views the
 optimizers keep between steps, which must follow a parameter whose array is replaced or a state dict loaded."""
+import copy
 import numpy as np
 import pytest
 
@@ -97,7 +98,7 @@ def test_loading_a_state_dict_mid_run_replaces_the_state_the_update_uses(backend
     for g in grads[:3]:
         w.grad = ln.from_numpy(g)
         opt.step()
-    snapshot, at3 = opt.state_dict(), w.array.copy()
+    snapshot, at3 = copy.deepcopy(opt.state_dict()), w.array.copy()  # the state dict shares the optimizer's state
     for g in grads[3:]:
         w.grad = ln.from_numpy(g)
         opt.step()

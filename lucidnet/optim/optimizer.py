@@ -195,10 +195,9 @@ class Optimizer:
 
     # ---- checkpoints --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """A snapshot: ``{"state": {index: {name: array or number}}, "param_groups": [{..., "params": [index]}]}``.
-
-        Parameters are numbered in the order of the groups, as in PyTorch. Arrays are copies, so the
-        snapshot does not change when training goes on.
+        """``{"state": {index: {name: tensor or number}}, "param_groups": [{..., "params": [index]}]}``, as
+        PyTorch's: parameters are numbered in the order of the groups, and the state's tensors share the
+        optimizer's memory (an in-place change to one changes the optimizer; ``copy.deepcopy`` keeps a snapshot).
         """
         index: dict[int, int] = {}
         groups = []
@@ -211,7 +210,8 @@ class Optimizer:
         state = {}
         for p, s in self.state.items():
             if id(p) in index and s:
-                state[index[id(p)]] = {k: (v.copy() if isinstance(v, xp.ndarray) else v) for k, v in s.items()}
+                state[index[id(p)]] = {k: (Tensor._make(v, None) if isinstance(v, xp.ndarray) else v)
+                                       for k, v in s.items()}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
