@@ -481,7 +481,12 @@ class Tensor:
                                "the value requires grad) is not supported by lucidnet; do it under "
                                "lucidnet.no_grad(), or build the result with lucidnet.where or cat")
         a = self.array
-        a[ops.index._key(key)] = value.array if isinstance(value, Tensor) else value
+        try:
+            a[ops.index._key(key)] = value.array if isinstance(value, Tensor) else value
+        except ValueError as e:
+            if "read-only" not in str(e):
+                raise
+            raise RuntimeError(f"__setitem__: {ops.inplace.unwritable(a, whole=False)}") from None
         version.bump(a)
 
     # comparisons: no gradient, boolean result

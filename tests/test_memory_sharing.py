@@ -130,3 +130,29 @@ def test_memory_is_shared_where_pytorch_shares_it(name):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PyTorch's note on converting a tensor that requires grad
         assert CASES[name](ln) == CASES[name](torch())
+
+
+@pytest.mark.parametrize("op", ["add_", "mul_", "clamp_"])
+def test_changing_an_expanded_tensor_in_place_is_refused_as_in_pytorch(op):
+    for T in (ln, torch()):
+        e = T.zeros(1, 3).expand(2, 3)
+        with pytest.raises(RuntimeError, match="more than one element of the written-to tensor refers to a single "
+                                               "memory location"):
+            getattr(e, op)(2.0)
+
+
+def test_writes_into_memory_lucidnet_cannot_write_are_refused_clearly():
+    e = ln.zeros(1, 3).expand(2, 3)
+    with pytest.raises(RuntimeError, match=r"__setitem__: the tensor is an expand\(\) or broadcast view"):
+        e[0] = 5.0  # PyTorch writes row 0 (distinct memory) through the view; lucidnet refuses, loudly
+    for op in ("fill_", "zero_"):  # PyTorch writes one value through the view; lucidnet refuses, loudly
+        with pytest.raises(RuntimeError, match=r"fill_: the tensor is an expand\(\) or broadcast view"):  # zero_ fills
+            getattr(e, op)(*([] if op == "zero_" else [1.0]))
+    a = np.zeros(3, np.float32)
+    a.flags.writeable = False
+    t = ln.from_numpy(a)
+    with pytest.raises(RuntimeError, match="add_: the tensor's memory is a read-only NumPy array"):
+        t.add_(1.0)
+    with pytest.raises(RuntimeError, match="__setitem__: the tensor's memory is a read-only NumPy array"):
+        t[0] = 1.0
+    assert a.tolist() == [0.0, 0.0, 0.0]

@@ -51,12 +51,27 @@ def _write(t, op: str, mutate: Callable, others: tuple) -> None:
         raise RuntimeError(f"{op}: the result ({kinds} with {a.dtype}) cannot be written into a tensor of dtype "
                            f"{a.dtype} in place") from None
     except ValueError as e:
+        if "read-only" in str(e):  # PyTorch fills an expanded tensor (one value everywhere), refuses the rest
+            raise RuntimeError(f"{op}: {unwritable(a, whole=op not in ('fill_', 'zero_'))}") from None
         if "broadcast" not in str(e):
             raise
         shapes = " and ".join(str(tuple(xp.shape(value_of(o)))) for o in others)
         raise RuntimeError(f"{op}: an operand of shape {shapes} does not broadcast to the tensor's shape "
                            f"{tuple(a.shape)}; in place, the result must keep that shape") from None
     version.bump(a)
+
+
+def unwritable(a, whole: bool = True) -> str:
+    """Why an in-place change cannot be written into ``a``: in PyTorch's words for a change of a whole tensor
+    (``whole``) whose elements share memory, in lucidnet's for a write into part of one (which PyTorch may allow)."""
+    if 0 in a.strides and a.size > 1:
+        if whole:
+            return ("unsupported operation: more than one element of the written-to tensor refers to a single "
+                    "memory location (an expand() or broadcast view); clone() the tensor before changing it in place")
+        return ("the tensor is an expand() or broadcast view, which lucidnet cannot write into; clone() it first, "
+                "or write into the tensor it expands")
+    return ("the tensor's memory is a read-only NumPy array (from_numpy or as_tensor of one); copy it "
+            "(clone(), or tensor(array)) before changing it in place")
 
 
 def update(t, op: str, mutate: Callable, recompute: Callable, *others: Any):
