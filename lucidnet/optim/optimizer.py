@@ -289,7 +289,7 @@ def direction(g, d, weight_decay: float, maximize: bool, out):
             xp.negative(g, out=out)
         else:
             xp.copyto(out, g)
-        _add_scaled(out, d, weight_decay)
+        add_scaled(out, d, weight_decay)
         return out
     if maximize:
         xp.negative(g, out=out)
@@ -297,11 +297,12 @@ def direction(g, d, weight_decay: float, maximize: bool, out):
     return g
 
 
-def _add_scaled(out, d, a: float) -> None:
-    """``out = fma(d, a, out)`` (PyTorch's ``out.add_(d, alpha=a)``): one compiled pass for float32 arrays of one
-    memory layout, else ``kernels.optim_numpy``'s."""
-    nb = kernels.compiled("optim", out, d)
-    if nb is not None and out.strides == d.strides and (d.flags.c_contiguous or d.flags.f_contiguous):
-        nb.add_scaled(out.ravel("K"), d.ravel("K"), xp.array([a], dtype=xp.float32))
+def add_scaled(d, u, a: float, k=None) -> None:
+    """``d = fma(u, a, d)`` (PyTorch's ``d.add_(u, alpha=a)``, rounded once): one compiled pass for float32
+    arrays of one memory layout (``k``: the float32 ``[a]`` it takes, when the caller has it), else
+    ``kernels.optim_numpy``'s."""
+    nb = kernels.compiled("optim", d, u)
+    if nb is not None and d.strides == u.strides and (d.flags.c_contiguous or d.flags.f_contiguous):
+        nb.add_scaled(d.ravel("K"), u.ravel("K"), xp.array([a], dtype=xp.float32) if k is None else k)
     else:
-        optim_numpy.add_scaled(out, d, a)
+        optim_numpy.add_scaled(d, u, a)

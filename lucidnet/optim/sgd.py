@@ -6,7 +6,7 @@ from typing import Any
 from .. import kernels
 from ..backend import xp
 from ..kernels import optim_numpy, threads
-from .optimizer import Optimizer, ParamsT, direction
+from .optimizer import Optimizer, ParamsT, add_scaled, direction
 
 __all__ = ["SGD"]
 
@@ -71,11 +71,8 @@ class SGD(Optimizer):
                 optim_numpy.sgd_momentum(d, u, buf, mom, damp, nesterov, lr, self._buffers(p, d, 1)[0])
 
     def _add_scaled(self, nb, p, d, u, lr: float, neg_lr) -> None:
-        """``d += -lr * u`` (one fused multiply-add): BLAS's saxpy on its threads for a large parameter, one
-        compiled pass (``neg_lr``: float32 ``[-lr]``), or NumPy's."""
+        """``d += -lr * u`` (one fused multiply-add): BLAS's saxpy on its threads for a large parameter, else
+        :func:`~lucidnet.optim.optimizer.add_scaled` (``neg_lr``: float32 ``[-lr]``)."""
         views = self._flat(nb, p, d, u)
-        if views is not None:
-            if not threads.axpy(-lr, views[1], views[0]):
-                nb.add_scaled(*views, neg_lr)
-        else:
-            optim_numpy.add_scaled(d, u, -lr)
+        if views is None or not threads.axpy(-lr, views[1], views[0]):
+            add_scaled(d, u, -lr, neg_lr)

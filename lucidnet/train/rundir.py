@@ -44,10 +44,9 @@ from ..serialization import load, save
 from ..serialization.atomic import atomic_write, remove_stale_temps
 
 __all__ = ["MODEL", "CONFIG", "HISTORY", "METRICS", "CHECKPOINT", "REPORT", "MONITOR", "PREDICTIONS", "DIAGNOSIS",
-           "PLOTS", "VOCAB", "TOKENIZER", "SAMPLE", "CATALOG", "ATTENTION", "ALIGNMENT", "PREPROCESS", "save_run",
-           "load_run", "load_config", "write_json", "read_json", "read_history", "read_validations", "write_metrics",
-           "open_run", "run_file", "VALIDATIONS",
-           "RunDirError"]
+           "PLOTS", "VOCAB", "TOKENIZER", "SAMPLE", "CATALOG", "ATTENTION", "ALIGNMENT", "PREPROCESS", "VALIDATIONS",
+           "save_run", "load_run", "load_config", "write_json", "read_json", "read_history", "read_validations",
+           "write_metrics", "open_run", "run_file", "RunDirError"]
 
 MODEL, CONFIG, HISTORY, METRICS, CHECKPOINT = ("model.safetensors", "config.json", "history.csv", "metrics.json",
                                                "checkpoint.safetensors")
